@@ -1,0 +1,103 @@
+"""Engine, sessions and the schema, for every process.
+
+The schema is created and upgraded on first use by Alembic (``models/migrations``), under a
+PostgreSQL advisory lock so that many workers starting at once do not race. Alembic's version
+table is ``itas_schema_version``: Optuna, sharing the database, keeps its own
+``alembic_version``.
+
+Connection failures are translated to :class:`~models.errors.ServiceUnavailable` here, once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from models.errors import ServiceUnavailable
+
+VERSION_TABLE = "itas_schema_version"
+_MIGRATIONS = Path(__file__).with_name("migrations")
+# Any constant works; it only has to be the same in every itas process.
+_SCHEMA_LOCK_KEY = 0x17A5_5C4E
+
+_engines: dict[str, Engine] = {}
+_schema_ready: set[str] = set()
+_lock = threading.Lock()
+
+
+def sqlalchemy_url(url: str) -> str:
+    """``postgresql://`` as users write it -> the psycopg 3 driver SQLAlchemy should use."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def redacted(url: str) -> str:
+    """The URL with any password masked, for messages and logs."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def get_engine(database_url: str) -> Engine:
+    """One pooled engine per URL per process; the schema is ensured before it is returned."""
+    with _lock:
+        engine = _engines.get(database_url)
+        if engine is None:
+            engine = create_engine(
+                sqlalchemy_url(database_url), pool_pre_ping=True, pool_size=5, max_overflow=10
+            )
+            _engines[database_url] = engine
+        if database_url not in _schema_ready:
+            ensure_schema(engine)
+            _schema_ready.add(database_url)
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close every pool; call in a forked child before it touches the database."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose(close=False)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create or upgrade itas's tables to the newest revision. Idempotent and race-free."""
+    from alembic import command
+    from alembic.config import Config
+
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK_KEY})
+            config = Config()
+            config.set_main_option("script_location", str(_MIGRATIONS))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+    except OperationalError as exc:
+        raise ServiceUnavailable(
+            f"PostgreSQL at {redacted(str(engine.url))} does not answer "
+            f"({_first_line(exc)}): start it with `itas services up`, or check ITAS_DATABASE_URL"
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+
+
+@contextmanager
+def session_scope(database_url: str) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error."""
+    with Session(get_engine(database_url)) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

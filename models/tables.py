@@ -1,0 +1,171 @@
+"""The tables of itas (SQLModel). Plural names, none of which collide with Optuna's own
+(studies, trials, trial_values, trial_params, ... and its alembic_version).
+
+Contracts:
+
+- Every table that a task writes has a unique constraint on the task's natural key, so a
+  redelivered or re-dispatched task that writes again changes nothing (writers use
+  ``INSERT ... ON CONFLICT DO NOTHING`` through :mod:`models.crud`).
+- No API key is stored anywhere: endpoints are stored by name, never with credentials.
+- ``llm_calls`` is both the audit log of every call and the durable level of the response
+  cache: a row with ``status == "ok"`` and ``cache_hit == False`` holds a paid-for response.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(nullable: bool = False) -> Any:
+    """A timestamp column; set by the database too, so core INSERTs from tasks get one."""
+    if nullable:
+        return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    return Field(
+        default_factory=utcnow,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+class SearchJob(SQLModel, table=True):
+    """One queued search (a job file): its spec as submitted, its state, its Optuna study."""
+
+    __tablename__ = "search_jobs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    study_name: str = Field(unique=True)
+    status: str = Field(default="queued", index=True)  # queued|running|finished|failed|cancelled
+    spec: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Evaluation(SQLModel, table=True):
+    """One architecture evaluated on one set of questions (a trial's rung, or `itas run`)."""
+
+    __tablename__ = "evaluations"
+    __table_args__ = (
+        UniqueConstraint(
+            "job_id", "trial_number", "rung", name="uq_evaluations_trial_rung"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int | None = Field(default=None, foreign_key="search_jobs.id", index=True)
+    trial_number: int | None = None
+    rung: int | None = None
+    benchmark: str
+    split: str = "search"
+    architecture: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    architecture_hash: str = Field(index=True)
+    question_ids: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    status: str = Field(default="queued", index=True)  # queued|running|finished|failed
+    score: float | None = None
+    created_at: datetime = _ts()
+    finished_at: datetime | None = _ts(nullable=True)
+
+
+class Answer(SQLModel, table=True):
+    """The final answer of one evaluation on one question, and what it cost."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        UniqueConstraint("evaluation_id", "question_id", name="uq_answers_evaluation_question"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    evaluation_id: int = Field(foreign_key="evaluations.id", index=True)
+    question_id: str
+    final_answer: str | None = None
+    score: float | None = None
+    status: str = "ok"  # ok|failed
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    created_at: datetime = _ts()
+
+
+class LayerOutput(SQLModel, table=True):
+    """The state one layer hands to the next (candidates, critiques, unit tests), so a
+    redelivered task finds a finished layer and skips it."""
+
+    __tablename__ = "layer_outputs"
+    __table_args__ = (
+        UniqueConstraint(
+            "evaluation_id", "question_id", "layer_index", name="uq_layer_outputs_key"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    evaluation_id: int = Field(foreign_key="evaluations.id", index=True)
+    question_id: str
+    layer_index: int
+    state: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    created_at: datetime = _ts()
+
+
+class LLMCall(SQLModel, table=True):
+    """One use of one LLM call: a provider request or a cache hit. Never holds an API key."""
+
+    __tablename__ = "llm_calls"
+    __table_args__ = (
+        # One record per (request, use site): a redelivered task re-recording is harmless.
+        UniqueConstraint(
+            "request_hash", "evaluation_id", "question_id", "layer_index",
+            name="uq_llm_calls_use", postgresql_nulls_not_distinct=True,
+        ),
+        Index("ix_llm_calls_hash_paid", "request_hash", "status", "cache_hit"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_hash: str = Field(max_length=64)
+    endpoint: str
+    llm_name: str = Field(index=True)
+    sample_index: int = 0
+    evaluation_id: int | None = Field(default=None, foreign_key="evaluations.id", index=True)
+    question_id: str | None = None
+    layer_index: int | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    status: str = "ok"  # ok|error|parse_failure
+    cache_hit: bool = False
+    error_class: str | None = None
+    response_text: str | None = None
+    created_at: datetime = _ts()
+
+
+class Probe(SQLModel, table=True):
+    """A round trip through broker, worker and database (`itas probe`, the worker-kill test).
+
+    ``deliveries`` counts how often a worker started it: above 1 means the broker redelivered.
+    """
+
+    __tablename__ = "probes"
+
+    id: str = Field(primary_key=True, max_length=36)
+    delay_s: float = 0.0
+    deliveries: int = 0
+    created_at: datetime = _ts()
+
+
+class ProbeResult(SQLModel, table=True):
+    """Written once per probe when its task completes, whatever the number of deliveries."""
+
+    __tablename__ = "probe_results"
+
+    probe_id: str = Field(primary_key=True, foreign_key="probes.id", max_length=36)
+    worker: str
+    finished_at: datetime = _ts()
+
+
+ALL_TABLES = [SearchJob, Evaluation, Answer, LayerOutput, LLMCall, Probe, ProbeResult]

@@ -1,0 +1,38 @@
+"""The `itas` command line.
+
+Errors are handled here, once: a :class:`~models.errors.UserError` (bad setting, bad file, bad
+argument) prints one line and exits 2; a service that does not answer prints one line and exits
+1; neither shows a traceback. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from models.errors import ItasError, UserError
+from scheduler.cli import probe, services, worker
+
+app = typer.Typer(
+    name="itas",
+    help="Inference-time architecture search over LLMs, as a distributed batch service.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(services.app, name="services")
+app.command("worker")(worker.run_worker)
+app.command("flower")(worker.run_flower)
+app.command("probe")(probe.run_probe)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        app(args=argv, prog_name="itas")
+    except UserError as exc:
+        print(f"itas: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except ItasError as exc:
+        print(f"itas: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,76 @@
+"""The Celery application and every Celery setting of itas, in one place.
+
+Reliability, and why each setting is what it is:
+
+- ``task_acks_late``: a message is acknowledged only after its task finished, so a worker that
+  dies mid-task leaves it on the broker. Tasks are written to be idempotent for this reason.
+- ``task_reject_on_worker_lost``: when a pool process is killed, its message goes back to the
+  queue at once instead of being acknowledged as failed.
+- ``worker_prefetch_multiplier = 1``: a worker holds one message per pool slot; long LLM layers
+  are not parked behind a busy process while others sit idle.
+- ``visibility_timeout`` above ``task_time_limit``: the Redis broker redelivers an unacked
+  message after the visibility timeout (that is how a dead *worker's* work comes back); were it
+  shorter than a task, running tasks would be delivered twice.
+- explicit queues with ``task_create_missing_queues = False``: a typo in a route is an error,
+  not a queue nobody consumes.
+- events on, so Flower shows tasks live; tasks carry ids only, so nothing secret shows there.
+- no result backend: PostgreSQL holds every result; the broker is only a hint.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from models.settings import Settings, load_settings, resolve_service_urls
+
+#: LLM work: layer tasks of evaluations.
+LAYERS_QUEUE = "itas.layers"
+#: Small bookkeeping tasks: probes, reconciliation helpers.
+CONTROL_QUEUE = "itas.control"
+QUEUES = (LAYERS_QUEUE, CONTROL_QUEUE)
+
+TASK_ROUTES = {
+    "worker.tasks.probe": {"queue": CONTROL_QUEUE},
+    "worker.tasks.*": {"queue": LAYERS_QUEUE},
+}
+
+
+def celery_config(settings: Settings) -> dict[str, object]:
+    """The full Celery configuration for these settings (pure; used by the app and by tests)."""
+    urls = resolve_service_urls(settings)
+    exchange = Exchange("itas", type="direct")
+    return {
+        "broker_url": urls.broker_url,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "visibility_timeout": settings.visibility_timeout_s,
+            # Namespaces every broker key, so deployments and test runs can share one Redis.
+            "global_keyprefix": settings.redis_prefix,
+        },
+        "task_default_queue": LAYERS_QUEUE,
+        "task_queues": [Queue(name, exchange, routing_key=name) for name in QUEUES],
+        "task_default_exchange": "itas",
+        "task_routes": TASK_ROUTES,
+        "task_create_missing_queues": False,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_time_limit": settings.task_time_limit_s,
+        "task_soft_time_limit": max(1, settings.task_time_limit_s - 30),
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "task_track_started": True,
+        "worker_hijack_root_logger": False,
+        "enable_utc": True,
+    }
+
+
+#: The application. Its configuration is a promise, read from the settings on first use, so
+#: importing tasks (or this module) needs no configured services.
+app = Celery("itas", include=["worker.tasks"])
+app.add_defaults(lambda: celery_config(load_settings()))
