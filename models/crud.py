@@ -34,12 +34,13 @@ def count_delivery(session: Session, *, probe_id: str) -> int:
 
 def record_probe_result(session: Session, *, probe_id: str, worker: str) -> bool:
     """Write the probe's result once. Returns False when it was already written (a repeat)."""
-    result = session.execute(
+    inserted = session.execute(
         insert(ProbeResult)
         .values(probe_id=probe_id, worker=worker)
         .on_conflict_do_nothing(index_elements=["probe_id"])
-    )
-    return bool(result.rowcount)
+        .returning(ProbeResult.probe_id)
+    ).first()
+    return inserted is not None
 
 
 def count_probe_results(session: Session, *, probe_ids: list[str]) -> int:

@@ -60,11 +60,14 @@ def get_engine(database_url: str) -> Engine:
     return engine
 
 
-def dispose_engines() -> None:
-    """Close every pool; call in a forked child before it touches the database."""
+def dispose_engines(*, close: bool = True) -> None:
+    """Drop every pool. In a forked child pass ``close=False``: the parent's connections must
+    be abandoned there, not closed under the parent's feet."""
     with _lock:
         for engine in _engines.values():
-            engine.dispose(close=False)
+            engine.dispose(close=close)
+        _engines.clear()
+        _schema_ready.clear()
 
 
 def ensure_schema(engine: Engine) -> None:

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     task_time_limit_s: int = 1800
     #: After this long without an ack, the Redis broker redelivers a message (a dead worker's).
     visibility_timeout_s: int = 3600
+    #: How often each worker sweeps for messages past their visibility timeout.
+    unacked_restore_interval_s: int = 30
 
     @field_validator("database_url")
     @classmethod
@@ -95,7 +97,7 @@ class Settings(BaseSettings):
             raise ValueError("expected a TCP port between 0 and 65535 (0 = pick a free one)")
         return value
 
-    @field_validator("task_time_limit_s", "visibility_timeout_s")
+    @field_validator("task_time_limit_s", "visibility_timeout_s", "unacked_restore_interval_s")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value <= 0:

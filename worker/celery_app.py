@@ -45,6 +45,10 @@ def celery_config(settings: Settings) -> dict[str, object]:
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
             "visibility_timeout": settings.visibility_timeout_s,
+            # Sweep for a dead worker's messages every interval (kombu's default throttle
+            # would make that ten intervals).
+            "unacked_restore_interval": settings.unacked_restore_interval_s,
+            "unacked_restore_throttle": 1,
             # Namespaces every broker key, so deployments and test runs can share one Redis.
             "global_keyprefix": settings.redis_prefix,
         },
@@ -57,7 +61,9 @@ def celery_config(settings: Settings) -> dict[str, object]:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "task_time_limit": settings.task_time_limit_s,
-        "task_soft_time_limit": max(1, settings.task_time_limit_s - 30),
+        # The soft limit raises inside the task first, so it can fail cleanly before the kill.
+        "task_soft_time_limit": settings.task_time_limit_s
+        - max(1, min(30, settings.task_time_limit_s // 10)),
         "task_ignore_result": True,
         "result_backend": None,
         "task_serializer": "json",

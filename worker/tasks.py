@@ -7,11 +7,18 @@ import socket
 import time
 
 from celery import Task
+from celery.signals import worker_process_init
 
 from models.crud import count_delivery, get_probe, record_probe_result
-from models.db import session_scope
+from models.db import dispose_engines, session_scope
 from models.settings import load_settings, resolve_service_urls
 from worker.celery_app import app
+
+
+@worker_process_init.connect
+def _fresh_pools(**_: object) -> None:
+    # A forked pool process must not share the parent's database connections.
+    dispose_engines(close=False)
 
 
 def _database_url() -> str:

@@ -12,7 +12,7 @@ import sys
 import typer
 
 from models.errors import ItasError, UserError
-from scheduler.cli import probe, services, worker
+from scheduler.cli import demo, probe, services, worker
 
 app = typer.Typer(
     name="itas",
@@ -25,6 +25,7 @@ app.add_typer(services.app, name="services")
 app.command("worker")(worker.run_worker)
 app.command("flower")(worker.run_flower)
 app.command("probe")(probe.run_probe)
+app.command("demo")(demo.run_demo)
 
 
 def main(argv: list[str] | None = None) -> None:

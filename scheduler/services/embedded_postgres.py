@@ -68,6 +68,15 @@ def _run_as() -> str | None:
     return SYSTEM_USER if os.geteuid() == 0 else None
 
 
+def _as_user() -> dict[str, object]:
+    """subprocess arguments that drop root to the server user, group included: with root's
+    group kept, a directory's (empty) group bits would apply instead of its "other" bits."""
+    user = _run_as()
+    if user is None:
+        return {}
+    return {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []}
+
+
 def _prepare_root_access(p: PostgresPaths, user: str) -> None:
     """Let the unprivileged server user own its directory and reach it and the binaries."""
     try:
@@ -87,7 +96,7 @@ def _pg(args: list[str], p: PostgresPaths, timeout: float = 60) -> str:
     cmd = [_bin(args[0]), *args[1:]]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                              user=_run_as(), cwd=p.root)
+                              cwd=p.root, **_as_user())  # type: ignore[call-overload]
     except subprocess.TimeoutExpired as exc:
         raise EmbeddedServiceError(f"{args[0]} did not finish in {timeout:.0f}s; see {p.log}") \
             from exc
@@ -104,7 +113,7 @@ def is_running(home: Path) -> bool:
     if not (p.data / "postmaster.pid").exists():
         return False
     done = subprocess.run([_bin("pg_ctl"), "status", "-D", str(p.data)], capture_output=True,
-                          user=_run_as())
+                          **_as_user())  # type: ignore[call-overload]
     return done.returncode == 0
 
 

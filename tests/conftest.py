@@ -1,0 +1,46 @@
+"""Session fixtures: real PostgreSQL and Redis (see tests/services.py), real worker processes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.services import ServiceMissing, RunServices, close_services, open_services
+from tests.workers import WorkerPool
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[RunServices]:
+    try:
+        opened = open_services()
+    except ServiceMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    saved = {k: os.environ.get(k) for k in opened.env()}
+    # In-process code (load_settings, the Celery app's lazy config) reads these.
+    os.environ.update(opened.env())
+    try:
+        yield opened
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        close_services(opened)
+
+
+@pytest.fixture(scope="session")
+def database_url(services: RunServices) -> str:
+    return services.database_url
+
+
+@pytest.fixture
+def workers(services: RunServices, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerPool]:
+    """Start real `itas worker` processes on demand; every one is killed at the end."""
+    pool = WorkerPool(services.env(), tmp_path_factory.mktemp("workers"))
+    try:
+        yield pool
+    finally:
+        pool.stop_all()
