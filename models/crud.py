@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.tables import Probe, ProbeResult
 
@@ -24,9 +24,9 @@ def count_delivery(session: Session, *, probe_id: str) -> int:
     """Atomically count one more delivery of a probe; returns the new count (0: no such probe)."""
     result = session.execute(
         update(Probe)
-        .where(Probe.id == probe_id)  # type: ignore[arg-type]
-        .values(deliveries=Probe.deliveries + 1)
-        .returning(Probe.deliveries)
+        .where(col(Probe.id) == probe_id)
+        .values(deliveries=col(Probe.deliveries) + 1)
+        .returning(col(Probe.deliveries))
     )
     row = result.first()
     return int(row[0]) if row else 0
@@ -38,13 +38,13 @@ def record_probe_result(session: Session, *, probe_id: str, worker: str) -> bool
         insert(ProbeResult)
         .values(probe_id=probe_id, worker=worker)
         .on_conflict_do_nothing(index_elements=["probe_id"])
-        .returning(ProbeResult.probe_id)
+        .returning(col(ProbeResult.probe_id))
     ).first()
     return inserted is not None
 
 
 def count_probe_results(session: Session, *, probe_ids: list[str]) -> int:
     stmt = select(func.count()).select_from(ProbeResult).where(
-        ProbeResult.probe_id.in_(probe_ids)  # type: ignore[attr-defined]
+        col(ProbeResult.probe_id).in_(probe_ids)
     )
     return int(session.execute(stmt).scalar_one())

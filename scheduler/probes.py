@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from models.crud import create_probe
 from models.db import session_scope
@@ -48,10 +49,10 @@ def run_probes(*, count: int, delay_s: float, timeout_s: float,
     while True:
         with session_scope(database_url) as session:
             rows = session.execute(
-                select(Probe.created_at, Probe.deliveries, ProbeResult.finished_at,
-                       ProbeResult.worker)
-                .join(ProbeResult, ProbeResult.probe_id == Probe.id)  # type: ignore[arg-type]
-                .where(Probe.id.in_(ids))  # type: ignore[attr-defined]
+                select(col(Probe.created_at), col(Probe.deliveries),
+                       col(ProbeResult.finished_at), col(ProbeResult.worker))
+                .join(ProbeResult, col(ProbeResult.probe_id) == col(Probe.id))
+                .where(col(Probe.id).in_(ids))
             ).all()
         if on_progress:
             on_progress(len(rows))

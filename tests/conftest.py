@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.services import ServiceMissing, RunServices, close_services, open_services
+from tests.services import RunServices, ServiceMissing, close_services, open_services
 from tests.workers import WorkerPool
 
 
@@ -37,7 +37,9 @@ def database_url(services: RunServices) -> str:
 
 
 @pytest.fixture
-def workers(services: RunServices, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerPool]:
+def workers(
+    services: RunServices, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WorkerPool]:
     """Start real `itas worker` processes on demand; every one is killed at the end."""
     pool = WorkerPool(services.env(), tmp_path_factory.mktemp("workers"))
     try:

@@ -20,7 +20,7 @@ Reliability, and why each setting is what it is:
 from __future__ import annotations
 
 from celery import Celery
-from kombu import Exchange, Queue
+from kombu.entity import Exchange, Queue
 
 from models.settings import Settings, load_settings, resolve_service_urls
 

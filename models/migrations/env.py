@@ -4,10 +4,10 @@ connection that already holds the schema advisory lock."""
 from __future__ import annotations
 
 from alembic import context
+from sqlmodel import SQLModel
 
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from models.db import VERSION_TABLE
-from sqlmodel import SQLModel
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only reachable by running the alembic CLI by hand

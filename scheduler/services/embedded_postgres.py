@@ -105,7 +105,7 @@ def _pg(args: list[str], p: PostgresPaths, timeout: float = 60) -> str:
         raise EmbeddedServiceError(
             f"{args[0]} failed: {detail[-1] if detail else done.returncode}; see {p.log}"
         )
-    return done.stdout
+    return str(done.stdout)
 
 
 def is_running(home: Path) -> bool:
@@ -114,7 +114,7 @@ def is_running(home: Path) -> bool:
         return False
     done = subprocess.run([_bin("pg_ctl"), "status", "-D", str(p.data)], capture_output=True,
                           **_as_user())  # type: ignore[call-overload]
-    return done.returncode == 0
+    return bool(done.returncode == 0)
 
 
 def start(home: Path, port: int) -> str:

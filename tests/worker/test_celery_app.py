@@ -34,7 +34,7 @@ def test_queued_messages_live_under_the_prefix_and_carry_only_ids(
         assert ours[0]["headers"]["task"] == "worker.tasks.probe"
         assert ours[0]["headers"]["argsrepr"] == repr([probe_id])
         # nothing of this run outside its namespace
-        unprefixed = [k for k in client.scan_iter(match="itas.control*")]
+        unprefixed = list(client.scan_iter(match="itas.control*"))
         assert unprefixed == []
     finally:
         client.delete(f"{services.redis_prefix}itas.control")
