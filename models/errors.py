@@ -5,7 +5,17 @@
     │   ├── ConfigError           a setting, an environment variable or a config file is wrong
     │   └── InvalidArchitecture   an architecture file breaks the rules (later issues)
     ├── ServiceUnavailable        PostgreSQL, Redis or the broker does not answer
-    └── EmbeddedServiceError      an embedded PostgreSQL/Redis could not be started or stopped
+    │   └── RateLimiterUnavailable  the limiter's Redis does not answer: no call goes out
+    ├── EmbeddedServiceError      an embedded PostgreSQL/Redis could not be started or stopped
+    └── EndpointError             an LLM endpoint's answer, mapped at the client boundary
+        ├── RetryableEndpointError    worth another try, after a pause
+        │   ├── RateLimited           429; carries retry_after_s when the provider said
+        │   ├── EndpointTimeout       no answer within the timeout
+        │   └── EndpointUnavailable   5xx, connection refused or reset, truncated body
+        └── FatalEndpointError        another try would fail the same way
+            ├── BadRequest            4xx other than 401/403/429: the request is wrong
+            ├── AuthenticationFailed  401/403: the key is wrong (its value is never shown)
+            └── InvalidResponse       2xx whose body is not the wire format, or empty
 
 Lower-level errors (pydantic, psycopg, redis-py, subprocess) are translated into these at exactly
 one boundary each, with `raise Mapped(...) from exc`, so callers never catch library types.
@@ -39,3 +49,53 @@ class ServiceUnavailable(ItasError):
 
 class EmbeddedServiceError(ItasError):
     """An embedded PostgreSQL or Redis could not be started or stopped."""
+
+
+class RateLimiterUnavailable(ServiceUnavailable):
+    """The rate limiter cannot reach Redis. It fails closed: no request is sent."""
+
+
+class EndpointError(ItasError):
+    """An LLM endpoint did not give a usable answer. ``endpoint`` names it (never a key)."""
+
+    def __init__(self, message: str, *, endpoint: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.status = status
+
+
+class RetryableEndpointError(EndpointError):
+    """Transient: the same request may succeed later."""
+
+
+class RateLimited(RetryableEndpointError):
+    """HTTP 429. ``retry_after_s`` is the provider's own pause, when it gave one."""
+
+    def __init__(self, message: str, *, endpoint: str = "", status: int | None = 429,
+                 retry_after_s: float | None = None) -> None:
+        super().__init__(message, endpoint=endpoint, status=status)
+        self.retry_after_s = retry_after_s
+
+
+class EndpointTimeout(RetryableEndpointError):
+    """No (complete) answer within the client's timeout."""
+
+
+class EndpointUnavailable(RetryableEndpointError):
+    """5xx, a refused or reset connection, or a body cut off in transit."""
+
+
+class FatalEndpointError(EndpointError):
+    """Permanent for this request: retrying would fail the same way."""
+
+
+class BadRequest(FatalEndpointError):
+    """The endpoint rejected the request itself (4xx other than 401, 403 and 429)."""
+
+
+class AuthenticationFailed(FatalEndpointError):
+    """401/403. The message names the key's environment variable, never its value."""
+
+
+class InvalidResponse(FatalEndpointError):
+    """A 2xx answer that is not the wire format (malformed JSON, missing fields, empty)."""
