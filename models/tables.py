@@ -49,6 +49,23 @@ class SearchJob(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
+class Question(SQLModel, table=True):
+    """A benchmark question and its answer key, written by the scheduler before it queues
+    work, so that workers need no dataset files (nor their paths) to run and score."""
+
+    __tablename__ = "questions"
+    __table_args__ = (
+        UniqueConstraint("benchmark", "question_id", name="uq_questions_benchmark_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    benchmark: str
+    question_id: str
+    text: str
+    answer: str
+    created_at: datetime = _ts()
+
+
 class Evaluation(SQLModel, table=True):
     """One architecture evaluated on one set of questions (a trial's rung, or `itas run`)."""
 
@@ -168,4 +185,4 @@ class ProbeResult(SQLModel, table=True):
     finished_at: datetime = _ts()
 
 
-ALL_TABLES = [SearchJob, Evaluation, Answer, LayerOutput, LLMCall, Probe, ProbeResult]
+ALL_TABLES = [SearchJob, Question, Evaluation, Answer, LayerOutput, LLMCall, Probe, ProbeResult]

@@ -19,7 +19,7 @@ from models.db import VERSION_TABLE, ensure_schema, session_scope, sqlalchemy_ur
 from models.tables import LayerOutput, LLMCall
 from tests.services import RunServices
 
-OURS = {"search_jobs", "evaluations", "answers", "layer_outputs", "llm_calls", "probes",
+OURS = {"search_jobs", "questions", "evaluations", "answers", "layer_outputs", "llm_calls", "probes",
         "probe_results", VERSION_TABLE}
 
 
@@ -57,6 +57,26 @@ def test_many_processes_creating_the_schema_at_once_all_succeed(empty_database: 
             future.result()  # any failure (duplicate table, ...) raises here
     assert OURS <= _tables(empty_database)
     create()  # and once more, on an up-to-date schema: nothing to do, no error
+
+
+def test_a_database_at_an_older_revision_is_upgraded_on_first_use(empty_database: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from models.db import _MIGRATIONS
+
+    engine = create_engine(sqlalchemy_url(empty_database))
+    try:
+        with engine.begin() as conn:  # as a deployment of the first release left it
+            config = Config()
+            config.set_main_option("script_location", str(_MIGRATIONS))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0001")
+        assert "questions" not in _tables(empty_database)
+        ensure_schema(engine)
+    finally:
+        engine.dispose()
+    assert OURS <= _tables(empty_database)
 
 
 def test_schema_lives_beside_optunas_tables(empty_database: str) -> None:
