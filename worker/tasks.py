@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import socket
 import time
+from typing import Any
 
 from celery import Task
 from celery.signals import worker_process_init
 
 from models.crud import count_delivery, get_probe, record_probe_result
 from models.db import dispose_engines, session_scope
+from models.errors import RateLimiterUnavailable, RetryableEndpointError
 from models.settings import load_settings, resolve_service_urls
-from worker.celery_app import app
+from worker.celery_app import LAYERS_QUEUE, app
 
 
 @worker_process_init.connect
 def _fresh_pools(**_: object) -> None:
     # A forked pool process must not share the parent's database connections.
     dispose_engines(close=False)
+    from worker.runtime import reset_after_fork
+
+    reset_after_fork()
 
 
 def _database_url() -> str:
@@ -44,3 +49,58 @@ def probe(self: Task, probe_id: str) -> bool:
     worker = getattr(self.request, "hostname", None) or socket.gethostname()
     with session_scope(database_url) as session:
         return record_probe_result(session, probe_id=probe_id, worker=worker)
+
+
+@app.task(
+    name="worker.tasks.run_layer",
+    bind=True,
+    # An endpoint that stays down past the client's own retries: try the layer again later.
+    # Its finished calls are cached, so a retry pays only for what had not come back.
+    autoretry_for=(RetryableEndpointError, RateLimiterUnavailable),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=8,
+)
+def run_layer(self: Task, evaluation_id: int, question_id: str, layer_index: int) -> str:
+    """Run layer ``layer_index`` of an evaluation's architecture on one question, store its
+    output, and queue the next layer (or score the question after the last).
+
+    Idempotent: a finished layer is not run again, only handed on.
+    """
+    from models.architecture import parse_architecture
+    from worker import evaluation_steps as steps
+    from worker.layer import run_layer_calls
+    from worker.llm_calls import CallSite, LLMCaller
+    from worker.runtime import runtime
+    from worker.techniques.base import LayerState
+
+    rt = runtime()
+    evaluation = steps.load_evaluation(rt.database_url, evaluation_id)
+    architecture, _ = parse_architecture(evaluation.architecture)
+    question = steps.load_question(rt.database_url, evaluation.benchmark, question_id)
+    last_layer = len(architecture.layers) - 1
+
+    if steps.layer_state(rt.database_url, evaluation_id, question_id, layer_index) is None:
+        previous: dict[str, Any] | None = None
+        if layer_index > 0:
+            previous = steps.layer_state(rt.database_url, evaluation_id, question_id,
+                                         layer_index - 1)
+            if previous is None:
+                raise LookupError(f"layer {layer_index - 1} of evaluation {evaluation_id} "
+                                  f"question {question_id} has no output")
+        caller = LLMCaller(registry=rt.registry, cache=rt.cache, database_url=rt.database_url,
+                           send=rt.send, site=CallSite(evaluation_id, question_id, layer_index))
+        started = time.monotonic()
+        state = run_layer_calls(architecture.layers[layer_index], question.text,
+                                LayerState.from_json(previous), call=caller, pool=rt.pool,
+                                on_parse_failure=caller.mark_parse_failure)
+        stored = state.to_json() | {"elapsed_s": round(time.monotonic() - started, 4)}
+        steps.save_layer(rt.database_url, evaluation_id, question_id, layer_index, stored)
+
+    if layer_index < last_layer:
+        app.send_task("worker.tasks.run_layer",
+                      args=[evaluation_id, question_id, layer_index + 1], queue=LAYERS_QUEUE)
+        return "next"
+    steps.finish_question(rt.database_url, evaluation, question, last_layer)
+    return "scored"

@@ -1,0 +1,96 @@
+"""`itas run` (evaluate an architecture on a benchmark) and `itas ask` (one question)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+from models.errors import InvalidArchitecture, ItasError
+from models.settings import load_settings, resolve_service_urls
+from scheduler.benchmarks import BenchmarkQuestion, load_questions
+from scheduler.evaluations import queue_evaluation, summarize, wait_for
+
+console = Console(stderr=True)
+
+
+def _checked_architecture(path: Path) -> tuple[dict[str, Any], str, list[str]]:
+    """Validate structure and LLMs before anything is queued; returns (json, hash, warnings)."""
+    from models.architecture import architecture_hash, check_llms, load_architecture
+    from models.endpoints import load_registry
+
+    settings = load_settings()
+    architecture, warnings = load_architecture(path)
+    registry = load_registry(settings.endpoints_file, simulator_url=settings.simulator_url)
+    errors = check_llms(architecture, registry)
+    if errors:
+        raise InvalidArchitecture(f"{path}: " + "; ".join(errors))
+    return architecture.model_dump(mode="json"), architecture_hash(architecture), warnings
+
+
+def _evaluate(path: Path, benchmark: str, questions: list[BenchmarkQuestion], split: str,
+              timeout: float, quiet: bool) -> int:
+    arch_json, arch_hash, warnings = _checked_architecture(path)
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    database_url = resolve_service_urls(load_settings()).database_url
+    evaluation_id = queue_evaluation(database_url, architecture=arch_json, arch_hash=arch_hash,
+                                     benchmark=benchmark, split=split, questions=questions)
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                  disable=quiet) as progress:
+        bar = progress.add_task(f"evaluation {evaluation_id}", total=len(questions))
+        finished = wait_for(database_url, evaluation_id, len(questions), timeout_s=timeout,
+                            on_progress=lambda n: progress.update(bar, completed=n))
+    if not finished:
+        raise ItasError(f"evaluation {evaluation_id} not finished after {timeout:.0f}s; it "
+                        "goes on in the workers (is one running? `itas worker`)")
+    return evaluation_id
+
+
+def run(
+    architecture: Path = typer.Argument(..., help="Architecture file (Archon JSON)."),
+    benchmark: str = typer.Option(..., "--benchmark", help="synth-math or gsm8k."),
+    data: Path | None = typer.Option(None, help="Dataset folder (gsm8k: holds test.jsonl)."),
+    limit: int | None = typer.Option(None, help="Only the first N questions of the split."),
+    split: str = typer.Option("search", help="search (20%), test (80%) or all."),
+    as_json: bool = typer.Option(False, "--json", help="Last line: one JSON object."),
+    timeout: float = typer.Option(3600.0, help="Seconds to wait for the workers."),
+) -> None:
+    """Evaluate an architecture on a benchmark through the workers; print its figures."""
+    questions = load_questions(benchmark, data=data, split=split, limit=limit)
+    evaluation_id = _evaluate(architecture, benchmark, questions, split, timeout, as_json)
+    database_url = resolve_service_urls(load_settings()).database_url
+    summary = summarize(database_url, evaluation_id).as_dict()
+    if as_json:
+        typer.echo(json.dumps({"evaluation_id": evaluation_id, **summary}))
+        return
+    for key, value in {"evaluation_id": evaluation_id, **summary}.items():
+        typer.echo(f"{key:>16}: {value}")
+
+
+def ask(
+    architecture: Path = typer.Argument(..., help="Architecture file (Archon JSON)."),
+    question: str = typer.Argument(..., help="The question."),
+    timeout: float = typer.Option(600.0, help="Seconds to wait for the workers."),
+) -> None:
+    """Answer one question with an architecture, through the same workers and cache."""
+    from worker.evaluation_steps import layer_state
+
+    if not question.strip():
+        raise InvalidArchitecture("question: expected a non-empty question")
+    question_id = "ask-" + hashlib.sha256(question.strip().encode()).hexdigest()[:16]
+    asked = [BenchmarkQuestion(question_id, question.strip(), "")]
+    evaluation_id = _evaluate(architecture, "ask", asked, "all", timeout, True)
+    database_url = resolve_service_urls(load_settings()).database_url
+    layers = json.loads(architecture.read_text()).get("layers", [])
+    state = layer_state(database_url, evaluation_id, question_id, max(len(layers) - 1, 0))
+    candidates = (state or {}).get("candidates") or []
+    if not candidates:
+        raise ItasError("no answer: every call of the last layer failed (see `itas run --json`)")
+    typer.echo(candidates[0]["text"])

@@ -1,0 +1,116 @@
+"""Queueing an evaluation (one architecture on a set of questions) and reading its outcome.
+
+Order matters for crash safety: questions and the evaluation row are committed before any task
+is sent, so a task never finds nothing; a task lost in the broker is found again by its
+missing answer (reconciliation re-sends the question's next layer).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+
+from models.db import session_scope
+from models.tables import Evaluation, Question
+from scheduler.benchmarks import BenchmarkQuestion
+from worker.celery_app import LAYERS_QUEUE, app
+
+RUN_LAYER = "worker.tasks.run_layer"
+
+
+def queue_evaluation(database_url: str, *, architecture: dict[str, Any], arch_hash: str,
+                     benchmark: str, split: str, questions: Sequence[BenchmarkQuestion],
+                     job_id: int | None = None, trial_number: int | None = None,
+                     rung: int | None = None) -> int:
+    """Store the questions and the evaluation, then send layer 0 of every question."""
+    with session_scope(database_url) as session:
+        session.execute(insert(Question).values([
+            {"benchmark": benchmark, "question_id": q.question_id, "text": q.text,
+             "answer": q.answer} for q in questions
+        ]).on_conflict_do_nothing())
+        evaluation = Evaluation(
+            job_id=job_id, trial_number=trial_number, rung=rung, benchmark=benchmark,
+            split=split, architecture=architecture, architecture_hash=arch_hash,
+            question_ids=[q.question_id for q in questions], status="running",
+        )
+        session.add(evaluation)
+        session.flush()
+        evaluation_id = evaluation.id
+    assert evaluation_id is not None
+    for q in questions:
+        app.send_task(RUN_LAYER, args=[evaluation_id, q.question_id, 0], queue=LAYERS_QUEUE)
+    return evaluation_id
+
+
+def answered(database_url: str, evaluation_id: int) -> int:
+    with session_scope(database_url) as session:
+        return int(session.execute(text(
+            "SELECT count(*) FROM answers WHERE evaluation_id = :e"), {"e": evaluation_id}
+        ).scalar_one())
+
+
+def wait_for(database_url: str, evaluation_id: int, total: int, *, timeout_s: float,
+             on_progress: Callable[[int], None] | None = None) -> bool:
+    """Poll until every question has an answer; False on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        done = answered(database_url, evaluation_id)
+        if on_progress:
+            on_progress(done)
+        if done >= total:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.25)
+
+
+@dataclass(frozen=True)
+class EvaluationSummary:
+    score: float | None
+    questions: int
+    llm_calls: int
+    cache_hits: int
+    provider_calls: int
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    p50_latency_s: float | None
+    p95_latency_s: float | None
+    parse_failures: int
+    failed_calls: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def summarize(database_url: str, evaluation_id: int) -> EvaluationSummary:
+    """Figures of an evaluation. Tokens and cost are those of provider calls (what was
+    paid); ``llm_calls`` counts every call the architecture made, cache hits included."""
+    with session_scope(database_url) as session:
+        calls = session.execute(text(
+            "SELECT count(*), count(*) FILTER (WHERE cache_hit), "
+            "count(*) FILTER (WHERE NOT cache_hit AND status <> 'error'), "
+            "coalesce(sum(tokens_in) FILTER (WHERE NOT cache_hit), 0), "
+            "coalesce(sum(tokens_out) FILTER (WHERE NOT cache_hit), 0), "
+            "coalesce(sum(cost_usd), 0), count(*) FILTER (WHERE status = 'parse_failure'), "
+            "count(*) FILTER (WHERE status = 'error') "
+            "FROM llm_calls WHERE evaluation_id = :e"), {"e": evaluation_id}).one()
+        answers = session.execute(text(
+            "SELECT avg(score), count(*), "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_s), "
+            "percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_s) "
+            "FROM answers WHERE evaluation_id = :e"), {"e": evaluation_id}).one()
+    return EvaluationSummary(
+        score=None if answers[0] is None else round(float(answers[0]), 4),
+        questions=int(answers[1]), llm_calls=int(calls[0]), cache_hits=int(calls[1]),
+        provider_calls=int(calls[2]), tokens_in=int(calls[3]), tokens_out=int(calls[4]),
+        cost_usd=round(float(calls[5]), 6),
+        p50_latency_s=None if answers[2] is None else round(float(answers[2]), 3),
+        p95_latency_s=None if answers[3] is None else round(float(answers[3]), 3),
+        parse_failures=int(calls[6]), failed_calls=int(calls[7]),
+    )

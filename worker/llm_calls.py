@@ -1,0 +1,108 @@
+"""One LLM call as a layer task makes it: cache, single flight, rate limit, send, record.
+
+    request_hash -> Redis (hot) -> PostgreSQL (durable) -> single flight -> limiter + client
+                 -> record the paid call in llm_calls -> Redis
+
+Every use is recorded in ``llm_calls`` (a cache hit too, with ``cache_hit``), once per
+(request, evaluation, question, layer): a redelivered task re-recording changes nothing. A fatal
+endpoint error (bad request, auth, invalid response) is recorded and becomes a failed call the
+technique's rule handles; a retryable one that outlived the client's retries propagates, and
+the task retries the layer later (Celery's retry with backoff).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+
+from models.db import session_scope
+from models.errors import FatalEndpointError
+from models.tables import LLMCall
+from worker.cache import CachedResponse, ResponseCache, request_hash
+from worker.techniques.base import CallResult, CallSpec
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """Where a call is used: the natural key of its record, besides the request hash."""
+
+    evaluation_id: int | None
+    question_id: str | None
+    layer_index: int | None
+
+
+class LLMCaller:
+    """Makes CallSpecs into CallResults for one call site. Thread-safe."""
+
+    def __init__(self, *, registry: Any, cache: ResponseCache, database_url: str,
+                 send: Any, site: CallSite) -> None:
+        self._registry = registry
+        self._cache = cache
+        self._database_url = database_url
+        self._send = send  # (endpoint, llm, spec) -> CachedResponse; raises EndpointError
+        self._site = site
+
+    def __call__(self, spec: CallSpec) -> CallResult:
+        llm, endpoint = self._registry.resolve(spec.llm, spec.model_type)
+        digest = request_hash(
+            endpoint=endpoint.name, llm=llm.wire_model, messages=spec.message_dicts(),
+            temperature=spec.temperature, max_tokens=spec.max_tokens,
+            sample_index=spec.sample_index,
+        )
+        found = self._cache.get(digest)
+        if found is not None:
+            self._record(digest, endpoint.name, llm, spec, found[0], cache_hit=True)
+            return CallResult(spec, found[0].text, request_hash=digest)
+        with self._cache.single_flight(digest) as answered:
+            if answered is not None:
+                self._record(digest, endpoint.name, llm, spec, answered, cache_hit=True)
+                return CallResult(spec, answered.text, request_hash=digest)
+            try:
+                response = self._send(endpoint, llm, spec)
+            except FatalEndpointError as exc:
+                self._record_failure(digest, endpoint.name, llm, spec, exc)
+                return CallResult(spec, None, error_class=type(exc).__name__,
+                                  request_hash=digest)
+            # Durable first: once PostgreSQL has it, no flush of Redis makes us pay again.
+            self._record(digest, endpoint.name, llm, spec, response, cache_hit=False)
+            self._cache.put_hot(digest, response)
+            return CallResult(spec, response.text, request_hash=digest)
+
+    def _record(self, digest: str, endpoint: str, llm: Any, spec: CallSpec,
+                response: CachedResponse, *, cache_hit: bool) -> None:
+        cost = 0.0 if cache_hit else llm.cost_usd(response.tokens_in, response.tokens_out)
+        self._insert(
+            request_hash=digest, endpoint=endpoint, llm_name=llm.name,
+            sample_index=spec.sample_index, tokens_in=response.tokens_in,
+            tokens_out=response.tokens_out, cost_usd=cost,
+            latency_s=0.0 if cache_hit else response.latency_s, status="ok",
+            cache_hit=cache_hit, response_text=None if cache_hit else response.text,
+        )
+
+    def _record_failure(self, digest: str, endpoint: str, llm: Any, spec: CallSpec,
+                        exc: Exception) -> None:
+        self._insert(request_hash=digest, endpoint=endpoint, llm_name=llm.name,
+                     sample_index=spec.sample_index, status="error", cache_hit=False,
+                     error_class=type(exc).__name__)
+
+    def _insert(self, **values: Any) -> None:
+        values.update(evaluation_id=self._site.evaluation_id,
+                      question_id=self._site.question_id, layer_index=self._site.layer_index)
+        with session_scope(self._database_url) as session:
+            session.execute(insert(LLMCall).values(**values).on_conflict_do_nothing())
+
+    def mark_parse_failure(self, result: CallResult) -> None:
+        """Record on the call's use that its reply did not follow its role's format."""
+        if result.request_hash is None:
+            return
+        with session_scope(self._database_url) as session:
+            session.execute(
+                text("UPDATE llm_calls SET status = 'parse_failure' WHERE request_hash = :h "
+                     "AND evaluation_id IS NOT DISTINCT FROM :e AND question_id IS NOT "
+                     "DISTINCT FROM :q AND layer_index IS NOT DISTINCT FROM :l"),
+                {"h": result.request_hash, "e": self._site.evaluation_id,
+                 "q": self._site.question_id, "l": self._site.layer_index},
+            )

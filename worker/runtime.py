@@ -1,0 +1,70 @@
+"""Per-process resources of a worker: settings, registry, Redis, cache, limiter, HTTP pool,
+thread pool. Built on first use in each pool process and dropped after a fork, so no two
+processes share a socket."""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from models.settings import Settings, load_settings, resolve_service_urls
+from worker.cache import ResponseCache
+
+#: Calls of one layer in flight at once, per process. LLM calls wait on the network, so this is
+#: far above the core count; the rate limiter, not this pool, keeps us inside the providers'.
+CALL_THREADS = int(os.environ.get("ITAS_CALL_THREADS", "64"))
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database_url: str
+    redis: redis.Redis
+    cache: ResponseCache
+    pool: ThreadPoolExecutor
+    registry: Any
+    send: Any
+
+
+_lock = threading.Lock()
+_runtime: Runtime | None = None
+_pid: int | None = None
+
+
+def runtime() -> Runtime:
+    global _runtime, _pid
+    with _lock:
+        if _runtime is None or _pid != os.getpid():
+            _runtime = _build()
+            _pid = os.getpid()
+        return _runtime
+
+
+def reset_after_fork() -> None:
+    global _runtime
+    with _lock:
+        _runtime = None
+
+
+def _build() -> Runtime:
+    from models.endpoints import load_registry
+    from worker.sending import make_sender
+
+    settings = load_settings()
+    urls = resolve_service_urls(settings)
+    client = redis.Redis.from_url(urls.cache_redis_url, health_check_interval=30)
+    registry = load_registry(settings.endpoints_file, simulator_url=settings.simulator_url)
+    return Runtime(
+        settings=settings,
+        database_url=urls.database_url,
+        redis=client,
+        cache=ResponseCache(client, settings.redis_prefix, urls.database_url),
+        pool=ThreadPoolExecutor(CALL_THREADS, thread_name_prefix="itas-call"),
+        registry=registry,
+        send=make_sender(client, settings.redis_prefix),
+    )

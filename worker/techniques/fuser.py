@@ -1,0 +1,44 @@
+"""Fuser: ``samples`` answers from one LLM that read every input candidate (and their
+critiques when ``use_critiques``) and write one better answer each.
+
+Parse rule: as the generator's: an answer without ``Answer:`` stays a candidate, counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from simulator.protocol import ProtocolParseError, Role, parse_answer
+from worker.techniques.base import (
+    CallResult, CallSpec, Candidate, Contribution, LayerState, prompt_with, spec,
+)
+
+
+class Fuser:
+    def plan(self, component: Any, question: str, state: LayerState) -> list[CallSpec]:
+        if not state.candidates:
+            return []
+        prompt = prompt_with(Role.FUSE, question, state.candidates,
+                             bool(getattr(component, "use_critiques", True)))
+        samples = int(getattr(component, "samples", 1) or 1)
+        return [spec(component, Role.FUSE, prompt, i) for i in range(samples)]
+
+    def combine(self, component: Any, question: str, state: LayerState,
+                results: Sequence[CallResult]) -> Contribution:
+        if not results:  # nothing to fuse: hand the input on unchanged
+            return Contribution(candidates=list(state.candidates))
+        out = Contribution(candidates=[])
+        assert out.candidates is not None
+        for result in results:
+            if result.text is None:
+                out.failed_calls += 1
+                continue
+            out.candidates.append(Candidate(result.text))
+            try:
+                parse_answer(result.text)
+            except ProtocolParseError:
+                out.parse_failures.append(result)
+        if not out.candidates:  # every fusion call failed: the input is the best we have
+            out.candidates = list(state.candidates)
+        return out
