@@ -1,0 +1,85 @@
+"""The response cache on real Redis and PostgreSQL: one key function, a durable level that
+survives a Redis flush, and one request for many identical concurrent calls."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+from sqlalchemy.dialects.postgresql import insert
+
+from models.db import session_scope
+from models.tables import LLMCall
+from tests.services import RunServices
+from worker.cache import CachedResponse, ResponseCache, request_hash
+
+BASE = {
+    "endpoint": "simulator", "llm": "sim-medium",
+    "messages": [{"role": "user", "content": "What is 2 + 3?"}],
+    "temperature": 0.7, "max_tokens": 256, "sample_index": 0,
+}
+
+
+@pytest.fixture
+def cache(services: RunServices) -> Iterator[ResponseCache]:
+    client = redis.Redis.from_url(services.redis_url)
+    # A prefix of its own inside the run's namespace, so the test can flush just that.
+    yield ResponseCache(client, f"{services.redis_prefix}cache-test-{uuid.uuid4().hex[:6]}:",
+                        services.database_url)
+    client.close()
+
+
+def test_the_key_covers_everything_that_decides_the_answer() -> None:
+    assert request_hash(**BASE) == request_hash(**dict(BASE))
+    variants = [
+        {"endpoint": "other"}, {"llm": "sim-large"}, {"temperature": 0.0},
+        {"max_tokens": 512}, {"sample_index": 1},
+        {"messages": [{"role": "user", "content": "What is 2 + 4?"}]},
+        {"messages": [{"role": "system", "content": "What is 2 + 3?"}]},
+    ]
+    digests = {request_hash(**(BASE | v)) for v in variants}
+    assert len(digests) == len(variants) and request_hash(**BASE) not in digests
+
+
+def test_a_paid_response_survives_a_redis_flush(cache: ResponseCache, database_url: str) -> None:
+    digest = request_hash(**(BASE | {"sample_index": 7, "llm": uuid.uuid4().hex}))
+    with session_scope(database_url) as session:
+        session.execute(insert(LLMCall).values(
+            request_hash=digest, endpoint="simulator", llm_name="sim-medium",
+            response_text="5\nAnswer: 5", tokens_in=12, tokens_out=4, latency_s=0.5))
+    found = cache.get(digest)
+    assert found is not None
+    response, level = found
+    assert (response.text, level) == ("5\nAnswer: 5", "durable")
+    again = cache.get(digest)
+    assert again is not None and again[1] == "hot"  # promoted to Redis on the way
+
+
+def test_identical_concurrent_calls_make_one_request(cache: ResponseCache) -> None:
+    digest = request_hash(**(BASE | {"llm": uuid.uuid4().hex}))
+    requests = []
+    answers = []
+    lock = threading.Lock()
+
+    def call() -> None:
+        with cache.single_flight(digest, wait_s=30) as found:
+            if found is None:
+                with lock:
+                    requests.append(1)
+                time.sleep(0.3)  # a slow provider: the others arrive meanwhile
+                found = CachedResponse("Answer: 5", 10, 3, 0.3)
+                cache.put_hot(digest, found)
+            with lock:
+                answers.append(found.text)
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(requests) == 1
+    assert answers == ["Answer: 5"] * 8
