@@ -69,6 +69,7 @@ def run_layer(self: Task, evaluation_id: int, question_id: str, layer_index: int
     Idempotent: a finished layer is not run again, only handed on.
     """
     from models.architecture import parse_architecture
+
     from worker import evaluation_steps as steps
     from worker.layer import run_layer_calls
     from worker.llm_calls import CallSite, LLMCaller

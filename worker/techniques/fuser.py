@@ -10,8 +10,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from simulator.protocol import ProtocolParseError, Role, parse_answer
+
 from worker.techniques.base import (
-    CallResult, CallSpec, Candidate, Contribution, LayerState, prompt_with, spec,
+    CallResult,
+    CallSpec,
+    Candidate,
+    Contribution,
+    LayerState,
+    prompt_with,
+    spec,
 )
 
 

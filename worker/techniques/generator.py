@@ -10,8 +10,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from simulator.protocol import ProtocolParseError, Role, build_prompt, parse_answer
+
 from worker.techniques.base import (
-    CallResult, CallSpec, Candidate, Contribution, LayerState, spec,
+    CallResult,
+    CallSpec,
+    Candidate,
+    Contribution,
+    LayerState,
+    spec,
 )
 
 

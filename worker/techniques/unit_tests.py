@@ -13,8 +13,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from simulator.protocol import ProtocolParseError, Role, parse_test_results, parse_unit_tests
+
 from worker.techniques.base import (
-    CallResult, CallSpec, Contribution, LayerState, prompt_with, spec,
+    CallResult,
+    CallSpec,
+    Contribution,
+    LayerState,
+    prompt_with,
+    spec,
 )
 
 
