@@ -19,8 +19,8 @@ from models.db import VERSION_TABLE, ensure_schema, session_scope, sqlalchemy_ur
 from models.tables import LayerOutput, LLMCall
 from tests.services import RunServices
 
-OURS = {"search_jobs", "questions", "evaluations", "answers", "layer_outputs", "llm_calls", "probes",
-        "probe_results", VERSION_TABLE}
+OURS = {"search_jobs", "questions", "evaluations", "answers", "layer_outputs", "llm_calls",
+        "probes", "probe_results", VERSION_TABLE}
 
 
 @pytest.fixture
