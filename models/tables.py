@@ -105,6 +105,8 @@ class Answer(SQLModel, table=True):
     final_answer: str | None = None
     score: float | None = None
     status: str = "ok"  # ok|failed
+    #: Why a failed question failed (error class and message; never a key).
+    error: str | None = None
     cost_usd: float = 0.0
     latency_s: float = 0.0
     created_at: datetime = _ts()

@@ -83,6 +83,8 @@ class EvaluationSummary:
     p95_latency_s: float | None
     parse_failures: int
     failed_calls: int
+    failed_questions: int
+    first_error: str | None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -103,7 +105,9 @@ def summarize(database_url: str, evaluation_id: int) -> EvaluationSummary:
         answers = session.execute(text(
             "SELECT avg(score), count(*), "
             "percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_s), "
-            "percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_s) "
+            "percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_s), "
+            "count(*) FILTER (WHERE status = 'failed'), "
+            "min(error) FILTER (WHERE error IS NOT NULL) "
             "FROM answers WHERE evaluation_id = :e"), {"e": evaluation_id}).one()
     return EvaluationSummary(
         score=None if answers[0] is None else round(float(answers[0]), 4),
@@ -113,4 +117,5 @@ def summarize(database_url: str, evaluation_id: int) -> EvaluationSummary:
         p50_latency_s=None if answers[2] is None else round(float(answers[2]), 3),
         p95_latency_s=None if answers[3] is None else round(float(answers[3]), 3),
         parse_failures=int(calls[6]), failed_calls=int(calls[7]),
+        failed_questions=int(answers[4]), first_error=answers[5],
     )

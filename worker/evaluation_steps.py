@@ -96,10 +96,27 @@ def finish_question(database_url: str, evaluation: Evaluation, question: Questio
             final_answer=answer, score=score(answer, question.answer),
             status="ok" if last.candidates else "failed", cost_usd=float(cost),
             latency_s=elapsed).on_conflict_do_nothing())
+    _finish_evaluation_if_complete(database_url, evaluation.id)
+
+
+def fail_question(database_url: str, evaluation_id: int, question_id: str,
+                  error: str) -> None:
+    """Give a question that cannot be answered (retries exhausted, a configuration error) a
+    failed answer, so its evaluation still finishes and the user sees why."""
+    with session_scope(database_url) as session:
+        session.execute(insert(Answer).values(
+            evaluation_id=evaluation_id, question_id=question_id, final_answer=None,
+            score=0.0, status="failed", error=error[:2000]).on_conflict_do_nothing())
+    _finish_evaluation_if_complete(database_url, evaluation_id)
+
+
+def _finish_evaluation_if_complete(database_url: str, evaluation_id: int) -> None:
+    """Mark the evaluation finished, with its mean score, once every question has an answer.
+    Guarded by its WHERE: running it twice, or from two workers at once, is harmless."""
     with session_scope(database_url) as session:
         session.execute(text(
             "UPDATE evaluations SET status = 'finished', finished_at = now(), "
             "score = (SELECT avg(score) FROM answers WHERE evaluation_id = :e) "
             "WHERE id = :e AND status <> 'finished' AND "
             "(SELECT count(*) FROM answers WHERE evaluation_id = :e) "
-            ">= jsonb_array_length(question_ids)"), {"e": evaluation.id})
+            ">= jsonb_array_length(question_ids)"), {"e": evaluation_id})

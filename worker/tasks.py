@@ -51,9 +51,22 @@ def probe(self: Task, probe_id: str) -> bool:
         return record_probe_result(session, probe_id=probe_id, worker=worker)
 
 
+class LayerTask(Task):
+    """Gives a question whose layer failed for good a failed answer (see fail_question)."""
+
+    def on_failure(self, exc: BaseException, task_id: str, args: tuple[Any, ...],
+                   kwargs: dict[str, Any], einfo: Any) -> None:
+        from worker.evaluation_steps import fail_question
+
+        evaluation_id, question_id = args[0], args[1]
+        fail_question(_database_url(), int(evaluation_id), str(question_id),
+                      f"{type(exc).__name__}: {exc}")
+
+
 @app.task(
     name="worker.tasks.run_layer",
     bind=True,
+    base=LayerTask,
     # An endpoint that stays down past the client's own retries: try the layer again later.
     # Its finished calls are cached, so a retry pays only for what had not come back.
     autoretry_for=(RetryableEndpointError, RateLimiterUnavailable),
