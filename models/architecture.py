@@ -56,10 +56,11 @@ Build architectures as dicts and pass them to :func:`parse_architecture`; constr
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from models.architecture_reader import ArchitectureReport, check_architecture
+from models.architecture_reader import ArchitectureReport, LLMRef, check_architecture
 from models.architecture_schema import (
     Architecture,
     Component,
@@ -72,8 +73,9 @@ from models.errors import ConfigError, InvalidArchitecture
 if TYPE_CHECKING:
     from models.endpoints import Registry
 
-__all__ = ["Architecture", "ArchitectureReport", "Component", "ComponentType",
-           "architecture_hash", "candidates_out", "check_architecture", "check_llms",
+__all__ = ["Architecture", "ArchitectureReport", "Component", "ComponentType", "LLMRef",
+           "architecture_hash", "candidates_out", "check_architecture", "check_llm_refs",
+           "check_llms",
            "load_architecture", "parse_architecture", "read_json"]
 
 
@@ -82,15 +84,20 @@ def check_llms(arch: Architecture, registry: Registry) -> list[str]:
 
     One line per problem, ``<path>.model: ...`` or ``<path>.model_type: ...``.
     """
+    refs = [LLMRef(arch.path_of(i, j), i, c.type.value, c.model, c.model_type)
+            for i, layer in enumerate(arch.layers) for j, c in enumerate(layer)]
+    return check_llm_refs(refs, registry)
+
+
+def check_llm_refs(refs: Iterable[LLMRef], registry: Registry) -> list[str]:
+    """:func:`check_llms` on the components of a report, including an invalid one."""
     errors = []
-    for i, layer in enumerate(arch.layers):
-        for j, component in enumerate(layer):
-            path = arch.path_of(i, j)
-            try:
-                registry.resolve(component.model, component.model_type)
-            except ConfigError as exc:
-                field = "model" if component.model not in registry.llms else "model_type"
-                errors.append(f"{path}.{field}: {exc} ({component.type.value} in layer {i})")
+    for ref in refs:
+        try:
+            registry.resolve(ref.model, ref.model_type)
+        except ConfigError as exc:
+            field = "model" if ref.model not in registry.llms else "model_type"
+            errors.append(f"{ref.path}.{field}: {exc} ({ref.type} in layer {ref.layer})")
     return errors
 
 

@@ -9,7 +9,7 @@ are handled here; the layer rules are :mod:`models.architecture_rules`. The rule
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 from pydantic import ValidationError
@@ -26,7 +26,7 @@ from models.archon_types import (
     Shape,
 )
 from models.errors import InvalidArchitecture
-from models.problems import at, field_problems, nearest, shown
+from models.problems import at, field_problems, in_file_order, nearest, shown
 
 _EXPECTED = {
     "type": "one of " + ", ".join(t.value for t in ComponentType),
@@ -45,6 +45,17 @@ _LEGACY_LAYER = ("models", "branches")
 _PAIRRM = "llm-blender/PairRM"
 
 
+@dataclass(frozen=True)
+class LLMRef:
+    """A component naming an LLM: enough to check it against an endpoints registry."""
+
+    path: str
+    layer: int
+    type: str
+    model: str
+    model_type: str
+
+
 @dataclass
 class ArchitectureReport:
     """What :func:`check_architecture` found. ``architecture`` is None when there are errors.
@@ -55,6 +66,9 @@ class ArchitectureReport:
     architecture: Architecture | None
     errors: list[str]
     warnings: list[str]
+    #: Every component whose model and model_type could be read, valid or not, so that the
+    #: LLM check reports its errors alongside the others.
+    llm_refs: list[LLMRef] = field(default_factory=list)
 
     def exception(self, source: str) -> InvalidArchitecture:
         count = len(self.errors)
@@ -87,6 +101,7 @@ def check_architecture(data: object) -> ArchitectureReport:
     layers: list[list[Component | None]] = []
     shapes: list[list[Shape | None]] = []
     paths: list[list[str]] = []
+    refs: list[LLMRef] = []
     for i, raw_layer in enumerate(raw_layers):
         base, items = _layer_items(found, raw_layer, i)
         if base is None or not items:  # unreadable: what comes after it is unknown
@@ -95,19 +110,23 @@ def check_architecture(data: object) -> ArchitectureReport:
             paths.append([f"layers[{i}]"])
             continue
         read = [_read_component(found, raw, at(base, j)) for j, raw in enumerate(items)]
+        refs.extend(LLMRef(at(base, j), i, str(raw.get("type")), raw["model"], raw["model_type"])
+                    for j, raw in enumerate(items) if isinstance(raw, dict)
+                    and isinstance(raw.get("model"), str) and raw["model"]
+                    and isinstance(raw.get("model_type"), str))
         layers.append([component for component, _ in read])
         shapes.append([shape for _, shape in read])
         paths.append([at(base, j) for j in range(len(items))])
 
     structure = check_structure(shapes, paths)
-    errors = found.errors + structure.errors
+    errors = in_file_order(found.errors + structure.errors)
     warnings = found.warnings + structure.warnings
     if errors:
-        return ArchitectureReport(None, errors, warnings)
+        return ArchitectureReport(None, errors, warnings, refs)
     arch = Architecture(name=str(name),
                         layers=[[c for c in layer if c is not None] for layer in layers])
     arch._paths = paths
-    return ArchitectureReport(arch, errors, warnings)
+    return ArchitectureReport(arch, errors, warnings, refs)
 
 
 def _unknown(found: Findings, path: str, key: str, known: Iterable[str]) -> None:

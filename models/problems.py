@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterable, Mapping
 
 from pydantic import ValidationError
@@ -26,6 +27,14 @@ def at(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
     return f"{path}.{key}" if path else key
+
+
+def in_file_order(problems: Iterable[str]) -> list[str]:
+    """Problems sorted by where they point (``layers[2]`` before ``layers[10]``), stably."""
+    def key(line: str) -> tuple[int, ...]:
+        path = line.split(": ", 1)[0]
+        return tuple(int(n) for n in re.findall(r"\[(\d+)\]", path))
+    return sorted(problems, key=key)
 
 
 def nearest(word: str, choices: Iterable[str]) -> str | None:
