@@ -60,7 +60,7 @@ class Component(BaseModel):
 
     @property
     def shape(self) -> Shape:
-        return Shape(self.type, self.samples, self.top_k, self.first_k)
+        return Shape(self.type, self.samples, self.top_k, self.first_k, self.use_critiques)
 
 
 class Architecture(BaseModel):
