@@ -214,7 +214,9 @@ def _base_url(problems: list[str], path: str, url: str, simulator_url: str | Non
         url = url.replace("${ITAS_SIMULATOR_URL}", simulator_url.rstrip("/"))
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        problems.append(f"{path}: expected {_EXPECTED['base_url']}, got {shown(url)}")
+        # Not echoed when it carries credentials (user:password@host).
+        got = "a URL with credentials" if "@" in parts.netloc else shown(url)
+        problems.append(f"{path}: expected {_EXPECTED['base_url']}, got {got}")
     return url.rstrip("/")
 
 

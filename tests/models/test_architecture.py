@@ -68,7 +68,7 @@ MALFORMED: list[tuple[str, Any, str, str]] = [
     ("ranker sharing its layer", arch([gen(4)], [comp("critic"), comp("ranker", top_k=2)]),
      "layers[1][1]", "runs alone"),
     ("samples 0", arch([gen(0)]), "layers[0][0].samples", "expected an integer >= 1, got 0"),
-    ("samples as a string", arch([gen("3")]), "layers[0][0].samples",  # type: ignore[arg-type]
+    ("samples as a string", arch([comp("generator", samples="3")]), "layers[0][0].samples",
      'got "3"'),
     ("temperature too high", arch([gen(temperature=2.5)]), "layers[0][0].temperature",
      "a number from 0 to 2, got 2.5"),
