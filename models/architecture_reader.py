@@ -120,7 +120,7 @@ def check_architecture(data: object) -> ArchitectureReport:
 
     structure = check_structure(shapes, paths)
     errors = in_file_order(found.errors + structure.errors)
-    warnings = found.warnings + structure.warnings
+    warnings = in_file_order(found.warnings + structure.warnings)
     if errors:
         return ArchitectureReport(None, errors, warnings, refs)
     arch = Architecture(name=str(name),
