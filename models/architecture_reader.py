@@ -187,7 +187,10 @@ def _read_component(found: Findings, raw: object, path: str,
             found.warnings.append(f"{where}: read by nothing in Archon, ignored")
         else:
             fields[key] = value
-            if kind is not None and key not in EFFECTIVE_FIELDS[kind]:
+            # A default (null, false) where it does nothing is harmless: model_dump() output,
+            # which carries every field, reads back without warnings.
+            if kind is not None and key not in EFFECTIVE_FIELDS[kind] \
+                    and value != Component.model_fields[key].default:
                 found.warnings.append(f"{where}: has no effect on a {kind.value}, ignored "
                                       "(as in Archon)")
     _archon_specifics(found, raw, path, kind)

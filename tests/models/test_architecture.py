@@ -247,8 +247,13 @@ def test_errors_survive_pickling_with_their_details() -> None:
     assert copy.details == caught.value.details and str(copy) == str(caught.value)
 
 
-def test_direct_construction_is_possible_for_code() -> None:
-    loaded, _ = parse_architecture(json.loads((EXAMPLES / "generate10-rank5-fuse.json")
-                                              .read_text()))
-    again = Architecture.model_validate(loaded.model_dump())
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.name)
+def test_stored_form_reads_back_as_the_same_architecture(path: Path) -> None:
+    # The scheduler stores model_dump(mode="json"); workers parse it again.
+    loaded, _ = parse_architecture(json.loads(path.read_text()))
+    stored = json.loads(json.dumps(loaded.model_dump(mode="json")))
+    again, warnings = parse_architecture(stored)
+    assert warnings == []
+    assert again.layers == loaded.layers
     assert architecture_hash(again) == architecture_hash(loaded)
+    assert architecture_hash(Architecture.model_validate(stored)) == architecture_hash(loaded)
