@@ -32,7 +32,8 @@ from models.problems import in_file_order
 
 def run_validate(
     files: Annotated[list[Path], typer.Argument(
-        help="Architecture files (Archon's JSON format).", show_default=False)],
+        help="Architecture files (Archon's JSON format).", metavar="FILE",
+        show_default=False)],
     structure_only: bool = typer.Option(
         False, "--structure-only", help="Check the files alone, without the endpoints registry."),
 ) -> None:
