@@ -3,7 +3,7 @@
     ItasError
     ├── UserError                 bad input from a person: the CLI prints it on one line, exits 2
     │   ├── ConfigError           a setting, an environment variable or a config file is wrong
-    │   └── InvalidArchitecture   an architecture file breaks the rules (later issues)
+    │   └── InvalidArchitecture   an architecture breaks the rules; ``details`` lists every error
     ├── ServiceUnavailable        PostgreSQL, Redis or the broker does not answer
     │   └── RateLimiterUnavailable  the limiter's Redis does not answer: no call goes out
     ├── EmbeddedServiceError      an embedded PostgreSQL/Redis could not be started or stopped
@@ -23,6 +23,8 @@ one boundary each, with `raise Mapped(...) from exc`, so callers never catch lib
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class ItasError(Exception):
     """Root of every error itas raises on purpose."""
@@ -37,7 +39,20 @@ class ConfigError(UserError):
 
 
 class InvalidArchitecture(UserError):
-    """An architecture breaks a rule; the message names layer, component and field."""
+    """An architecture breaks rules; each line names file, layer, component and field.
+
+    ``details`` holds every error, one line each (all of them, not just the first). ``str()``
+    is the summary followed by the details, indented, so the CLI prints them all.
+    """
+
+    def __init__(self, message: str, details: Sequence[str] = ()) -> None:
+        self.summary = message
+        self.details = list(details)
+        super().__init__("\n".join([message, *(f"  {line}" for line in self.details)]))
+
+    def __reduce__(self) -> tuple[type[InvalidArchitecture], tuple[str, list[str]]]:
+        # Pickled across processes (Celery results) with its details intact.
+        return (type(self), (self.summary, self.details))
 
 
 class ServiceUnavailable(ItasError):

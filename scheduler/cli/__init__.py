@@ -12,7 +12,7 @@ import sys
 import typer
 
 from models.errors import ItasError, UserError
-from scheduler.cli import demo, probe, run, services, worker
+from scheduler.cli import demo, llms, probe, run, services, validate, worker
 
 app = typer.Typer(
     name="itas",
@@ -26,6 +26,8 @@ app.command("worker")(worker.run_worker)
 app.command("flower")(worker.run_flower)
 app.command("probe")(probe.run_probe)
 app.command("demo")(demo.run_demo)
+app.command("validate")(validate.run_validate)
+app.command("llms")(llms.run_llms)
 app.command("run")(run.run)
 app.command("ask")(run.ask)
 

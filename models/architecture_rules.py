@@ -1,0 +1,107 @@
+"""The structural rules of an architecture: what each layer needs from the layer before.
+
+Pure functions over :class:`~models.archon_types.Shape` (a component's type and the counts that
+matter), so they also run on a file whose values are partly wrong: a component that could not be
+read at all is ``None`` and makes the counts after it unknown, which silences the count rules
+there instead of adding errors that are only echoes of the first. The rules themselves are
+listed in :mod:`models.architecture`; the semantics they follow in :mod:`models.archon_types`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from models.archon_types import (
+    NEEDS_CANDIDATES,
+    RUNS_ALONE,
+    ComponentType,
+    Shape,
+    hands_on,
+    hands_on_critiques,
+)
+
+T = ComponentType
+#: Archon logs a warning above this many candidates: prompts may overflow context windows.
+MANY_CANDIDATES = 32
+
+
+@dataclass
+class Findings:
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def check_structure(layers: Sequence[Sequence[Shape | None]],
+                    paths: Sequence[Sequence[str]]) -> Findings:
+    """Apply the layer rules; every problem is ``<component path>[.field]: <what is wrong>``."""
+    found = Findings()
+    received: int | None = 0  # candidates reaching the current layer, at most; None: unknown
+    critiques = False
+    unit_tests = False
+    for i, (layer, layer_paths) in enumerate(zip(layers, paths, strict=True)):
+        for j, shape in enumerate(layer):
+            if shape is not None:
+                _check_component(found, shape, layer_paths[j], i, len(layer), received,
+                                 critiques, unit_tests)
+        known = [s for s in layer if s is not None]
+        if len(known) < len(layer):
+            received, critiques = None, False
+        else:
+            received = hands_on(known, received)
+            critiques = hands_on_critiques(known, critiques)
+        unit_tests = unit_tests or any(s.type is T.UNIT_TEST_GENERATOR for s in known)
+    last = f"layers[{len(layers) - 1}]"
+    if received == 0:
+        found.errors.append(f"{last}: the last layer hands on no candidate, so the "
+                            "architecture gives no answer; end with a generator, fuser or ranker")
+    elif received is not None and received > 1:
+        found.warnings.append(
+            f"{last}: the last layer hands on up to {received} candidates but an architecture "
+            "answers with one; end with a fuser or a ranker with top_k 1 to choose it")
+    return found
+
+
+def _check_component(found: Findings, shape: Shape, path: str, i: int, layer_size: int,
+                     received: int | None, critiques: bool, unit_tests: bool) -> None:
+    kind = shape.type.value
+    if shape.type in RUNS_ALONE and layer_size > 1:
+        found.errors.append(
+            f"{path}: a {kind} runs alone in its layer (Archon runs it on all the candidates of "
+            f"the layer before), but this layer has {layer_size} components; give it a layer")
+    if shape.type is T.GENERATOR and received:
+        found.errors.append(
+            f"{path}: a generator starts from the query alone, but up to {received} candidates "
+            f"reach it from layer {i - 1}; generators belong in layer 0 (or right after a "
+            "unit_test_generator); use a fuser to combine candidates")
+    if shape.type is T.UNIT_TEST_GENERATOR and received:
+        found.errors.append(
+            f"{path}: a unit_test_generator hands on no candidates (as in Archon), so the "
+            f"{received} candidates from layer {i - 1} would be lost; put it in a layer before "
+            "the generators")
+    if shape.type in NEEDS_CANDIDATES and received == 0:
+        why = ("the first layer receives none" if i == 0
+               else f"layer {i - 1} hands on none (a unit_test_generator layer)")
+        found.errors.append(f"{path}: a {kind} works on candidates, but {why}; "
+                            "start with generators")
+    if shape.type is T.UNIT_TEST_EVALUATOR and not unit_tests:
+        found.errors.append(f"{path}: a unit_test_evaluator needs unit tests, but no earlier "
+                            "layer has a unit_test_generator")
+    if shape.type in (T.RANKER, T.UNIT_TEST_EVALUATOR) and shape.top_k and received \
+            and shape.top_k > received:
+        found.errors.append(
+            f"{path}.top_k: expected at most {received} (the candidates that can reach this "
+            f"{kind} from layer {i - 1}), got {shape.top_k}")
+    if shape.type in (T.VERIFIER, T.UNIT_TEST_EVALUATOR) and shape.first_k and received \
+            and shape.first_k > received:
+        found.warnings.append(
+            f"{path}.first_k: {shape.first_k} is more than the {received} candidates that can "
+            "reach it, so it never stops early")
+    if shape.type is T.RANKER and shape.use_critiques and not critiques and received:
+        found.warnings.append(
+            f"{path}.use_critiques: no critiques reach this ranker (put a critic in the layer "
+            "before), so it ranks without them")
+    if shape.type in NEEDS_CANDIDATES and received and received > MANY_CANDIDATES:
+        found.warnings.append(
+            f"{path}: up to {received} candidates reach this {kind}; more than "
+            f"{MANY_CANDIDATES} may not fit the LLM's context window")

@@ -1,0 +1,116 @@
+"""The registry's value objects: :class:`Endpoint`, :class:`LLM`, :class:`Registry`.
+
+Loaded and checked by :func:`models.endpoints.load_registry`; the file format is described
+there. Import them from :mod:`models.endpoints`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.errors import ConfigError
+from models.problems import close_matches
+
+
+class EndpointKind(StrEnum):
+    OPENAI = "openai"
+    ANTHROPIC = "anthropic"
+
+
+class Endpoint(BaseModel):
+    """One server speaking one wire format. Limits are per API key."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+    name: str
+    kind: EndpointKind = Field(strict=False)
+    base_url: str
+    api_key_envs: list[str] = Field(default_factory=list)
+    requests_per_min: int = Field(default=60, ge=1)
+    tokens_per_min: int = Field(default=100_000, ge=1)
+    max_in_flight: int = Field(default=8, ge=1)
+    timeout_s: float = Field(default=120.0, gt=0)
+    model_types: list[str] = Field(default_factory=list)
+
+    def keys_set(self, environ: Mapping[str, str] | None = None) -> dict[str, bool]:
+        """Each key variable's name and whether it is set (non-empty). Never the values."""
+        env = os.environ if environ is None else environ
+        return {name: bool(env.get(name)) for name in self.api_key_envs}
+
+    def api_keys(self, environ: Mapping[str, str] | None = None) -> list[str]:
+        """The values of the key variables that are set, in order (for rotation).
+
+        ``[]`` for an endpoint without keys (a local server). Raises ConfigError naming the
+        variables, never values, when the endpoint has key variables and none is set.
+        """
+        env = os.environ if environ is None else environ
+        keys = [env[name] for name in self.api_key_envs if env.get(name)]
+        if self.api_key_envs and not keys:
+            raise ConfigError(f"endpoint {self.name}: none of its key variables is set "
+                              f"({', '.join(self.api_key_envs)}); set one in the workers' "
+                              "environment")
+        return keys
+
+    def serves(self, model_type: str) -> bool:
+        return not self.model_types or model_type in self.model_types
+
+
+class LLM(BaseModel):
+    """One LLM as the architectures name it, where it is served and what it costs."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+    name: str
+    endpoint: str
+    #: The model name sent to the endpoint; defaults to ``name``.
+    wire_model: str
+    price_in_per_mtok: float = Field(ge=0)
+    price_out_per_mtok: float = Field(ge=0)
+
+    def cost_usd(self, tokens_in: int, tokens_out: int) -> float:
+        return (tokens_in * self.price_in_per_mtok + tokens_out * self.price_out_per_mtok) / 1e6
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The loaded registry; ``source`` names the file it came from."""
+
+    endpoints: dict[str, Endpoint]
+    llms: dict[str, LLM]
+    source: str
+
+    def llm(self, name: str) -> LLM:
+        """The LLM called ``name``; ConfigError with the close matches when unknown."""
+        try:
+            return self.llms[name]
+        except KeyError:
+            pass
+        similar = close_matches(name, self.llms)
+        hint = (f"close matches: {', '.join(similar)}" if similar
+                else f"known: {', '.join(sorted(self.llms)[:8])}"
+                + (", ..." if len(self.llms) > 8 else ""))
+        raise ConfigError(f"unknown LLM {name!r} ({hint}; `itas llms` lists all, "
+                          f"from {self.source})") from None
+
+    def endpoint_for(self, llm_name: str) -> Endpoint:
+        return self.endpoints[self.llm(llm_name).endpoint]
+
+    def resolve(self, model: str, model_type: str) -> tuple[LLM, Endpoint]:
+        """The LLM and endpoint an architecture's ``model`` / ``model_type`` pair names.
+
+        The LLM decides the endpoint; ``model_type`` must be one the endpoint serves, so that
+        a config written for one provider does not silently run on another.
+        """
+        llm = self.llm(model)
+        endpoint = self.endpoints[llm.endpoint]
+        if not endpoint.serves(model_type):
+            raise ConfigError(
+                f"model_type {model_type!r} does not map to endpoint {endpoint.name!r}, which "
+                f"serves LLM {llm.name!r} (it takes {', '.join(endpoint.model_types)}; add "
+                f"{model_type} to its model_types in {self.source} to allow it)")
+        return llm, endpoint

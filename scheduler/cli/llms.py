@@ -1,0 +1,65 @@
+"""`itas llms [--json]`: the LLMs of the endpoints registry, where they run and what they cost.
+
+Key *values* are never shown: only the names of the variables that hold them and whether each
+is set in this environment.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+
+from models.endpoints import LLM, Endpoint, Registry, load_registry
+
+
+def run_llms(
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list, one object per LLM."),
+) -> None:
+    """List the configured LLMs: endpoint, wire model, prices, limits, key variables."""
+    registry = load_registry()
+    rows = [_row(llm, registry.endpoints[llm.endpoint]) for llm in registry.llms.values()]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    _print_text(registry, rows)
+
+
+def _row(llm: LLM, endpoint: Endpoint) -> dict[str, Any]:
+    return {
+        "name": llm.name,
+        "endpoint": endpoint.name,
+        "kind": endpoint.kind.value,
+        "base_url": endpoint.base_url,
+        "model": llm.wire_model,
+        "price_in_per_mtok": llm.price_in_per_mtok,
+        "price_out_per_mtok": llm.price_out_per_mtok,
+        "requests_per_min": endpoint.requests_per_min,
+        "tokens_per_min": endpoint.tokens_per_min,
+        "max_in_flight": endpoint.max_in_flight,
+        "timeout_s": endpoint.timeout_s,
+        "model_types": endpoint.model_types,
+        "api_key_envs": [{"name": name, "set": is_set}
+                         for name, is_set in endpoint.keys_set().items()],
+    }
+
+
+def _print_text(registry: Registry, rows: list[dict[str, Any]]) -> None:
+    typer.echo(f"registry: {registry.source}\n")
+    header = ("LLM", "endpoint", "kind", "model on the wire", "$/Mtok in", "$/Mtok out")
+    table = [header] + [(r["name"], r["endpoint"], r["kind"], r["model"],
+                         f"{r['price_in_per_mtok']:g}", f"{r['price_out_per_mtok']:g}")
+                        for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    for line in table:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+                   .rstrip())
+    typer.echo("\nendpoints (limits per key):")
+    for endpoint in registry.endpoints.values():
+        keys = ", ".join(f"{name} ({'set' if is_set else 'not set'})"
+                         for name, is_set in endpoint.keys_set().items()) or "none needed"
+        typer.echo(f"  {endpoint.name}: {endpoint.kind.value} at {endpoint.base_url}; "
+                   f"{endpoint.requests_per_min} requests/min, {endpoint.tokens_per_min} "
+                   f"tokens/min, {endpoint.max_in_flight} in flight, timeout "
+                   f"{endpoint.timeout_s:g} s; keys: {keys}")

@@ -1,0 +1,134 @@
+"""`itas validate` and `itas llms`, run as a user runs them (a subprocess). Pure: no service."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from tests.workers import ITAS
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "architectures"
+CANARY = "canary-secret-123"
+
+
+def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ITAS_")}
+    return subprocess.run([*ITAS, *args], env={**clean, **(env or {})}, capture_output=True,
+                          text=True, timeout=60)
+
+
+def _comp(kind: str, model: str = "sim-large", **fields: Any) -> dict[str, Any]:
+    return {"type": kind, "model": model, "model_type": "OpenAI_API", "temperature": 0.7,
+            "max_tokens": 1024, **fields}
+
+
+def _write(tmp_path: Path, name: str, layers: list[Any]) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps({"name": name, "layers": layers}, indent=2))
+    return path
+
+
+def test_bad_architecture_lists_every_error_and_exits_2(tmp_path: Path) -> None:
+    bad = _write(tmp_path, "bad.json", [
+        [_comp("generator", "sim-larg", samples=3, temperature=3)],
+        [_comp("ranker", "sim-critic", top_k=5)],
+        [_comp("fuser", max_tokens=0)],
+    ])
+    done = _run(["validate", str(bad)])
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    errors = [line.strip() for line in done.stderr.splitlines() if line.startswith("  ")]
+    assert [line.split(": ")[1] for line in errors] == [
+        "layers[0][0].temperature", "layers[0][0].model", "layers[1][0].top_k",
+        "layers[2][0].max_tokens"]
+    assert all(line.startswith(f"{bad}: ") for line in errors)
+    assert "expected at most 3" in done.stderr and "sim-large" in done.stderr
+    assert f"itas: error: 4 errors in {bad}" in done.stderr.splitlines()
+
+
+def test_good_architecture_prints_ok_and_exits_0() -> None:
+    done = _run(["validate", str(EXAMPLES / "generate10-rank5-fuse.json")],
+                {"ITAS_SIM_KEY_1": "sim-key-1"})
+    assert done.returncode == 0, done.stderr
+    assert ": ok (" in done.stdout and "10 -> 5 -> 1" in done.stdout
+    assert done.stderr == ""
+
+
+def test_every_example_validates() -> None:
+    files = sorted(EXAMPLES.glob("*.json"))
+    assert len(files) >= 3
+    done = _run(["validate", *map(str, files)], {"ITAS_SIM_KEY_2": "sim-key-2"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count(": ok (") == len(files)
+
+
+def test_typo_field_warns_with_the_nearest_field(tmp_path: Path) -> None:
+    typo = _write(tmp_path, "typo.json", [[_comp("generator", samples=4)],
+                                          [_comp("fuser", length_contorl=True)]])
+    done = _run(["validate", "--structure-only", str(typo)])
+    assert done.returncode == 0, done.stderr
+    assert "ok" in done.stdout
+    assert (f"warning: {typo}: layers[1][0].length_contorl: unknown field, ignored; "
+            "did you mean length_control?") in done.stderr
+
+
+def test_non_json_file_names_line_and_column(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"name": "x",\n  "layers": [[}\n')
+    done = _run(["validate", "--structure-only", str(broken)])
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"itas: error: {broken}: line 2, column 15: not valid JSON (Expecting value)"]
+
+
+def test_unknown_llm_only_without_structure_only(tmp_path: Path) -> None:
+    path = _write(tmp_path, "llm.json", [[_comp("generator", "gpt-4o")]])
+    checked = _run(["validate", str(path)], {"ITAS_SIM_KEY_1": "x"})
+    assert checked.returncode == 2
+    assert f"{path}: layers[0][0].model: unknown LLM 'gpt-4o'" in checked.stderr
+    assert _run(["validate", "--structure-only", str(path)]).returncode == 0
+
+
+def test_missing_key_variables_are_a_warning() -> None:
+    example = str(EXAMPLES / "generate10-rank5-fuse.json")
+    unset = _run(["validate", example])
+    assert unset.returncode == 0
+    assert "none of its key variables is set here (ITAS_SIM_KEY_1, ITAS_SIM_KEY_2)" \
+        in unset.stderr
+
+
+def test_malformed_registry_stops_validate_with_file_and_path(tmp_path: Path) -> None:
+    registry = tmp_path / "endpoints.yaml"
+    registry.write_text("endpoints:\n  e: {kind: grpc, base_url: http://h/v1}\n"
+                        "llms:\n  m: {endpoint: e, price_in_per_mtok: -2, "
+                        "price_out_per_mtok: 1}\n")
+    done = _run(["validate", str(EXAMPLES / "generate10-rank5-fuse.json")],
+                {"ITAS_ENDPOINTS_FILE": str(registry)})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"{registry}: endpoints.e.kind: expected openai" in done.stderr
+    assert f"{registry}: llms.m.price_in_per_mtok: expected a number >= 0" in done.stderr
+
+
+def test_llms_json_lists_the_fleet_without_key_values() -> None:
+    done = _run(["llms", "--json"], {"ITAS_SIM_KEY_1": CANARY})
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert {row["name"] for row in rows} >= {"sim-frontier", "sim-tiny", "gpt3-175b-verifier-sim",
+                                             "gpt3-6b-finetune-replay"}
+    frontier = next(row for row in rows if row["name"] == "sim-frontier")
+    assert (frontier["price_in_per_mtok"], frontier["price_out_per_mtok"]) == (5.0, 15.0)
+    assert frontier["base_url"] == "http://127.0.0.1:8300/v1" and frontier["kind"] == "openai"
+    assert frontier["api_key_envs"] == [{"name": "ITAS_SIM_KEY_1", "set": True},
+                                        {"name": "ITAS_SIM_KEY_2", "set": False}]
+    assert CANARY not in done.stdout + done.stderr
+
+
+def test_llms_table_shows_prices_and_key_names_not_values() -> None:
+    done = _run(["llms"], {"ITAS_SIM_KEY_2": CANARY, "ITAS_SIMULATOR_URL": "http://sim:9000"})
+    assert done.returncode == 0, done.stderr
+    assert "sim-frontier" in done.stdout and "http://sim:9000/v1" in done.stdout
+    assert "ITAS_SIM_KEY_2 (set)" in done.stdout and "ITAS_SIM_KEY_1 (not set)" in done.stdout
+    assert CANARY not in done.stdout + done.stderr
