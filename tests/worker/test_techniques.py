@@ -136,19 +136,27 @@ def test_verifier_unparseable_verdict_does_not_reject_and_is_counted() -> None:
 
 
 def test_unit_tests_are_written_capped_then_used_to_sort_candidates() -> None:
-    tests_layer, _ = _run([Comp("unit_test_generator", unit_test_cap=2)],
-                          _state("a\nAnswer: 7", "b\nAnswer: 8"),
+    tests_layer, _ = _run([Comp("unit_test_generator", unit_test_cap=2)], LayerState(),
                           lambda s: format_unit_tests(["t1", "t2", "t3"]))
     assert tests_layer.unit_tests == ["t1", "t2"]
-    assert len(tests_layer.candidates) == 2  # passed on unchanged
+    assert tests_layer.candidates == []  # as in Archon: the tests go on, no candidates
+
+    generated, _ = _run([Comp("generator", samples=3)], tests_layer,
+                        lambda s: format_answer(f"c{s.sample_index}", str(6 + s.sample_index)))
+    assert generated.unit_tests == ["t1", "t2"]  # later layers still see the tests
 
     def judge(spec: CallSpec) -> str:
-        good = "Answer: 8" in spec.messages[0][1]
-        return format_test_results([good, good])
+        prompt = spec.messages[0][1]
+        passes = {"Answer: 6": [False, False], "Answer: 7": [True, True],
+                  "Answer: 8": [True, False]}
+        return format_test_results(next(v for k, v in passes.items() if k in prompt))
 
-    ranked, seen = _run([Comp("unit_test_evaluator")], tests_layer, judge)
+    ranked, seen = _run([Comp("unit_test_evaluator", top_k=2)], generated, judge)
     assert all(parse_prompt(s.messages[0][1]).unit_tests == ("t1", "t2") for s in seen)
-    assert [c.text[0] for c in ranked.candidates] == ["b", "a"]
+    assert [c.text.splitlines()[0] for c in ranked.candidates] == ["c1", "c2"]
+
+    first, _ = _run([Comp("unit_test_evaluator", first_k=1)], generated, judge)
+    assert [c.text.splitlines()[0] for c in first.candidates] == ["c1"]
 
 
 def test_failed_calls_are_counted_and_skipped() -> None:

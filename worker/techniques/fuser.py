@@ -1,5 +1,5 @@
-"""Fuser: ``samples`` answers from one LLM that read every input candidate (and their
-critiques when ``use_critiques``) and write one better answer each.
+"""Fuser: ``samples`` answers from one LLM that read every input candidate (and the critiques
+that reached them, as Archon's fuser does) and write one better answer each.
 
 Parse rule: as the generator's: an answer without ``Answer:`` stays a candidate, counted.
 """
@@ -26,8 +26,7 @@ class Fuser:
     def plan(self, component: Any, question: str, state: LayerState) -> list[CallSpec]:
         if not state.candidates:
             return []
-        prompt = prompt_with(Role.FUSE, question, state.candidates,
-                             bool(getattr(component, "use_critiques", True)))
+        prompt = prompt_with(Role.FUSE, question, state.candidates, True)
         samples = int(getattr(component, "samples", 1) or 1)
         return [spec(component, Role.FUSE, prompt, i) for i in range(samples)]
 

@@ -2,9 +2,11 @@
 
 - generator: one call writing tests a right answer must pass; at most ``unit_test_cap`` kept.
   Rule: a reply with no numbered test is a parse failure and leaves no tests.
-- evaluator: one call per candidate applying every test; candidates go on sorted by tests
-  passed (stable), the first ``first_k`` if set. Rule: results that do not parse count as a
-  parse failure and as zero tests passed.
+- evaluator: one call per candidate applying every test. With ``first_k``: the first
+  ``first_k`` candidates (input order) that pass every test go on — or, when none passes all,
+  the one passing most. Otherwise the ``top_k`` passing most go on (stable order; all when
+  ``top_k`` is unset). Rule: results that do not parse count as a parse failure and as zero
+  tests passed.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class UnitTestGenerator:
 
     def combine(self, component: Any, question: str, state: LayerState,
                 results: Sequence[CallResult]) -> Contribution:
-        out = Contribution(unit_tests=[])
+        # Archon's unit-test layer hands on no candidates, only the tests.
+        out = Contribution(candidates=[], unit_tests=[])
         if not results or results[0].text is None:
             out.failed_calls = len(results)
             return out
@@ -73,5 +76,12 @@ class UnitTestEvaluator:
                 passed.append(0)
         order = sorted(range(len(state.candidates)), key=lambda i: -passed[i])
         first_k = getattr(component, "first_k", None)
-        out.candidates = [state.candidates[i] for i in order][: int(first_k) if first_k else None]
+        if first_k:
+            perfect = [i for i in range(len(state.candidates))
+                       if passed[i] == len(state.unit_tests)]
+            chosen = perfect[: int(first_k)] or order[:1]
+        else:
+            top_k = getattr(component, "top_k", None)
+            chosen = order[: int(top_k) if top_k else None]
+        out.candidates = [state.candidates[i] for i in chosen]
         return out

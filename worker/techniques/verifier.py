@@ -2,7 +2,7 @@
 
 Rules: a verdict that does not parse counts as a parse failure and does not reject its
 candidate; when no candidate is verified, all go on (a verifier filters, it never empties a
-layer — as in Archon).
+layer — as in Archon); with ``first_k``, at most the first ``first_k`` verified go on.
 """
 
 from __future__ import annotations
@@ -42,5 +42,6 @@ class Verifier:
             except ProtocolParseError:
                 out.parse_failures.append(result)
                 kept.append(candidate)
-        out.candidates = kept or list(state.candidates)
+        first_k = getattr(component, "first_k", None)
+        out.candidates = (kept or list(state.candidates))[: int(first_k) if first_k else None]
         return out
