@@ -124,7 +124,9 @@ _NUMBERED = re.compile(r"^\s*(\d+)[.)]\s+(.+?)\s*$", re.MULTILINE)
 _ANSWER = re.compile(r"^\s*\**answer\**\s*[:=]\s*\**\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 _NUMBER = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?")
 _RANKING = re.compile(r"^\s*ranking\s*:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
-_VERDICT = re.compile(r"^\s*verdict\s*:\s*\**\s*(correct|incorrect)\b", re.IGNORECASE | re.MULTILINE)
+_VERDICT = re.compile(
+    r"^\s*verdict\s*:\s*\**\s*(correct|incorrect)\b", re.IGNORECASE | re.MULTILINE
+)
 _HINT = re.compile(r"verdict hint\s*:\s*likely\s+(correct|incorrect)", re.IGNORECASE)
 _FIELD = re.compile(r"^\s*(strengths|weaknesses)\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)
 _TEST_RESULT = re.compile(r"^\s*test\s+(\d+)\s*:\s*(pass|fail)\b", re.IGNORECASE | re.MULTILINE)
@@ -278,9 +280,7 @@ def content_text(content: object) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(
-            str(part.get("text", "")) for part in content if isinstance(part, Mapping)
-        )
+        return "\n".join(str(part.get("text", "")) for part in content if isinstance(part, Mapping))
     return ""
 
 
@@ -339,7 +339,9 @@ def parse_critique_body(body: str, number: int = 0) -> Critique:
         raise ProtocolParseError(f"critique of candidate {number} has no 'Verdict hint:' line")
     fields = {k.lower(): v.strip() for k, v in _FIELD.findall(body)}
     return Critique(
-        fields.get("strengths", ""), fields.get("weaknesses", ""), hint.group(1).lower() == "correct"
+        fields.get("strengths", ""),
+        fields.get("weaknesses", ""),
+        hint.group(1).lower() == "correct",
     )
 
 
@@ -359,9 +361,7 @@ def parse_ranking(text: str, count: int) -> list[int]:
         raise ProtocolParseError("no line 'Ranking: [i] > [j] > ...' in the reply")
     order = [int(x) for x in re.findall(r"\[(\d+)\]", lines[-1])]
     if sorted(order) != list(range(1, count + 1)):
-        raise ProtocolParseError(
-            f"ranking {order} is not a permutation of candidates 1..{count}"
-        )
+        raise ProtocolParseError(f"ranking {order} is not a permutation of candidates 1..{count}")
     return order
 
 

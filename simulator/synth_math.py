@@ -25,12 +25,38 @@ __all__ = ["LEVELS", "Problem", "generate"]
 LEVELS: tuple[int, ...] = (1, 2, 3, 4, 5)
 
 _NAMES = (
-    "Avery", "Bruno", "Chidi", "Dana", "Emeka", "Farah", "Goran", "Hana", "Ines", "Jonas",
-    "Kavya", "Liam", "Mina", "Noor", "Oskar", "Priya", "Quinn", "Rosa", "Sami", "Tomas",
+    "Avery",
+    "Bruno",
+    "Chidi",
+    "Dana",
+    "Emeka",
+    "Farah",
+    "Goran",
+    "Hana",
+    "Ines",
+    "Jonas",
+    "Kavya",
+    "Liam",
+    "Mina",
+    "Noor",
+    "Oskar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sami",
+    "Tomas",
 )
 _ITEMS = (
-    "marbles", "stickers", "apples", "pencils", "cookies", "stamps", "seashells", "bolts",
-    "tomatoes", "postcards",
+    "marbles",
+    "stickers",
+    "apples",
+    "pencils",
+    "cookies",
+    "stamps",
+    "seashells",
+    "bolts",
+    "tomatoes",
+    "postcards",
 )
 _TIMES = {2: "twice", 3: "three times", 4: "four times", 5: "five times", 6: "six times"}
 
@@ -61,7 +87,7 @@ def _problem(seed: int, index: int, level: int) -> Problem:
     rng = _rng(seed, index)
     name = rng.choice(_NAMES)
     item = rng.choice(_ITEMS)
-    scale = 10**(1 + level // 2)  # numbers grow with the level
+    scale = 10 ** (1 + level // 2)  # numbers grow with the level
     total = rng.randint(2, 9) * (scale // 10 or 1) + rng.randint(1, 9)
     sentences = [f"{name} has {total} {item}."]
     solution = [f"{name} starts with {total} {item}."]
