@@ -104,8 +104,14 @@ def simulate(
         prompt = protocol.build_prompt(protocol.Role.GENERATE, question)
         for li, name in enumerate(llms):
             for seed in range(seeds):
-                call = _Call(simulator.fleet.llms[name], [{"role": "user", "content": prompt}],
-                             None, 1, seed, 1.0)
+                call = _Call(
+                    simulator.fleet.llms[name],
+                    [{"role": "user", "content": prompt}],
+                    None,
+                    1,
+                    seed,
+                    1.0,
+                )
                 (choice,) = simulator.choices(call)
                 answer = protocol.parse_answer(choice.text)
                 out[seed, qi, li] = key is not None and answer == key.answer
@@ -133,16 +139,20 @@ def run_calibration(data: Path, fleet_path: Path | None, out: TextIO) -> bool:
     sim = simulate(simulator, names, questions, SEEDS)
 
     ok = True
-    out.write(f"\nAccuracy on {len(questions)} GSM8K test questions "
-              f"(simulated: mean over {SEEDS} seeds)\n")
+    out.write(
+        f"\nAccuracy on {len(questions)} GSM8K test questions "
+        f"(simulated: mean over {SEEDS} seeds)\n"
+    )
     out.write(f"  {'system':<20}{'recorded':>10}{'simulated':>11}{'diff':>8}\n")
     for i, system in enumerate(RECORDED_SYSTEMS):
         rec, got = 100 * recorded[:, i].mean(), 100 * sim[:, :, i].mean()
         flag = abs(rec - got) <= ACCURACY_TOLERANCE
         ok &= flag
-        out.write(f"  {system:<20}{rec:>9.1f}%{got:>10.1f}%{got - rec:>+8.1f}"
-                  f"{'' if flag else '  OFF (> 2 points)'}\n")
-    out.write("\n\"Both right\" rate per pair\n")
+        out.write(
+            f"  {system:<20}{rec:>9.1f}%{got:>10.1f}%{got - rec:>+8.1f}"
+            f"{'' if flag else '  OFF (> 2 points)'}\n"
+        )
+    out.write('\n"Both right" rate per pair\n')
     out.write(f"  {'pair':<40}{'recorded':>10}{'simulated':>11}{'diff':>8}\n")
     for i in range(4):
         for j in range(i + 1, 4):
@@ -151,16 +161,25 @@ def run_calibration(data: Path, fleet_path: Path | None, out: TextIO) -> bool:
             flag = abs(rec - got) <= PAIR_TOLERANCE
             ok &= flag
             pair = f"{RECORDED_SYSTEMS[i]} + {RECORDED_SYSTEMS[j]}"
-            out.write(f"  {pair:<40}{rec:>9.1f}%{got:>10.1f}%{got - rec:>+8.1f}"
-                      f"{'' if flag else '  OFF (> 5 points)'}\n")
+            out.write(
+                f"  {pair:<40}{rec:>9.1f}%{got:>10.1f}%{got - rec:>+8.1f}"
+                f"{'' if flag else '  OFF (> 5 points)'}\n"
+            )
     rec_any, sim_any = 100 * recorded.any(axis=1).mean(), 100 * sim.any(axis=2).mean()
-    out.write(f"\nAt least one right (informative): recorded {rec_any:.1f}%, "
-              f"simulated {sim_any:.1f}%\n")
+    out.write(
+        f"\nAt least one right (informative): recorded {rec_any:.1f}%, simulated {sim_any:.1f}%\n"
+    )
     solved = Counter(int(x) for x in recorded.sum(axis=1))
     sim_solved = Counter(int(x) for x in sim.sum(axis=2).ravel())
-    out.write("Questions solved by 0/1/2/3/4 systems: recorded "
-              + "/".join(str(solved[k]) for k in range(5)) + ", simulated (per seed) "
-              + "/".join(f"{sim_solved[k] / SEEDS:.0f}" for k in range(5)) + "\n")
-    out.write(f"\nCalibration {'PASSED' if ok else 'FAILED'} (tolerance: accuracy "
-              f"{ACCURACY_TOLERANCE:.0f} points, pair rates {PAIR_TOLERANCE:.0f} points)\n")
+    out.write(
+        "Questions solved by 0/1/2/3/4 systems: recorded "
+        + "/".join(str(solved[k]) for k in range(5))
+        + ", simulated (per seed) "
+        + "/".join(f"{sim_solved[k] / SEEDS:.0f}" for k in range(5))
+        + "\n"
+    )
+    out.write(
+        f"\nCalibration {'PASSED' if ok else 'FAILED'} (tolerance: accuracy "
+        f"{ACCURACY_TOLERANCE:.0f} points, pair rates {PAIR_TOLERANCE:.0f} points)\n"
+    )
     return ok
