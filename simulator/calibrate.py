@@ -132,7 +132,7 @@ def run_calibration(data: Path, fleet_path: Path | None, out: TextIO) -> bool:
         ship = f"{shipped.ability:.3f}/{shipped.discrimination:.3f}" if shipped else "(absent)"
         out.write(f"  {system:<20}{name:<26}{ability:>9.3f}{slope:>8.3f}   {ship}\n")
         llms[name] = LLMSpec(name, ability, slope, ability, 0.0, 0.0, 1.0, 0.0, 0.0)
-    params = {s: p for s, p in zip(RECORDED_SYSTEMS, fitted, strict=True)}
+    params = dict(zip(RECORDED_SYSTEMS, fitted, strict=True))
     keys = KeyStore(load_gsm8k(data, params))
     simulator = Simulator(dataclasses.replace(fleet, llms=llms), keys)
     names = [SIM_NAMES[s] for s in RECORDED_SYSTEMS]

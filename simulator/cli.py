@@ -86,6 +86,7 @@ def serve(
             access_log=False,
             backlog=4096,
             timeout_keep_alive=30,
+            timeout_graceful_shutdown=1,  # hung (fault) requests must not delay a stop
         )
     except OSError as exc:  # e.g. the port is taken
         _fail(f"cannot listen on {host}:{port} ({exc.strerror})")
