@@ -155,11 +155,14 @@ def load_gsm8k(
     LLMs find hard exactly the questions the real systems found hard; otherwise a draw from
     N(0, 1).
     """
-    test = [json.loads(line) for line in (directory / "test.jsonl").open(encoding="utf-8")]
+    test_text = (directory / "test.jsonl").read_text(encoding="utf-8")
+    test = [json.loads(line) for line in test_text.splitlines() if line.strip()]
     recorded_path = directory / "example_model_solutions.jsonl"
     recorded_rows: dict[str, dict[str, object]] = {}
     if recorded_path.exists():
-        for line in recorded_path.open(encoding="utf-8"):
+        for line in recorded_path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
             row = json.loads(line)
             recorded_rows[normalize_question(row["question"])] = row
     keys = []

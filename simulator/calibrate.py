@@ -46,7 +46,8 @@ SIM_NAMES = {
 
 def load_recorded(data: Path) -> tuple[list[str], np.ndarray]:
     """Questions and the recorded right/wrong matrix (questions x RECORDED_SYSTEMS)."""
-    rows = [json.loads(line) for line in (data / "example_model_solutions.jsonl").open()]
+    text = (data / "example_model_solutions.jsonl").read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     matrix = np.array([[bool(r[s]["is_correct"]) for s in RECORDED_SYSTEMS] for r in rows])
     return [protocol.normalize_question(r["question"]) for r in rows], matrix
 
