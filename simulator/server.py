@@ -2,7 +2,8 @@
 
 Routes: ``POST /v1/chat/completions`` (OpenAI), ``POST /v1/messages`` (Anthropic),
 ``GET /v1/models`` (OpenAI list, or Anthropic's when the request has ``anthropic-version``),
-``GET /health`` (no auth; for readiness checks and as the bench's baseline).
+``GET /health`` (no auth; readiness, the bench's baseline, and the number of completion
+requests in flight now and at the peak since start).
 
 A request goes through, in order: API key (401) -> body validation (400, unknown LLM 404) ->
 rate limits of the key (429 + retry-after) -> fault draw (see simulator/faults.py) -> simulated
@@ -101,7 +102,8 @@ class Simulator:
     def __init__(self, fleet: Fleet, keys: KeyStore) -> None:
         self.fleet, self.keys = fleet, keys
         self.limiter = RateLimiter(fleet.keys.values())
-        self._choice_seed_cache: dict[tuple[int, int], int] = {}
+        self.in_flight = 0  # requests being handled now; /health reports it and its peak
+        self.peak_in_flight = 0
 
     # -- request parsing -------------------------------------------------------------------
 
@@ -187,6 +189,15 @@ class Simulator:
         return scale * (ttft + tokens / llm.tokens_per_s)
 
     async def handle(self, request: Request, dialect: Dialect) -> Response:
+        """Answer one completion request (the order of checks is in the module docstring)."""
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            return await self._handle(request, dialect)
+        finally:
+            self.in_flight -= 1
+
+    async def _handle(self, request: Request, dialect: Dialect) -> Response:
         key = self._api_key(request)
         if key is None:
             status, message = 401, "Incorrect or missing API key (Bearer or x-api-key)."
@@ -311,7 +322,12 @@ def build_app(simulator: Simulator) -> Starlette:
         return await simulator.handle(request, ANTHROPIC)
 
     async def health(request: Request) -> Response:
-        return Response(b'{"status":"ok"}', media_type="application/json")
+        body = {
+            "status": "ok",
+            "in_flight": simulator.in_flight,
+            "peak_in_flight": simulator.peak_in_flight,
+        }
+        return Response(json.dumps(body), media_type="application/json")
 
     return Starlette(
         routes=[
