@@ -96,12 +96,13 @@ def fit_2pl(matrix: np.ndarray, steps: int = 1000) -> list[tuple[float, float]]:
 
 def simulate(
     simulator: Simulator, llms: Sequence[str], questions: Sequence[str], seeds: int
-) -> np.ndarray:
-    """Right/wrong of each LLM's sample ``seed`` on each question: seeds x questions x llms.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Right/wrong and answer of each LLM's sample ``seed`` per question (seeds x q x llms).
 
     Goes through :meth:`Simulator.choices`, the server's own reply path.
     """
     out = np.zeros((seeds, len(questions), len(llms)), dtype=bool)
+    answers = np.empty((seeds, len(questions), len(llms)), dtype=object)
     for qi, question in enumerate(questions):
         key = simulator.keys.get(question)
         prompt = protocol.build_prompt(protocol.Role.GENERATE, question)
@@ -117,7 +118,30 @@ def simulate(
                 )
                 (choice,) = simulator.choices(call)
                 answer = protocol.parse_answer(choice.text)
+                answers[seed, qi, li] = answer
                 out[seed, qi, li] = key is not None and answer == key.answer
+    return out, answers
+
+
+def majority_right(answers: Sequence[str | None], truth: str) -> bool:
+    """Plurality vote; ties go to the answer of the earliest system (as in the recorded 44%)."""
+    return Counter(answers).most_common(1)[0][0] == truth
+
+
+def recorded_answers(data: Path) -> list[tuple[list[str | None], str]]:
+    """Per question: the four systems' final answers and the true answer."""
+    text = (data / "example_model_solutions.jsonl").read_text(encoding="utf-8")
+    out = []
+    for line in filter(str.strip, text.splitlines()):
+        row = json.loads(line)
+        values = [
+            protocol.normalize_number(row[s]["solution"].rsplit("A:", 1)[-1])
+            if "A:" in row[s]["solution"]
+            else None
+            for s in RECORDED_SYSTEMS
+        ]
+        truth = protocol.normalize_number(row["ground_truth"].rsplit("A:", 1)[-1]) or ""
+        out.append((values, truth))
     return out
 
 
@@ -139,7 +163,7 @@ def run_calibration(data: Path, fleet_path: Path | None, out: TextIO) -> bool:
     keys = KeyStore(load_gsm8k(data, params))
     simulator = Simulator(dataclasses.replace(fleet, llms=llms), keys)
     names = [SIM_NAMES[s] for s in RECORDED_SYSTEMS]
-    sim = simulate(simulator, names, questions, SEEDS)
+    sim, sim_answers = simulate(simulator, names, questions, SEEDS)
 
     ok = True
     out.write(
@@ -171,6 +195,18 @@ def run_calibration(data: Path, fleet_path: Path | None, out: TextIO) -> bool:
     rec_any, sim_any = 100 * recorded.any(axis=1).mean(), 100 * sim.any(axis=2).mean()
     out.write(
         f"\nAt least one right (informative): recorded {rec_any:.1f}%, simulated {sim_any:.1f}%\n"
+    )
+    rec_vote = 100 * np.mean([majority_right(v, t or "") for v, t in recorded_answers(data)])
+    sim_vote = 100 * np.mean(
+        [
+            majority_right(list(sim_answers[s, q]), keys.get(questions[q]).answer)  # type: ignore[union-attr]
+            for s in range(SEEDS)
+            for q in range(len(questions))
+        ]
+    )
+    out.write(
+        f"Majority vote of the four (informative): recorded {rec_vote:.1f}%, "
+        f"simulated {sim_vote:.1f}%\n"
     )
     solved = Counter(int(x) for x in recorded.sum(axis=1))
     sim_solved = Counter(int(x) for x in sim.sum(axis=2).ravel())
