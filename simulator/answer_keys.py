@@ -65,6 +65,21 @@ class KeyStore:
         """The key of ``question`` (normalised here), or None when it is unknown."""
         return self._keys.get(normalize_question(question))
 
+    def find(self, question: str, texts: Iterable[str] = ()) -> AnswerKey | None:
+        """The key of ``question``, else of any paragraph or line of ``texts``.
+
+        The fallback lets a plain prompt ("Solve this:\n<question>\nBe brief.") still be
+        recognised; the ``### Question`` block of protocol.build_prompt needs no fallback.
+        """
+        key = self.get(question)
+        if key is not None:
+            return key
+        for text in texts:
+            for part in [*text.split("\n\n"), *text.splitlines()]:
+                if part.strip() and (key := self.get(part)) is not None:
+                    return key
+        return None
+
     def __len__(self) -> int:
         return len(self._keys)
 

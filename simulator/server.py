@@ -161,7 +161,14 @@ class Simulator:
     def choices(self, call: _Call) -> list[Choice]:
         """The n choices of a call: choice 0 is the sample of ``seed``, others derived seeds."""
         parsed = protocol.parse_messages(call.messages)
-        key = self.keys.get(parsed.question)
+        key = self.keys.find(
+            parsed.question,
+            (
+                protocol.content_text(m.get("content"))
+                for m in call.messages
+                if m["role"] != "assistant"
+            ),
+        )
         prompt_id = "\n".join(
             f"{m['role']}:{protocol.normalize_question(protocol.content_text(m.get('content')))}"
             for m in call.messages

@@ -73,3 +73,12 @@ def test_an_unknown_question_gets_a_plausible_answer(sim: Sim) -> None:
     with sim.client() as client:
         reply = texts(chat(client, "sim-large", question, seed=1))[0]
     assert protocol.parse_answer(reply).isdigit()
+
+
+def test_a_plain_prompt_that_contains_a_known_question_is_recognised(sim: Sim) -> None:
+    easy = generate(0, 1)[0]  # level 1: far below sim-frontier's ability
+    prompt = f"Solve this problem.\n{easy.question}\nReply with the number at the end."
+    with sim.client() as client:
+        reply = texts(chat(client, "sim-frontier", prompt, temperature=0))[0]
+    assert protocol.parse_answer(reply) == easy.answer
+    assert easy.solution[0] in reply  # the worked steps of this very problem
