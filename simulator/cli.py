@@ -59,6 +59,7 @@ def serve(
 ) -> None:
     """Serve the simulated fleet until interrupted."""
     if ctx.invoked_subcommand is not None:
+        ctx.obj = {"fleet": fleet}  # `itas simulator --fleet F calibrate` compares with F
         return
     if not 0 < port < 65536:
         _fail(f"--port: expected 1..65535, got {port}")
@@ -94,6 +95,7 @@ def serve(
 
 @app.command()
 def calibrate(
+    ctx: typer.Context,
     data: Annotated[Path, typer.Option(help="GSM8K directory with example_model_solutions.jsonl.")],
     fleet: Annotated[Path | None, typer.Option(help="Fleet YAML to compare with.")] = None,
 ) -> None:
@@ -107,6 +109,7 @@ def calibrate(
     if not (data / "example_model_solutions.jsonl").is_file():
         _fail(f"{data}: no example_model_solutions.jsonl in it (is --data a GSM8K directory?)")
     try:
+        fleet = fleet or (ctx.obj or {}).get("fleet")
         ok = run_calibration(_data_dir(data) or data, fleet, out=sys.stdout)
     except FleetError as exc:
         _fail(str(exc))
