@@ -128,6 +128,18 @@ def majority_right(answers: Sequence[str | None], truth: str) -> bool:
     return Counter(answers).most_common(1)[0][0] == truth
 
 
+def wrong_agreement(rows: Sequence[tuple[Sequence[str | None], str]]) -> float:
+    """Among pairs of systems both wrong on a question, how often they give the same answer."""
+    same = total = 0
+    for values, truth in rows:
+        wrong = [v for v in values if v is not None and v != truth]
+        for i in range(len(wrong)):
+            for j in range(i + 1, len(wrong)):
+                total += 1
+                same += wrong[i] == wrong[j]
+    return same / max(total, 1)
+
+
 def recorded_answers(data: Path) -> list[tuple[list[str | None], str]]:
     """Per question: the four systems' final answers and the true answer."""
     text = (data / "example_model_solutions.jsonl").read_text(encoding="utf-8")
@@ -207,6 +219,16 @@ def run_calibration(data: Path, fleet_path: Path | None, out: TextIO) -> bool:
     out.write(
         f"Majority vote of the four (informative): recorded {rec_vote:.1f}%, "
         f"simulated {sim_vote:.1f}%\n"
+    )
+    sim_rows = [
+        (list(sim_answers[s, q]), keys.get(questions[q]).answer)  # type: ignore[union-attr]
+        for s in range(SEEDS)
+        for q in range(len(questions))
+    ]
+    out.write(
+        f"Same wrong answer when two are wrong (informative): recorded "
+        f"{100 * wrong_agreement(recorded_answers(data)):.1f}%, simulated "
+        f"{100 * wrong_agreement(sim_rows):.1f}%\n"
     )
     solved = Counter(int(x) for x in recorded.sum(axis=1))
     sim_solved = Counter(int(x) for x in sim.sum(axis=2).ravel())

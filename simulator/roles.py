@@ -21,7 +21,13 @@ from simulator import protocol
 from simulator.answer_keys import AnswerKey
 from simulator.fleet import LLMSpec
 from simulator.protocol import Critique, ParsedPrompt, ProtocolParseError, Role
-from simulator.skill import DISTRACTOR_WEIGHTS, Sampler, insight, p_correct
+from simulator.skill import (
+    DISTRACTOR_WEIGHTS,
+    SHARED_ERROR_RATE,
+    Sampler,
+    insight,
+    p_correct,
+)
 
 __all__ = ["candidate_answer", "reply"]
 
@@ -88,7 +94,21 @@ def _generated_value(
         return str(sampler.pick([str(a + b), str(a * b), str(abs(a - b))], [1, 1, 1], "op"))
     if sampler.chance(p_correct(llm, key.difficulty, temperature), "right") or not key.distractors:
         return key.answer
-    return sampler.pick(key.distractors, DISTRACTOR_WEIGHTS, "distractor")
+    if sampler.chance(SHARED_ERROR_RATE, "shared"):
+        return sampler.pick(key.distractors, DISTRACTOR_WEIGHTS, "distractor")
+    return _slip(key.answer, sampler)
+
+
+def _slip(answer: str, sampler: Sampler) -> str:
+    """An idiosyncratic wrong answer: the right one off by a sample-specific amount."""
+    try:
+        x = float(answer)
+    except ValueError:
+        return answer + "0"
+    spread = max(10.0, abs(x))
+    delta = 1 + int(sampler.uniform("slip") * spread)
+    value = x + delta if x - delta < 0 or sampler.chance(0.5, "slip-sign") else x - delta
+    return protocol.normalize_number(repr(value)) or str(value)
 
 
 def _generate(

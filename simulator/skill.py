@@ -7,8 +7,9 @@ process state, no ``random`` module global: two simulator processes answer alike
 The model (simulator/README.md, "Skill model"), on one logit scale:
 
 * generate: P(right) = sigmoid(discrimination * (ability - difficulty)), divided by the
-  temperature above 1 (hotter sampling loses accuracy); a wrong answer is one of the question's
-  shared distractors with weights :data:`DISTRACTOR_WEIGHTS` (the first is the most common).
+  temperature above 1 (hotter sampling loses accuracy). A wrong answer is, with probability
+  :data:`SHARED_ERROR_RATE`, one of the question's shared distractors (weights
+  :data:`DISTRACTOR_WEIGHTS`, the first the most common), else a slip of this sample alone.
 * judge roles: *insight* = sigmoid(discrimination * (judge - difficulty)) is the chance the
   judge sees whether an answer is right; without insight it follows a critique's hint when it
   was given one, else it guesses (a coin).
@@ -23,11 +24,24 @@ from dataclasses import dataclass
 
 from simulator.fleet import LLMSpec
 
-__all__ = ["DISTRACTOR_WEIGHTS", "Sampler", "draw", "insight", "p_correct", "sigmoid"]
+__all__ = [
+    "DISTRACTOR_WEIGHTS",
+    "SHARED_ERROR_RATE",
+    "Sampler",
+    "draw",
+    "insight",
+    "p_correct",
+    "sigmoid",
+]
 
-# The most common mistake dominates, as it does in real data (the recorded GPT-3 systems share
-# their wrong answers far more often than chance): this is what sinks a naive majority vote.
+# Shared mistakes: the most common one dominates, so weak LLMs agree on the same wrong answer
+# and a naive majority vote can fall below the best single LLM.
 DISTRACTOR_WEIGHTS: tuple[float, ...] = (0.45, 0.25, 0.15, 0.1, 0.05)
+# Not every mistake is shared: when two recorded GSM8K systems are both wrong they give the same
+# wrong answer 10.6% of the time. Two simulated LLMs agree with chance about
+# SHARED_ERROR_RATE**2 * sum(w**2 for w in DISTRACTOR_WEIGHTS); 0.6 reproduces that rate
+# (`itas simulator calibrate` prints both).
+SHARED_ERROR_RATE = 0.6
 
 
 def draw(*labels: object) -> float:

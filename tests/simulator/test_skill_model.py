@@ -51,7 +51,14 @@ def test_a_strong_ranker_over_ten_samples_beats_the_mid_llm_alone(sim: Sim) -> N
 
 @pytest.mark.slow
 def test_a_majority_vote_of_weak_llms_falls_below_the_best_single_one(sim: Sim) -> None:
-    llms = ["sim-medium", "sim-small", "sim-tiny", "gpt3-6b-finetune-sim", "gpt3-175b-finetune-sim"]
+    # The four LLMs fitted to the recorded GPT-3 systems, in the recorded order; a plurality
+    # vote with ties going to the first listed, the rule behind the recorded 44% on GSM8K.
+    llms = [
+        "gpt3-6b-finetune-sim",
+        "gpt3-6b-verifier-sim",
+        "gpt3-175b-finetune-sim",
+        "gpt3-175b-verifier-sim",
+    ]
 
     def run(p: Problem) -> list[str]:
         prompt = protocol.build_prompt(Role.GENERATE, p.question)
@@ -69,8 +76,7 @@ def test_a_majority_vote_of_weak_llms_falls_below_the_best_single_one(sim: Sim) 
             for a, p in zip(answers, PROBLEMS, strict=True)
         ]
     )
-    # Wrong answers are shared distractors, so the weak majority agrees on the same mistake.
-    assert vote < max(singles) - 0.05
+    assert vote < max(singles) - 0.05, (vote, singles)
 
 
 @pytest.mark.slow
