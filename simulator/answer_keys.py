@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from simulator import synth_math
+from simulator.fleet import RECORDED_SYSTEMS
 from simulator.protocol import normalize_number, normalize_question
 from simulator.skill import draw, sigmoid
 
 __all__ = ["AnswerKey", "KeyStore", "RECORDED_SYSTEMS", "load_gsm8k", "synth_math_keys"]
 
-RECORDED_SYSTEMS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
 
 # Mean difficulty per synth-math level; a per-problem jitter spreads each level out.
 _LEVEL_DIFFICULTY = {1: -1.5, 2: -0.75, 3: 0.0, 4: 0.75, 5: 1.5}

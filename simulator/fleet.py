@@ -21,6 +21,7 @@ __all__ = [
     "FAULT_KINDS",
     "Fleet",
     "FleetError",
+    "RECORDED_SYSTEMS",
     "KeySpec",
     "LLMSpec",
     "load_fleet",
@@ -28,6 +29,20 @@ __all__ = [
 ]
 
 DEFAULT_FLEET = Path(__file__).with_name("fleet.yaml")
+
+# The recorded GSM8K systems a replay LLM can replay (example_model_solutions.jsonl).
+RECORDED_SYSTEMS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
+
+_TOP_FIELDS = {
+    "latency_scale",
+    "hang_seconds",
+    "default_seed",
+    "faults",
+    "answer_keys",
+    "keys",
+    "llms",
+}
+_LLM_FIELDS = {"description", "ability", "discrimination", "judge", "replay", "latency", "price"}
 
 # Fault kinds, in the order they are drawn (one uniform number picks at most one kind).
 FAULT_KINDS: tuple[str, ...] = ("429", "500", "503", "hang", "malformed", "truncated", "empty")
@@ -144,10 +159,22 @@ def _mapping(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
+def _no_unknown(raw: Mapping[str, Any], allowed: set[str], where: str, sep: str = ".") -> None:
+    """Refuse fields the format does not have: a typo must not be silently ignored."""
+    unknown = sorted(set(map(str, raw)) - allowed)
+    if unknown:
+        raise FleetError(
+            f"{where}{sep}{unknown[0]}: unknown field; expected one of {sorted(allowed)}"
+        )
+
+
 def _llm(name: str, raw: Any, where: str) -> LLMSpec:
     raw = _mapping(raw, where)
+    _no_unknown(raw, _LLM_FIELDS, where)
     latency = _mapping(raw.get("latency", {}), f"{where}.latency")
+    _no_unknown(latency, {"ttft_median_ms", "ttft_p95_ms", "tokens_per_s"}, f"{where}.latency")
     price = _mapping(raw.get("price", {}), f"{where}.price")
+    _no_unknown(price, {"input_per_mtok", "output_per_mtok"}, f"{where}.price")
     for required in ("ability", "judge"):
         if required not in raw:
             raise FleetError(f"{where}.{required}: missing")
@@ -168,6 +195,8 @@ def _llm(name: str, raw: Any, where: str) -> LLMSpec:
     if p95 < median:
         raise FleetError(f"{where}.latency.ttft_p95_ms: must be >= ttft_median_ms")
     replay = raw.get("replay")
+    if replay is not None and replay not in RECORDED_SYSTEMS:
+        raise FleetError(f"{where}.replay: expected one of {RECORDED_SYSTEMS}, got {replay!r}")
     return LLMSpec(
         name=name,
         ability=_number(raw["ability"], f"{where}.ability"),
@@ -189,6 +218,7 @@ def _llm(name: str, raw: Any, where: str) -> LLMSpec:
 
 def _key(raw: Any, where: str) -> KeySpec:
     raw = _mapping(raw, where)
+    _no_unknown(raw, {"key", "requests_per_min", "tokens_per_min"}, where)
     if not isinstance(raw.get("key"), str) or not raw["key"]:
         raise FleetError(f"{where}.key: expected a non-empty string")
     return KeySpec(
@@ -213,6 +243,7 @@ def load_fleet(path: Path | str | None = None) -> Fleet:
         raise FleetError(f"{source}: not valid YAML ({exc})".replace("\n", " ")) from exc
     where = str(source)
     raw = _mapping(raw, where)
+    _no_unknown(raw, _TOP_FIELDS, where, sep=": ")
     llms_raw = _mapping(raw.get("llms"), f"{where}: llms")
     if not llms_raw:
         raise FleetError(f"{where}: llms: at least one LLM is required")
@@ -229,7 +260,9 @@ def load_fleet(path: Path | str | None = None) -> Fleet:
     )
     _check_fault_sum(faults, f"{where}: faults")
     answer_keys = _mapping(raw.get("answer_keys", {}), f"{where}: answer_keys")
+    _no_unknown(answer_keys, {"synth_math", "gsm8k_dir"}, f"{where}: answer_keys")
     synth = _mapping(answer_keys.get("synth_math", {}), f"{where}: answer_keys.synth_math")
+    _no_unknown(synth, {"seeds", "count"}, f"{where}: answer_keys.synth_math")
     seeds = synth.get("seeds", list(range(10)))
     if not isinstance(seeds, list) or not all(isinstance(s, int) for s in seeds):
         raise FleetError(f"{where}: answer_keys.synth_math.seeds: expected a list of integers")

@@ -41,3 +41,21 @@ def test_a_key_is_refused_after_its_per_minute_budget_and_recovers_with_time() -
     assert limiter.admit("k", 10).allowed
     big = limiter.admit("k", 1000)
     assert big.too_large and not big.allowed
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("keys: [{key: k}]\nllms: {a: {ability: 0, judge: 0, abilty: 2}}\n", "llms.a.abilty"),
+        ("keys: [{key: k}]\nlms: {}\nllms: {a: {ability: 0, judge: 0}}\n", ": lms"),
+        ("keys: [{key: k}]\nllms: {a: {ability: 0, judge: 0, replay: gpt4}}\n", "llms.a.replay"),
+        ("keys: []\nllms: {a: {ability: 0, judge: 0}}\n", "keys"),
+        ("keys: [{key: k}]\nllms: {a: {judge: 0}}\n", "llms.a.ability"),
+    ],
+)
+def test_a_fleet_file_typo_names_the_file_and_field(tmp_path: Path, text: str, where: str) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(text)
+    with pytest.raises(FleetError) as error:
+        load_fleet(fleet)
+    assert str(fleet) in str(error.value) and where in str(error.value)
