@@ -114,9 +114,16 @@ class ParsedPrompt:
     candidates: tuple[str, ...] = ()
     critiques: Mapping[int, str] = field(default_factory=dict)
     unit_tests: tuple[str, ...] = ()
+    instructions: str = ""
 
 
-_HEADING = re.compile(r"^###[ \t]+(.+?)[ \t]*$", re.MULTILINE)
+# Only these headings start a block: a candidate that uses markdown headings of its own
+# ("### Step 1") stays one candidate.
+_HEADING = re.compile(
+    r"^###[ \t]+(task:[ \t]*\w+|question|candidate[ \t]+\d+|critique of candidate[ \t]+\d+"
+    r"|unit tests|instructions)[ \t]*$",
+    re.MULTILINE | re.IGNORECASE,
+)
 _TASK = re.compile(r"^task:\s*([a-z_]+)$", re.IGNORECASE)
 _CANDIDATE = re.compile(r"^candidate\s+(\d+)$", re.IGNORECASE)
 _CRITIQUE = re.compile(r"^critique of candidate\s+(\d+)$", re.IGNORECASE)
@@ -192,12 +199,14 @@ def build_prompt(
     critiques: Mapping[int, str] | None = None,
     unit_tests: Sequence[str] = (),
     instructions: str | None = None,
+    test_count: int | None = None,
 ) -> str:
     """Build the user prompt for ``role``.
 
     ``critiques`` maps candidate numbers (1-based) to critique text, either a bare body or a
     whole ``### Critique of candidate N`` block as the critique role replies. ``instructions``
     replaces the default instruction text (which states the reply format) when given.
+    ``test_count`` asks unit_test_generate for that many tests ("Write N unit tests ...").
     """
     parts = [f"### Task: {role.value}", "### Question", question.strip()]
     for number, text in enumerate(candidates, start=1):
@@ -207,7 +216,10 @@ def build_prompt(
         parts += [f"### Critique of candidate {number}", body]
     if unit_tests:
         parts += ["### Unit tests", format_unit_tests(unit_tests)]
-    parts += ["### Instructions", instructions or _INSTRUCTIONS[role]]
+    default = _INSTRUCTIONS[role]
+    if test_count is not None:
+        default = f"Write {test_count} unit tests. {default}"
+    parts += ["### Instructions", instructions or default]
     return "\n".join(parts) + "\n"
 
 
@@ -241,6 +253,7 @@ def parse_prompt(text: str) -> ParsedPrompt:
     candidates: dict[int, str] = {}
     critiques: dict[int, str] = {}
     unit_tests: tuple[str, ...] = ()
+    instructions = ""
     for heading, body in _blocks(text):
         if (m := _TASK.match(heading)) is not None:
             try:
@@ -255,10 +268,14 @@ def parse_prompt(text: str) -> ParsedPrompt:
             critiques[int(m.group(1))] = body
         elif heading.lower() == "unit tests":
             unit_tests = tuple(parse_unit_tests(body, strict=False))
+        elif heading.lower() == "instructions":
+            instructions = body
     if question is None:
         question = "\n".join(body for heading, body in _blocks(text) if not heading) or text
     ordered = tuple(candidates[k] for k in sorted(candidates))
-    return ParsedPrompt(role, normalize_question(question), ordered, critiques, unit_tests)
+    return ParsedPrompt(
+        role, normalize_question(question), ordered, critiques, unit_tests, instructions
+    )
 
 
 def parse_messages(messages: Iterable[Mapping[str, object]]) -> ParsedPrompt:

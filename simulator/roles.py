@@ -218,8 +218,8 @@ class _Judge:
         return protocol.format_verdict(reason, good)
 
     def write_tests(self) -> str:
-        match = _TEST_COUNT.search(self.prompt.question) or _TEST_COUNT.search(
-            " ".join(self.prompt.unit_tests)
+        match = _TEST_COUNT.search(self.prompt.instructions) or _TEST_COUNT.search(
+            self.prompt.question
         )
         count = min(int(match.group(1)), 10) if match else 5
         truth = self.key.answer if self.key is not None else None

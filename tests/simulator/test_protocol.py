@@ -60,3 +60,14 @@ def test_every_reply_format_round_trips() -> None:
     assert protocol.parse_unit_tests(protocol.format_unit_tests(tests)) == tests
     results = [True, False, True]
     assert protocol.parse_test_results(protocol.format_test_results(results), 3) == results
+
+
+def test_markdown_headings_inside_a_candidate_do_not_split_it() -> None:
+    candidate = "### Step 1\nadd 2 and 2\n### Step 2\nAnswer: 4"
+    text = protocol.build_prompt(Role.VERIFY, "What is 2 + 2?", candidates=[candidate])
+    assert protocol.parse_prompt(text).candidates == (candidate,)
+
+
+def test_unit_test_prompts_can_ask_for_a_number_of_tests() -> None:
+    text = protocol.build_prompt(Role.UNIT_TEST_GENERATE, "What is 2 + 2?", test_count=7)
+    assert "Write 7 unit tests" in protocol.parse_prompt(text).instructions

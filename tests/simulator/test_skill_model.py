@@ -150,3 +150,40 @@ def test_a_strong_verifier_tells_right_from_wrong_more_often_than_a_weak_one(sim
 
     strong, weak = zip(*per_problem(run), strict=True)
     assert accuracy(list(strong)) > accuracy(list(weak)) + 0.2
+
+
+@pytest.mark.slow
+def test_a_strong_fuser_over_five_weak_samples_beats_the_weak_llm(sim: Sim) -> None:
+    def run(p: Problem) -> tuple[bool, bool]:
+        with sim.client() as client:
+            prompt = protocol.build_prompt(Role.GENERATE, p.question)
+            samples = texts(chat(client, "sim-small", prompt, seed=2, n=5))
+            fuse_prompt = protocol.build_prompt(Role.FUSE, p.question, candidates=samples)
+            fused = protocol.parse_answer(texts(chat(client, "sim-frontier", fuse_prompt))[0])
+        return protocol.parse_answer(samples[0]) == p.answer, fused == p.answer
+
+    alone, fused = zip(*per_problem(run), strict=True)
+    assert accuracy(list(fused)) >= accuracy(list(alone)) + 0.2
+
+
+@pytest.mark.slow
+def test_unit_tests_from_a_strong_llm_pass_right_answers_more_than_wrong_ones(sim: Sim) -> None:
+    def run(p: Problem) -> tuple[float, float]:
+        right = protocol.format_answer("\n".join(p.solution), p.answer)
+        wrong = protocol.format_answer("I guessed.", str(int(p.answer) * 3 + 7))
+        with sim.client() as client:
+            write = protocol.build_prompt(Role.UNIT_TEST_GENERATE, p.question, test_count=6)
+            tests = protocol.parse_unit_tests(texts(chat(client, "sim-frontier", write))[0])
+            assert len(tests) == 6
+            passed = []
+            for candidate in (right, wrong):
+                judge = protocol.build_prompt(
+                    Role.UNIT_TEST_EVALUATE, p.question, candidates=[candidate], unit_tests=tests
+                )
+                reply = texts(chat(client, "sim-frontier", judge))[0]
+                results = protocol.parse_test_results(reply, len(tests))
+                passed.append(sum(results) / len(results))
+        return passed[0], passed[1]
+
+    right_rate, wrong_rate = zip(*per_problem(run), strict=True)
+    assert sum(right_rate) / len(right_rate) > sum(wrong_rate) / len(wrong_rate) + 0.2
