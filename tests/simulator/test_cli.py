@@ -73,3 +73,40 @@ def test_replay_llms_answer_gsm8k_with_the_recorded_solution_for_sample_0(sim: S
     assert sample0.startswith(first_line)
     assert protocol.parse_answer(sample0) == protocol.normalize_number(recorded.split("A:")[-1])
     assert not sample1.startswith(first_line)  # other samples come from the fitted model
+
+
+def _fake_gsm8k(directory: Path, count: int) -> None:
+    """Recorded systems no shared-difficulty model can fit: two of them never both right."""
+    import json
+
+    systems = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
+    tests, recorded = [], []
+    for i in range(count):
+        question = f"Question {i}: how many apples are {i} apples and 2 apples?"
+        tests.append({"question": question, "answer": f"{i} + 2\n#### {i + 2}"})
+        right = {
+            "6b_finetuning": i % 2 == 0,
+            "6b_verification": i % 2 == 1,
+            "175b_finetuning": i % 3 == 0,
+            "175b_verification": i % 4 != 0,
+        }
+        row: dict[str, object] = {"question": question, "ground_truth": f"A: {i + 2}"}
+        for s in systems:
+            value = i + 2 if right[s] else i + 3
+            row[s] = {"is_correct": right[s], "solution": f"so\nA: {value}"}
+        recorded.append(row)
+    directory.mkdir()
+    (directory / "test.jsonl").write_text("\n".join(json.dumps(t) for t in tests) + "\n")
+    (directory / "example_model_solutions.jsonl").write_text(
+        "\n".join(json.dumps(r) for r in recorded) + "\n"
+    )
+
+
+def test_calibrate_exits_non_zero_when_the_simulation_misses_the_recorded_rates(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "gsm8k"
+    _fake_gsm8k(data, 200)
+    result = run_cli("calibrate", "--data", str(data))
+    assert result.returncode == 1, result.stdout
+    assert "Calibration FAILED" in result.stdout and "OFF" in result.stdout
