@@ -102,6 +102,7 @@ def _fake_gsm8k(directory: Path, count: int) -> None:
     )
 
 
+@pytest.mark.slow
 def test_calibrate_exits_non_zero_when_the_simulation_misses_the_recorded_rates(
     tmp_path: Path,
 ) -> None:
