@@ -1,0 +1,252 @@
+"""Answer keys: what the simulator knows about the questions it may be asked.
+
+A key holds the exact answer, a difficulty on the shared logit scale, a short list of shared
+*distractors* (the wrong answers every simulated LLM draws its mistakes from, most common
+first, so different LLMs make the same mistakes) and text for right and wrong solutions.
+
+Keys come from synth-math (regenerated with :func:`simulator.synth_math.generate` for the fleet's
+seeds) and, when a GSM8K directory is given, from its ``test.jsonl`` (answer: the number after
+``####``) with the recorded solutions of ``example_model_solutions.jsonl`` when present.
+Lookup is by the whitespace-normalised question text (:func:`protocol.normalize_question`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from simulator import synth_math
+from simulator.fleet import RECORDED_SYSTEMS
+from simulator.protocol import normalize_number, normalize_question
+from simulator.skill import draw, sigmoid
+
+__all__ = ["AnswerKey", "KeyStore", "RECORDED_SYSTEMS", "load_gsm8k", "synth_math_keys"]
+
+
+# Mean difficulty per synth-math level; a per-problem jitter spreads each level out.
+_LEVEL_DIFFICULTY = {1: -1.5, 2: -0.75, 3: 0.0, 4: 0.75, 5: 1.5}
+_ANNOTATION = re.compile(r"<<[^>]*>>")
+
+
+@dataclass(frozen=True)
+class AnswerKey:
+    """Everything the skill model needs about one question (see the module docstring).
+
+    ``recorded`` maps a recorded system name to (solution text, answer, is_correct).
+    """
+
+    question: str
+    answer: str
+    difficulty: float
+    distractors: tuple[str, ...]
+    right_solution: tuple[str, ...]
+    wrong_solutions: Mapping[str, str] = field(default_factory=dict)
+    recorded: Mapping[str, tuple[str, str | None, bool]] = field(default_factory=dict)
+    source: str = "synth-math"
+
+
+class KeyStore:
+    """Answer keys by normalised question. Immutable once built; safe to share."""
+
+    def __init__(self, keys: Iterable[AnswerKey] = ()) -> None:
+        self._keys: dict[str, AnswerKey] = {}
+        self.add(keys)
+
+    def add(self, keys: Iterable[AnswerKey]) -> None:
+        for key in keys:
+            self._keys[key.question] = key
+
+    def get(self, question: str) -> AnswerKey | None:
+        """The key of ``question`` (normalised here), or None when it is unknown."""
+        return self._keys.get(normalize_question(question))
+
+    def find(self, question: str, texts: Iterable[str] = ()) -> AnswerKey | None:
+        """The key of ``question``, else of any paragraph or line of ``texts``.
+
+        The fallback lets a plain prompt ("Solve this:\n<question>\nBe brief.") still be
+        recognised; the ``### Question`` block of protocol.build_prompt needs no fallback.
+        """
+        key = self.get(question)
+        if key is not None:
+            return key
+        for text in texts:
+            for part in [*text.split("\n\n"), *text.splitlines()]:
+                if part.strip() and (key := self.get(part)) is not None:
+                    return key
+        return None
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def count(self, source: str) -> int:
+        return sum(1 for k in self._keys.values() if k.source == source)
+
+
+def _distinct(values: Iterable[str | None], answer: str, limit: int = 4) -> tuple[str, ...]:
+    seen: list[str] = []
+    for value in values:
+        if value is not None and value != answer and value not in seen:
+            seen.append(value)
+    return tuple(seen[:limit])
+
+
+def _perturbations(answer: str) -> list[str | None]:
+    """Generic slips of an exact answer, for keys with too few recorded mistakes."""
+    try:
+        x = float(answer)
+    except ValueError:
+        return []
+    out = [x * 2, x + 10, x - 1, x / 2, x + 1]
+    return [normalize_number(str(int(v) if v == int(v) else v)) for v in out if v >= 0]
+
+
+def synth_math_keys(seeds: Sequence[int], count: int) -> list[AnswerKey]:
+    """Keys of the first ``count`` synth-math problems of each seed."""
+    keys = []
+    for seed in seeds:
+        for p in synth_math.generate(seed, count):
+            values = p.intermediates
+            previous = values[-2] if len(values) > 1 else None
+            slips: list[str | None] = []
+            if previous is not None:
+                slips.append(str(previous))  # stopped one step early
+                slips.append(str(2 * previous - values[-1]))  # last step applied backwards
+            slips += _perturbations(p.answer)
+            distractors = _distinct(
+                (s for s in slips if s is not None and not s.startswith("-")), p.answer
+            )
+            # Spread each level with a jitter of sd ~0.4 drawn from the problem id.
+            jitter = 0.4 * math.sqrt(2) * _inverse_erf(2 * draw("difficulty", p.id) - 1)
+            wrong = {d: _wrong_synth(p, d) for d in distractors}
+            keys.append(
+                AnswerKey(
+                    question=normalize_question(p.question),
+                    answer=p.answer,
+                    difficulty=_LEVEL_DIFFICULTY[p.level] + jitter,
+                    distractors=distractors,
+                    right_solution=p.solution,
+                    wrong_solutions=wrong,
+                )
+            )
+    return keys
+
+
+def _wrong_synth(p: synth_math.Problem, wrong: str) -> str:
+    lines = list(p.solution)
+    if len(p.intermediates) > 1 and wrong == str(p.intermediates[-2]):
+        return "\n".join(lines[:-1])
+    last = re.sub(r"= -?\d+\.$", f"= {wrong}.", lines[-1])
+    return "\n".join([*lines[:-1], last])
+
+
+def _inverse_erf(y: float) -> float:
+    # Winitzki's approximation: good to ~1e-3, plenty for a difficulty jitter.
+    y = min(max(y, -0.999999), 0.999999)
+    a = 0.147
+    ln = math.log(1 - y * y)
+    term = 2 / (math.pi * a) + ln / 2
+    return math.copysign(math.sqrt(math.sqrt(term * term - ln / a) - term), y)
+
+
+def _clean_gsm8k_solution(text: str) -> tuple[str, ...]:
+    lines = [_ANNOTATION.sub("", line).strip() for line in text.splitlines()]
+    return tuple(line for line in lines if line and not line.startswith(("####", "A:")))
+
+
+def load_gsm8k(
+    directory: Path, recorded_params: Mapping[str, tuple[float, float]] | None = None
+) -> list[AnswerKey]:
+    """Keys of GSM8K ``test.jsonl`` in ``directory`` (raises OSError/ValueError when unreadable).
+
+    With ``example_model_solutions.jsonl`` present, its recorded solutions become the keys'
+    ``recorded`` entries and its wrong answers the distractors (most frequent first). Given
+    ``recorded_params`` (system -> (ability, discrimination)), each question's difficulty is a
+    deterministic draw from its posterior given which recorded systems solved it, so simulated
+    LLMs find hard exactly the questions the real systems found hard; otherwise a draw from
+    N(0, 1).
+    """
+    test_text = (directory / "test.jsonl").read_text(encoding="utf-8")
+    test = [json.loads(line) for line in test_text.splitlines() if line.strip()]
+    recorded_path = directory / "example_model_solutions.jsonl"
+    recorded_rows: dict[str, dict[str, object]] = {}
+    if recorded_path.exists():
+        for line in recorded_path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            recorded_rows[normalize_question(row["question"])] = row
+    keys = []
+    for row in test:
+        question = normalize_question(row["question"])
+        answer = normalize_number(row["answer"].split("####")[-1]) or ""
+        rec: dict[str, tuple[str, str | None, bool]] = {}
+        wrong_counts: Counter[str] = Counter()
+        wrong_text: dict[str, str] = {}
+        for system in RECORDED_SYSTEMS:
+            entry = recorded_rows.get(question, {}).get(system)
+            if not isinstance(entry, dict):
+                continue
+            text = str(entry["solution"])
+            value = normalize_number(text.rsplit("A:", 1)[-1]) if "A:" in text else None
+            rec[system] = (text, value, bool(entry["is_correct"]))
+            if value is not None and value != answer:
+                wrong_counts[value] += 1
+                wrong_text.setdefault(value, "\n".join(_clean_gsm8k_solution(text)))
+        distractors = _distinct(
+            [v for v, _ in wrong_counts.most_common()] + _perturbations(answer), answer
+        )
+        u = draw("difficulty", question)
+        if recorded_params and len(rec) == len(RECORDED_SYSTEMS):
+            pattern = tuple(rec[s][2] for s in RECORDED_SYSTEMS)
+            difficulty = _posterior_draw(pattern, recorded_params, u)
+        else:
+            difficulty = math.sqrt(2) * _inverse_erf(2 * u - 1)
+        keys.append(
+            AnswerKey(
+                question=question,
+                answer=answer,
+                difficulty=difficulty,
+                distractors=distractors,
+                right_solution=_clean_gsm8k_solution(row["answer"]),
+                wrong_solutions=wrong_text,
+                recorded=rec,
+                source="gsm8k",
+            )
+        )
+    return keys
+
+
+_GRID = [-5 + i * 0.025 for i in range(401)]
+_POSTERIOR_CACHE: dict[tuple[object, ...], list[float]] = {}
+
+
+def _posterior_draw(
+    pattern: tuple[bool, ...], params: Mapping[str, tuple[float, float]], u: float
+) -> float:
+    """Inverse-CDF draw of difficulty b ~ N(0,1) given the recorded right/wrong pattern."""
+    cache_key = (pattern, tuple(sorted(params.items())))
+    cdf = _POSTERIOR_CACHE.get(cache_key)
+    if cdf is None:
+        weights = []
+        for b in _GRID:
+            w = math.exp(-b * b / 2)
+            for system, right in zip(RECORDED_SYSTEMS, pattern, strict=True):
+                ability, slope = params[system]
+                p = sigmoid(slope * (ability - b))
+                w *= p if right else 1 - p
+            weights.append(w)
+        total = sum(weights)
+        cdf, acc = [], 0.0
+        for w in weights:
+            acc += w / total
+            cdf.append(acc)
+        _POSTERIOR_CACHE[cache_key] = cdf
+    for b, c in zip(_GRID, cdf, strict=True):
+        if u <= c:
+            return b
+    return _GRID[-1]

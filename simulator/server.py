@@ -1,0 +1,346 @@
+"""The simulator's HTTP server: OpenAI- and Anthropic-compatible endpoints over the fleet.
+
+Routes: ``POST /v1/chat/completions`` (OpenAI), ``POST /v1/messages`` (Anthropic),
+``GET /v1/models`` (OpenAI list, or Anthropic's when the request has ``anthropic-version``),
+``GET /health`` (no auth; readiness, the bench's baseline, and the number of completion
+requests in flight now and at the peak since start).
+
+A request goes through, in order: API key (401) -> body validation (400, unknown LLM 404) ->
+rate limits of the key (429 + retry-after) -> fault draw (see simulator/faults.py) -> simulated
+latency -> the reply (simulator/roles.py). Test headers:
+
+* ``x-sim-fault: 429=0.1,500=0.05,...`` replaces the fleet's fault rates for this request.
+* ``x-sim-request-id: ID`` makes the fault draw a hash of ID (replayable faults).
+* ``x-sim-latency-scale: 0`` multiplies the simulated latency (times the fleet's scale);
+  ``x-sim-latency-ms: 1000`` replaces it by a fixed value.
+* ``x-sim-seed: N`` the seed for ``/v1/messages`` (Anthropic has no seed field; a ``seed`` in
+  the body is honoured too).
+
+API keys are never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from simulator import protocol, roles
+from simulator.answer_keys import KeyStore
+from simulator.faults import pick_fault
+from simulator.fleet import Fleet, FleetError, LLMSpec, parse_fault_rates
+from simulator.ratelimit import Decision, RateLimiter
+from simulator.skill import Sampler, draw
+from simulator.wire import ANTHROPIC, OPENAI, Choice, Dialect, count_tokens
+
+__all__ = ["Simulator", "build_app"]
+
+log = logging.getLogger("simulator")
+_DEFAULT_MAX_TOKENS = 256  # what a request without max_tokens reserves against tokens/min
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code = status, message, code
+
+
+@dataclass(frozen=True)
+class _Call:
+    llm: LLMSpec
+    messages: list[dict[str, Any]]
+    max_tokens: int | None
+    n: int
+    seed: int
+    temperature: float
+
+
+def _finite(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+class _TruncatedResponse(Response):
+    """Declares the full Content-Length, sends half the body, then drops the connection."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        await send(
+            {
+                "type": "http.response.body",
+                "body": self.body[: len(self.body) // 2],
+                "more_body": True,
+            }
+        )
+        # Returning now makes the server close the connection mid-body, as a dying proxy does.
+
+
+class _QuietIncomplete(logging.Filter):
+    """Drop the server's complaint about the truncated responses we send on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "without completing response" not in record.getMessage()
+
+
+class Simulator:
+    """The fleet, its answer keys and its rate limiter, answering requests."""
+
+    def __init__(self, fleet: Fleet, keys: KeyStore) -> None:
+        self.fleet, self.keys = fleet, keys
+        self.limiter = RateLimiter(fleet.keys.values())
+        self.in_flight = 0  # requests being handled now; /health reports it and its peak
+        self.peak_in_flight = 0
+
+    # -- request parsing -------------------------------------------------------------------
+
+    def _api_key(self, request: Request) -> str | None:
+        auth = request.headers.get("authorization", "")
+        key = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+        key = key or request.headers.get("x-api-key")
+        return key if key in self.fleet.keys else None
+
+    def _parse(self, body: Any, request: Request, dialect: Dialect) -> _Call:
+        if not isinstance(body, dict):
+            raise _BadRequest(400, "the request body must be a JSON object")
+        name = body.get("model")
+        llm = self.fleet.llms.get(name) if isinstance(name, str) else None
+        if llm is None:
+            raise _BadRequest(404, f"The model `{name}` does not exist", "model_not_found")
+        if body.get("stream"):
+            raise _BadRequest(400, "the simulator does not stream; send stream=false")
+        messages = body.get("messages")
+        if (
+            not isinstance(messages, list)
+            or not messages
+            or not all(isinstance(m, dict) and "role" in m for m in messages)
+        ):
+            raise _BadRequest(400, "messages: expected a non-empty list of {role, content}")
+        if dialect is ANTHROPIC:
+            system = body.get("system")
+            if system:
+                messages = [{"role": "system", "content": system}, *messages]
+            max_tokens = body.get("max_tokens")
+            if not isinstance(max_tokens, int):
+                raise _BadRequest(400, "max_tokens: Field required")
+            n = 1
+            seed = body.get("seed", request.headers.get("x-sim-seed", self.fleet.default_seed))
+        else:
+            max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
+            n = body.get("n") or 1
+            seed = body.get("seed")
+            seed = self.fleet.default_seed if seed is None else seed
+        if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+            raise _BadRequest(400, "max_tokens: expected a positive integer")
+        if not isinstance(n, int) or not 1 <= n <= 128:
+            raise _BadRequest(400, "n: expected an integer between 1 and 128")
+        temperature = body.get("temperature", 1.0)
+        if not isinstance(temperature, int | float) or not 0 <= temperature <= 2:
+            raise _BadRequest(400, "temperature: expected a number between 0 and 2")
+        try:
+            seed = int(seed)
+        except (TypeError, ValueError):
+            raise _BadRequest(400, "seed: expected an integer") from None
+        return _Call(llm, messages, max_tokens, n, seed, float(temperature))
+
+    # -- answering -------------------------------------------------------------------------
+
+    def choices(self, call: _Call) -> list[Choice]:
+        """The n choices of a call: choice 0 is the sample of ``seed``, others derived seeds."""
+        parsed = protocol.parse_messages(call.messages)
+        key = self.keys.find(
+            parsed.question,
+            (
+                protocol.content_text(m.get("content"))
+                for m in call.messages
+                if m["role"] != "assistant"
+            ),
+        )
+        prompt_id = "\n".join(
+            f"{m['role']}:{protocol.normalize_question(protocol.content_text(m.get('content')))}"
+            for m in call.messages
+        )
+        out = []
+        for i in range(call.n):
+            seed = call.seed if i == 0 else int(draw("choice", call.seed, i) * 2**31)
+            sampler = Sampler.for_request(call.llm.name, prompt_id, seed, call.temperature)
+            text = roles.reply(
+                call.llm, parsed, key, sampler, seed=seed, temperature=call.temperature
+            )
+            out.append(Choice(text, call.max_tokens))
+        return out
+
+    def _latency(self, request: Request, llm: LLMSpec, tokens: int) -> float:
+        """Seconds to wait: lognormal time to first token plus tokens at the LLM's speed."""
+        fixed = request.headers.get("x-sim-latency-ms")
+        if fixed is not None:
+            return max(0.0, float(fixed)) / 1000
+        scale = self.fleet.latency_scale * float(request.headers.get("x-sim-latency-scale", 1))
+        if scale <= 0:
+            return 0.0
+        sigma = math.log(llm.ttft_p95_s / llm.ttft_median_s) / 1.645 if llm.ttft_median_s else 0
+        ttft = llm.ttft_median_s * math.exp(sigma * random.gauss(0, 1))
+        return scale * (ttft + tokens / llm.tokens_per_s)
+
+    async def handle(self, request: Request, dialect: Dialect) -> Response:
+        """Answer one completion request (the order of checks is in the module docstring)."""
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            return await self._handle(request, dialect)
+        finally:
+            self.in_flight -= 1
+
+    async def _handle(self, request: Request, dialect: Dialect) -> Response:
+        key = self._api_key(request)
+        if key is None:
+            status, message = 401, "Incorrect or missing API key (Bearer or x-api-key)."
+            return Response(
+                dialect.error(status, message, "invalid_api_key"),
+                status,
+                media_type="application/json",
+            )
+        try:
+            try:
+                body = json.loads(await request.body())
+            except ValueError:
+                raise _BadRequest(400, "the request body is not valid JSON") from None
+            call = self._parse(body, request, dialect)
+            header = request.headers.get("x-sim-fault")
+            rates = parse_fault_rates(header) if header is not None else self.fleet.faults
+            for name in ("x-sim-latency-scale", "x-sim-latency-ms"):
+                if (value := request.headers.get(name)) is not None and not _finite(value):
+                    raise _BadRequest(400, f"{name}: expected a number, got {value!r}")
+        except _BadRequest as exc:
+            return Response(
+                dialect.error(exc.status, exc.message, exc.code),
+                exc.status,
+                media_type="application/json",
+            )
+        except (FleetError, ValueError) as exc:
+            return Response(dialect.error(400, str(exc)), 400, media_type="application/json")
+
+        prompt_tokens = sum(
+            count_tokens(protocol.content_text(m.get("content"))) + 4 for m in call.messages
+        )
+        decision = self.limiter.admit(
+            key, prompt_tokens + (call.max_tokens or _DEFAULT_MAX_TOKENS) * call.n
+        )
+        headers = dialect.limit_headers(decision)
+        if not decision.allowed:
+            return self._rate_limited(dialect, decision, headers)
+
+        fault = pick_fault(rates, request.headers.get("x-sim-request-id"))
+        if fault == "429":
+            headers.update({"retry-after": "1", "retry-after-ms": "1000"})
+            return Response(
+                dialect.error(429, "The simulated LLM is overloaded (fault)."),
+                429,
+                headers=headers,
+                media_type="application/json",
+            )
+        if fault in ("500", "503"):
+            await asyncio.sleep(self._latency(request, call.llm, 0))
+            return Response(
+                dialect.error(int(fault), "Simulated server error (fault)."),
+                int(fault),
+                headers=headers,
+                media_type="application/json",
+            )
+        if fault == "hang":
+            await asyncio.sleep(self.fleet.hang_seconds)
+            return Response(
+                dialect.error(504, "Simulated hang (fault)."),
+                504,
+                headers=headers,
+                media_type="application/json",
+            )
+
+        choices = self.choices(call)
+        if fault == "empty":
+            for c in choices:
+                c.text, c.tokens, c.truncated = "", 0, False
+        await asyncio.sleep(self._latency(request, call.llm, max(c.tokens for c in choices)))
+        payload = json.dumps(dialect.completion(call.llm.name, choices, prompt_tokens))
+        if fault == "malformed":
+            payload = payload.replace('"model":', '"model" ', 1)  # valid length, invalid JSON
+        if fault == "truncated":
+            return _TruncatedResponse(payload, 200, headers=headers, media_type="application/json")
+        return Response(payload, 200, headers=headers, media_type="application/json")
+
+    def _rate_limited(self, dialect: Dialect, d: Decision, headers: dict[str, str]) -> Response:
+        if d.too_large:
+            message = (
+                f"Request too large: it needs more tokens than the key's limit of "
+                f"{d.limit_tokens} tokens/min."
+            )
+            return Response(
+                dialect.error(400, message), 400, headers=headers, media_type="application/json"
+            )
+        wait = max(d.retry_after_s, 0.001)
+        headers.update(
+            {"retry-after": str(math.ceil(wait)), "retry-after-ms": str(math.ceil(wait * 1000))}
+        )
+        message = f"Rate limit reached for this key; retry after {wait:.2f}s."
+        return Response(
+            dialect.error(429, message, "rate_limit_exceeded"),
+            429,
+            headers=headers,
+            media_type="application/json",
+        )
+
+    async def models(self, request: Request) -> Response:
+        anthropic = "anthropic-version" in request.headers
+        dialect = ANTHROPIC if anthropic else OPENAI
+        if self._api_key(request) is None:
+            return Response(
+                dialect.error(401, "Incorrect or missing API key."),
+                401,
+                media_type="application/json",
+            )
+        pricing = {
+            n: {"input": s.input_per_mtok, "output": s.output_per_mtok}
+            for n, s in self.fleet.llms.items()
+        }
+        return JSONResponse(dialect.models(list(self.fleet.llms), pricing))
+
+
+def build_app(simulator: Simulator) -> Starlette:
+    """The ASGI app serving ``simulator``."""
+    logging.getLogger("uvicorn.error").addFilter(_QuietIncomplete())
+
+    async def chat(request: Request) -> Response:
+        return await simulator.handle(request, OPENAI)
+
+    async def messages(request: Request) -> Response:
+        return await simulator.handle(request, ANTHROPIC)
+
+    async def health(request: Request) -> Response:
+        body = {
+            "status": "ok",
+            "in_flight": simulator.in_flight,
+            "peak_in_flight": simulator.peak_in_flight,
+        }
+        return Response(json.dumps(body), media_type="application/json")
+
+    return Starlette(
+        routes=[
+            Route("/v1/chat/completions", chat, methods=["POST"]),
+            Route("/v1/messages", messages, methods=["POST"]),
+            Route("/v1/models", simulator.models, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+        ]
+    )
