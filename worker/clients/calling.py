@@ -124,8 +124,8 @@ def call_llm(
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         log.warning(
-            "endpoint %s: %s (attempt %d of %d); retrying in %.2fs",
-            name, exc, state.attempt_number, policy.max_attempts,
+            "%s (attempt %d of %d); retrying in %.2fs",
+            exc, state.attempt_number, policy.max_attempts,
             state.next_action.sleep if state.next_action else 0.0,
         )
 

@@ -174,7 +174,7 @@ def send_chat(
     try:
         payload = json.loads(response.content)
     except ValueError as exc:
-        _raise(_undecodable(name, response.content, exc), exc, api_key)
+        _raise(_undecodable(name, status, response.content, exc), exc, api_key)
     try:
         texts, finish, tokens_in, tokens_out, llm = wire.parse(payload)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
@@ -217,7 +217,7 @@ def _status_error(
     return BadRequest(message, endpoint=name, status=status)
 
 
-def _undecodable(name: str, content: bytes, exc: ValueError) -> EndpointError:
+def _undecodable(name: str, status: int, content: bytes, exc: ValueError) -> EndpointError:
     text = content.decode("utf-8", "replace").rstrip()
     cut = (
         isinstance(exc, json.JSONDecodeError) and bool(text)
@@ -225,19 +225,32 @@ def _undecodable(name: str, content: bytes, exc: ValueError) -> EndpointError:
     )
     if cut:
         return EndpointUnavailable(
-            f"endpoint {name}: the answer was cut off after {len(content)} bytes", endpoint=name)
+            f"endpoint {name}: the answer was cut off after {len(content)} bytes",
+            endpoint=name, status=status)
     return InvalidResponse(
         f"endpoint {name}: the answer is not JSON ({exc})"
-        if text else f"endpoint {name}: an empty answer", endpoint=name)
+        if text else f"endpoint {name}: an empty answer", endpoint=name, status=status)
+
+
+def _key_forms(api_key: str | None) -> list[str]:
+    """The key as it may appear in a message: as is, or escaped inside a str or bytes repr."""
+    if not api_key:
+        return []
+    forms = {api_key, repr(api_key)[1:-1], repr(api_key.encode("utf-8", "replace"))[2:-1]}
+    return sorted(forms, key=len, reverse=True)
 
 
 def _scrub(text: str, api_key: str | None) -> str:
-    return text.replace(api_key, "***") if api_key else text
+    for form in _key_forms(api_key):
+        text = text.replace(form, "***")
+    return text
 
 
 def _raise(mapped: EndpointError, cause: BaseException | None, api_key: str | None) -> NoReturn:
     # Chain the lower-level error (for debugging) unless its text carries the key.
-    if cause is not None and api_key and api_key in repr(cause) + str(cause):
+    if cause is not None and _scrub(repr(cause) + str(cause), api_key) != repr(cause) + str(
+        cause
+    ):
         raise mapped from None
     raise mapped from cause
 
