@@ -1,0 +1,262 @@
+"""One HTTP exchange with an endpoint, and the one boundary where its errors are mapped.
+
+:func:`send_chat` is the only function in itas that talks HTTP to an LLM endpoint. Everything
+that can go wrong there leaves it as one of :mod:`models.errors`:
+
+=====================================================  =========================================
+what happened                                           raised
+=====================================================  =========================================
+no answer within the endpoint's ``timeout_s``           EndpointTimeout
+connection refused/reset, protocol error, body cut      EndpointUnavailable
+HTTP 5xx (incl. Anthropic's 529)                        EndpointUnavailable
+HTTP 408                                                EndpointTimeout (the server timed out)
+HTTP 429                                                RateLimited(retry_after_s from headers)
+HTTP 401/403                                            AuthenticationFailed (names the variable)
+other 4xx, 3xx, or a request the format can't express  BadRequest
+2xx: malformed JSON, missing fields, empty content      InvalidResponse
+API key variable not set                                ConfigError
+=====================================================  =========================================
+
+A 2xx body that fails to parse *at its end* (a JSON prefix) was cut in transit and is
+EndpointUnavailable; one broken in the middle is InvalidResponse.
+
+**The API key.** Its value is read from ``keys_env`` here, at send time, stripped of
+surrounding whitespace, put in a header, and dropped. It is never stored, logged, put in a
+message or a repr; a lower-level error whose text contains it is not chained (``from None``),
+and providers' error messages are scrubbed of it. 401/403 messages name the variable only.
+
+**The connection pool.** One ``httpx.Client`` per process, created on first use. httpx's client
+is thread-safe, so the concurrent calls of one task share its connections. After a fork the
+child drops the parent's client without closing it (closing would shut the parent's sockets'
+TLS sessions) and makes its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Mapping
+from typing import NoReturn
+
+import httpx
+
+from models.errors import (
+    AuthenticationFailed,
+    BadRequest,
+    ConfigError,
+    EndpointError,
+    EndpointTimeout,
+    EndpointUnavailable,
+    InvalidResponse,
+    RateLimited,
+)
+from worker.clients.anthropic import ANTHROPIC
+from worker.clients.base import (
+    HEADER_PREFIXES_OF_INTEREST,
+    HEADERS_OF_INTEREST,
+    ChatRequest,
+    ChatResponse,
+    EndpointConfig,
+    WireFormat,
+)
+from worker.clients.openai import OPENAI
+from worker.clients.retry_after import retry_after_s
+
+__all__ = ["http_client", "read_api_key", "reset_http_client", "send_chat", "wire_format"]
+
+_KINDS: dict[str, WireFormat] = {
+    "openai": OPENAI,
+    "openai-compatible": OPENAI,
+    "anthropic": ANTHROPIC,
+}
+_MESSAGE_LIMIT = 300
+
+_lock = threading.Lock()
+_client: httpx.Client | None = None
+
+
+def http_client() -> httpx.Client:
+    """This process's connection pool (created on first use; thread-safe)."""
+    global _client
+    with _lock:
+        if _client is None:
+            _client = httpx.Client(
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+                follow_redirects=False,  # a redirect means a wrong base_url: say so
+                headers={"user-agent": "itas"},
+            )
+        return _client
+
+
+def reset_http_client() -> None:
+    """Close this process's pool (at shutdown, or in tests); the next call makes a new one."""
+    global _client
+    with _lock:
+        client, _client = _client, None
+    if client is not None:
+        client.close()
+
+
+def _forget_after_fork() -> None:
+    global _client, _lock
+    _client, _lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+def wire_format(kind: str) -> WireFormat:
+    try:
+        return _KINDS[kind]
+    except KeyError:
+        raise ConfigError(
+            f"endpoint kind {kind!r}: expected one of {', '.join(sorted(_KINDS))}"
+        ) from None
+
+
+def read_api_key(endpoint: str, key_env: str | None, keys_env: Mapping[str, str]) -> str | None:
+    """The key in variable ``key_env`` (None: no auth). Raises ConfigError naming it if unset."""
+    if key_env is None:
+        return None
+    value = keys_env.get(key_env, "").strip()
+    if not value:
+        raise ConfigError(f"{key_env} is not set (an API key of endpoint {endpoint})")
+    return value
+
+
+def _url(base_url: str, path: str) -> str:
+    # "https://host/v1" (the OpenAI SDKs' habit) and "https://host" mean the same endpoint.
+    base = str(base_url).rstrip("/").removesuffix("/v1")
+    return base + path
+
+
+def send_chat(
+    endpoint: EndpointConfig, request: ChatRequest, *, key_env: str | None,
+    keys_env: Mapping[str, str],
+) -> ChatResponse:
+    """Send ``request`` once with the key in variable ``key_env``; the mapping boundary.
+
+    Raises only :mod:`models.errors` types (see the module's table). Thread-safe.
+    """
+    name = endpoint.name
+    wire = wire_format(endpoint.kind)
+    try:
+        body = wire.body(request)
+    except ValueError as exc:
+        raise BadRequest(f"endpoint {name}: {exc}; not sent", endpoint=name) from exc
+    api_key = read_api_key(name, key_env, keys_env)
+    headers = wire.auth_headers(api_key)
+    started = time.perf_counter()
+    try:
+        response = http_client().post(
+            _url(endpoint.base_url, wire.path), json=body, headers=headers,
+            timeout=endpoint.timeout_s,
+        )
+    except httpx.TimeoutException as exc:
+        _raise(EndpointTimeout(
+            f"endpoint {name}: no answer within {endpoint.timeout_s:g}s ({type(exc).__name__})",
+            endpoint=name), exc, api_key)
+    except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError,
+            httpx.DecodingError) as exc:
+        _raise(EndpointUnavailable(
+            f"endpoint {name}: {type(exc).__name__}: {_scrub(str(exc), api_key)}",
+            endpoint=name), exc, api_key)
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        _raise(BadRequest(
+            f"endpoint {name}: the request could not be sent ({type(exc).__name__}: "
+            f"{_scrub(str(exc), api_key)}); check base_url", endpoint=name), exc, api_key)
+    latency_s = time.perf_counter() - started
+    status = response.status_code
+    if not 200 <= status < 300:
+        _raise(_status_error(name, key_env, wire, response, api_key), None, api_key)
+    try:
+        payload = json.loads(response.content)
+    except ValueError as exc:
+        _raise(_undecodable(name, status, response.content, exc), exc, api_key)
+    try:
+        texts, finish, tokens_in, tokens_out, llm = wire.parse(payload)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        _raise(InvalidResponse(
+            f"endpoint {name}: HTTP {status} but not the {endpoint.kind} format ({what})",
+            endpoint=name, status=status), exc, api_key)
+    return ChatResponse(
+        text=texts[0], texts=texts, finish_reason=finish, tokens_in=tokens_in,
+        tokens_out=tokens_out, latency_s=latency_s, llm=llm or request.llm,
+        headers=_interesting(response.headers), key_env=key_env or "",
+    )
+
+
+def _status_error(
+    name: str, key_env: str | None, wire: WireFormat, response: httpx.Response,
+    api_key: str | None,
+) -> EndpointError:
+    status = response.status_code
+    if status in (401, 403):
+        # The provider's message is left out: some quote part of the key back.
+        return AuthenticationFailed(
+            f"endpoint {name}: HTTP {status}, the API key in {key_env or '(none configured)'} "
+            "was refused", endpoint=name, status=status)
+    try:
+        said = wire.error_message(response.json())
+    except ValueError:
+        said = response.text
+    said = _scrub(" ".join(said.split())[:_MESSAGE_LIMIT], api_key)
+    message = f"endpoint {name}: HTTP {status}" + (f": {said}" if said else "")
+    if status == 429:
+        wait = retry_after_s(response.headers)
+        return RateLimited(message, endpoint=name, status=status, retry_after_s=wait)
+    if status == 408:
+        return EndpointTimeout(message, endpoint=name, status=status)
+    if status >= 500:
+        return EndpointUnavailable(message, endpoint=name, status=status)
+    if 300 <= status < 400:
+        message += f" (a redirect to {response.headers.get('location', '?')}: check base_url)"
+    return BadRequest(message, endpoint=name, status=status)
+
+
+def _undecodable(name: str, status: int, content: bytes, exc: ValueError) -> EndpointError:
+    text = content.decode("utf-8", "replace").rstrip()
+    cut = (
+        isinstance(exc, json.JSONDecodeError) and bool(text)
+        and (exc.pos >= len(text) or exc.msg.startswith("Unterminated string"))
+    )
+    if cut:
+        return EndpointUnavailable(
+            f"endpoint {name}: the answer was cut off after {len(content)} bytes",
+            endpoint=name, status=status)
+    return InvalidResponse(
+        f"endpoint {name}: the answer is not JSON ({exc})"
+        if text else f"endpoint {name}: an empty answer", endpoint=name, status=status)
+
+
+def _key_forms(api_key: str | None) -> list[str]:
+    """The key as it may appear in a message: as is, or escaped inside a str or bytes repr."""
+    if not api_key:
+        return []
+    forms = {api_key, repr(api_key)[1:-1], repr(api_key.encode("utf-8", "replace"))[2:-1]}
+    return sorted(forms, key=len, reverse=True)
+
+
+def _scrub(text: str, api_key: str | None) -> str:
+    for form in _key_forms(api_key):
+        text = text.replace(form, "***")
+    return text
+
+
+def _raise(mapped: EndpointError, cause: BaseException | None, api_key: str | None) -> NoReturn:
+    # Chain the lower-level error (for debugging) unless its text carries the key.
+    if cause is not None and _scrub(repr(cause) + str(cause), api_key) != repr(cause) + str(
+        cause
+    ):
+        raise mapped from None
+    raise mapped from cause
+
+
+def _interesting(headers: httpx.Headers) -> dict[str, str]:
+    return {
+        k: v for k, v in headers.items()
+        if k in HEADERS_OF_INTEREST or k.startswith(HEADER_PREFIXES_OF_INTEREST)
+    }
