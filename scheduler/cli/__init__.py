@@ -13,6 +13,7 @@ import typer
 
 from models.errors import ItasError, UserError
 from scheduler.cli import demo, llms, probe, run, services, validate, worker
+from simulator.cli import app as simulator_app
 
 app = typer.Typer(
     name="itas",
@@ -22,6 +23,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(services.app, name="services")
+app.add_typer(simulator_app, name="simulator")
 app.command("worker")(worker.run_worker)
 app.command("flower")(worker.run_flower)
 app.command("probe")(probe.run_probe)
