@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.engine import CANARY_KEYS, Engine, start_cache_redis, start_simulator, stop
 from tests.services import RunServices, ServiceMissing, close_services, open_services
 from tests.workers import WorkerPool
 
@@ -46,3 +47,22 @@ def workers(
         yield pool
     finally:
         pool.stop_all()
+
+
+@pytest.fixture(scope="session")
+def engine(services: RunServices, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """Simulator + dedicated cache Redis + two worker processes, for the whole session."""
+    directory = tmp_path_factory.mktemp("engine")
+    simulator, simulator_url = start_simulator(directory)
+    cache, cache_url = start_cache_redis(directory)
+    env = {**services.env(), "ITAS_SIMULATOR_URL": simulator_url,
+           "ITAS_CACHE_REDIS_URL": cache_url,
+           "ITAS_SIM_KEY_1": CANARY_KEYS[0], "ITAS_SIM_KEY_2": CANARY_KEYS[1]}
+    pool = WorkerPool(env, directory)
+    try:
+        pool.start(concurrency=2)
+        yield Engine(simulator_url, cache_url, env, directory)
+    finally:
+        pool.stop_all()
+        stop(cache)
+        stop(simulator)

