@@ -60,7 +60,8 @@ def engine(services: RunServices, tmp_path_factory: pytest.TempPathFactory) -> I
            "ITAS_SIM_KEY_1": CANARY_KEYS[0], "ITAS_SIM_KEY_2": CANARY_KEYS[1]}
     pool = WorkerPool(env, directory)
     try:
-        pool.start(concurrency=2)
+        # Layer work only: tests of the control queue expect its messages to stay put.
+        pool.start(concurrency=2, queues="itas.layers")
         yield Engine(simulator_url, cache_url, env, directory)
     finally:
         pool.stop_all()
