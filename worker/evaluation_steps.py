@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.protocol import ProtocolParseError, normalize_number, parse_answer
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 
 from models.db import session_scope
 from models.tables import Answer, Evaluation, LayerOutput, Question
+from simulator.protocol import ProtocolParseError, normalize_number, parse_answer
 from worker.techniques.base import LayerState
 
 

@@ -51,7 +51,7 @@ def probe(self: Task, probe_id: str) -> bool:
         return record_probe_result(session, probe_id=probe_id, worker=worker)
 
 
-class LayerTask(Task):
+class LayerTask(Task):  # type: ignore[misc]  # Celery is untyped
     """Gives a question whose layer failed for good a failed answer (see fail_question)."""
 
     def on_failure(self, exc: BaseException, task_id: str, args: tuple[Any, ...],
@@ -82,7 +82,6 @@ def run_layer(self: Task, evaluation_id: int, question_id: str, layer_index: int
     Idempotent: a finished layer is not run again, only handed on.
     """
     from models.architecture import parse_architecture
-
     from worker import evaluation_steps as steps
     from worker.layer import run_layer_calls
     from worker.llm_calls import CallSite, LLMCaller

@@ -17,7 +17,6 @@ from simulator.protocol import (
     format_verdict,
     parse_prompt,
 )
-
 from worker.layer import run_layer_calls
 from worker.techniques.base import CallResult, CallSpec, Candidate, LayerState
 

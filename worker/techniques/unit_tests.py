@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from simulator.protocol import ProtocolParseError, Role, parse_test_results, parse_unit_tests
-
 from worker.techniques.base import (
     CallResult,
     CallSpec,
