@@ -19,7 +19,7 @@ from scheduler.evaluations import queue_evaluation, summarize, wait_for
 console = Console(stderr=True)
 
 
-def _checked_architecture(path: Path) -> tuple[dict[str, Any], str, list[str]]:
+def checked_architecture(path: Path) -> tuple[dict[str, Any], str, list[str]]:
     """Validate structure and LLMs before anything is queued; returns (json, hash, warnings)."""
     from models.architecture import architecture_hash, check_llms, load_architecture
     from models.endpoints import load_registry
@@ -35,7 +35,7 @@ def _checked_architecture(path: Path) -> tuple[dict[str, Any], str, list[str]]:
 
 def _evaluate(path: Path, benchmark: str, questions: list[BenchmarkQuestion], split: str,
               timeout: float, quiet: bool) -> int:
-    arch_json, arch_hash, warnings = _checked_architecture(path)
+    arch_json, arch_hash, warnings = checked_architecture(path)
     for warning in warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     database_url = resolve_service_urls(load_settings()).database_url
