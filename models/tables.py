@@ -43,8 +43,13 @@ class SearchJob(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True)
     study_name: str = Field(unique=True)
-    status: str = Field(default="queued", index=True)  # queued|running|finished|failed|cancelled
+    status: str = Field(default="queued", index=True)  # queued|running|completed|failed|cancelled
     spec: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    #: The scheduler holding the job, until its lease expires (several schedulers may run).
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = _ts(nullable=True)
+    #: Why a job failed, for `itas status`.
+    error: str | None = None
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 
@@ -80,6 +85,8 @@ class Evaluation(SQLModel, table=True):
     job_id: int | None = Field(default=None, foreign_key="search_jobs.id", index=True)
     trial_number: int | None = None
     rung: int | None = None
+    #: Why it runs: "run" (itas run/ask), "power_ranking", "trial", "final".
+    purpose: str = Field(default="run", sa_column_kwargs={"server_default": "run"})
     benchmark: str
     split: str = "search"
     architecture: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))

@@ -26,7 +26,7 @@ RUN_LAYER = "worker.tasks.run_layer"
 def queue_evaluation(database_url: str, *, architecture: dict[str, Any], arch_hash: str,
                      benchmark: str, split: str, questions: Sequence[BenchmarkQuestion],
                      job_id: int | None = None, trial_number: int | None = None,
-                     rung: int | None = None) -> int:
+                     rung: int | None = None, purpose: str = "run") -> int:
     """Store the questions and the evaluation, then send layer 0 of every question."""
     with session_scope(database_url) as session:
         session.execute(insert(Question).values([
@@ -34,7 +34,8 @@ def queue_evaluation(database_url: str, *, architecture: dict[str, Any], arch_ha
              "answer": q.answer} for q in questions
         ]).on_conflict_do_nothing())
         evaluation = Evaluation(
-            job_id=job_id, trial_number=trial_number, rung=rung, benchmark=benchmark,
+            job_id=job_id, trial_number=trial_number, rung=rung, purpose=purpose,
+            benchmark=benchmark,
             split=split, architecture=architecture, architecture_hash=arch_hash,
             question_ids=[q.question_id for q in questions], status="running",
         )
