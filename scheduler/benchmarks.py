@@ -32,7 +32,8 @@ class BenchmarkQuestion:
 
 
 def load_questions(name: str, *, data: Path | None = None, split: str = "search",
-                   limit: int | None = None) -> list[BenchmarkQuestion]:
+                   limit: int | None = None,
+                   search_fraction: float = SEARCH_FRACTION) -> list[BenchmarkQuestion]:
     """The questions of a benchmark's split, in a fixed order; the first ``limit`` if given."""
     if split not in SPLITS:
         raise ConfigError(f"--split: expected one of {', '.join(SPLITS)}, got {split!r}")
@@ -44,16 +45,17 @@ def load_questions(name: str, *, data: Path | None = None, split: str = "search"
         questions = _gsm8k(data)
     else:
         raise ConfigError(f"--benchmark: unknown benchmark {name!r}; known: synth-math, gsm8k")
-    chosen = _split(questions, split)
+    chosen = _split(questions, split, search_fraction)
     return chosen[:limit] if limit else chosen
 
 
-def _split(questions: list[BenchmarkQuestion], split: str) -> list[BenchmarkQuestion]:
+def _split(questions: list[BenchmarkQuestion], split: str,
+           fraction: float) -> list[BenchmarkQuestion]:
     if split == "all":
         return questions
     order = list(range(len(questions)))
     random.Random(SPLIT_SEED).shuffle(order)
-    cut = round(len(order) * SEARCH_FRACTION)
+    cut = round(len(order) * fraction)
     picked = sorted(order[:cut] if split == "search" else order[cut:])
     return [questions[i] for i in picked]
 

@@ -1,0 +1,76 @@
+"""`itas submit` and `itas scheduler`."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from models.errors import UserError
+from models.settings import load_settings, resolve_service_urls
+from scheduler import jobs
+
+console = Console(stderr=True)
+
+
+def submit(
+    job_file: Path = typer.Argument(..., help="Search job file (YAML)."),
+    trials: int | None = typer.Option(None, help="Override the file's number of trials."),
+) -> None:
+    """Queue a search job; prints its id as the last line. A scheduler runs it."""
+    from models.search_job import load_search_job, parse_search_job
+
+    from models.endpoints import load_registry
+    from scheduler.search_space import check_job_llms
+
+    job, warnings = load_search_job(job_file)
+    settings = load_settings()
+    registry = load_registry(settings.endpoints_file, simulator_url=settings.simulator_url)
+    errors = check_job_llms(job, registry)
+    if errors:
+        raise UserError(f"{job_file}: " + "; ".join(errors))
+    spec = job.model_dump(mode="json")
+    if trials is not None:
+        if trials < 1:
+            raise UserError(f"--trials: expected at least 1, got {trials}")
+        spec["trials"] = trials
+        job, _ = parse_search_job(spec, str(job_file))
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    database_url = resolve_service_urls(settings).database_url
+    job_id = jobs.submit_job(database_url, spec=spec, name=job.name)
+    console.print(f"queued search job {job_id} ({job.name}, {spec['trials']} trials); "
+                  "`itas scheduler` runs it, `itas watch` follows it")
+    typer.echo(job_id)
+
+
+def run_scheduler(
+    once: bool = typer.Option(False, "--once", help="Exit when no job is left to run."),
+    job: int | None = typer.Option(None, "--job", help="Only this job."),
+    lease: float = typer.Option(60.0, help="Seconds a job stays ours without renewal."),
+    stale: float = typer.Option(300.0, help="Re-send work that made no progress this long."),
+    poll: float = typer.Option(0.5, help="Seconds between checks."),
+) -> None:
+    """Run queued search jobs (several schedulers may run; each job is held by one)."""
+    from scheduler.search import run_job
+
+    database_url = resolve_service_urls(load_settings()).database_url
+    owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    console.print(f"scheduler {owner} started")
+    while True:
+        job_id = jobs.claim_job(database_url, owner=owner, lease_s=lease, job_id=job)
+        if job_id is None:
+            if once:
+                return
+            time.sleep(2.0)
+            continue
+        console.print(f"job {job_id}: claimed")
+        status = run_job(database_url, job_id, owner=owner, lease_s=lease, poll_s=poll,
+                         stale_s=stale, on_progress=lambda m, j=job_id: console.print(
+                             f"job {j}: {m}"))
+        console.print(f"job {job_id}: {status}")

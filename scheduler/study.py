@@ -1,0 +1,75 @@
+"""The Optuna study of a search job: storage, sampler, pruner, directions — one place.
+
+The study lives in Optuna's RDB storage in the same PostgreSQL as itas's tables (Optuna's
+tables are ``studies``, ``trials``, ...; ours do not collide). Optuna's heartbeat does not cover
+ask-and-tell, so the scheduler itself settles trials a dead scheduler left RUNNING (see
+scheduler/search.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+
+from models.db import sqlalchemy_url
+from models.errors import ConfigError
+
+SAMPLERS = ("tpe", "gp", "random", "grid", "nsga2")
+PRUNERS = ("successive_halving", "hyperband", "median", "none")
+
+
+def storage(database_url: str) -> optuna.storages.RDBStorage:
+    return optuna.storages.RDBStorage(sqlalchemy_url(database_url),
+                                      engine_kwargs={"pool_pre_ping": True})
+
+
+def directions(sampler: str) -> list[str]:
+    """Score up; with nsga2 also the estimated dollars per question down (a Pareto front)."""
+    return ["maximize", "minimize"] if sampler == "nsga2" else ["maximize"]
+
+
+def make_sampler(name: str, *, seed: int, grid: dict[str, list[Any]] | None = None
+                 ) -> optuna.samplers.BaseSampler:
+    if name == "tpe":
+        # constant_liar: trials in flight count as bad guesses, so parallel trials spread out.
+        return optuna.samplers.TPESampler(seed=seed, constant_liar=True, n_startup_trials=4)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "grid":
+        if grid is None:
+            raise ConfigError("sampler grid: needs the search space")
+        return optuna.samplers.GridSampler(grid, seed=seed)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed, population_size=8)
+    if name == "gp":
+        try:
+            import torch  # noqa: F401
+        except ImportError as exc:
+            raise ConfigError("sampler gp: Optuna's GPSampler needs PyTorch "
+                              "(pip install torch), or choose tpe") from exc
+        return optuna.samplers.GPSampler(seed=seed)
+    raise ConfigError(f"sampler: expected one of {', '.join(SAMPLERS)}, got {name!r}")
+
+
+def make_pruner(name: str, *, rungs: int) -> optuna.pruners.BasePruner:
+    """Steps are rung numbers 1..rungs (growing question subsets)."""
+    if name == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=2)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(rungs, 1),
+                                              reduction_factor=2)
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise ConfigError(f"pruner: expected one of {', '.join(PRUNERS)}, got {name!r}")
+
+
+def open_study(database_url: str, *, study_name: str, sampler: optuna.samplers.BaseSampler,
+               pruner: optuna.pruners.BasePruner, sampler_name: str) -> optuna.Study:
+    """Create the study, or load it when a scheduler resumes the job."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(study_name=study_name, storage=storage(database_url),
+                               sampler=sampler, pruner=pruner,
+                               directions=directions(sampler_name), load_if_exists=True)
