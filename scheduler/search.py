@@ -39,11 +39,6 @@ from scheduler.study import make_pruner, make_sampler, open_study
 
 log = logging.getLogger(__name__)
 
-#: Rough sizes for the static cost estimate of a question and of an answer, in tokens.
-PROMPT_TOKENS = 120
-ANSWER_TOKENS = 200
-
-
 @dataclass
 class Inflight:
     trial: optuna.trial.Trial
@@ -83,7 +78,8 @@ def run_job(database_url: str, job_id: int, *, owner: str, lease_s: float = 60.0
     from scheduler.search_space import grid_space
 
     record = jobs.load_job(database_url, job_id)
-    job, _ = parse_search_job(dict(record.spec), f"job {job_id}")
+    # Already checked at submission; LLM names are not looked up again here.
+    job, _ = parse_search_job(dict(record.spec), f"job {job_id}", structure_only=True)
     settings = load_settings()
     registry = load_registry(settings.endpoints_file, simulator_url=settings.simulator_url)
     questions = load_questions(job.benchmark, data=job.data, split="search",
@@ -218,7 +214,8 @@ def search(ctx: SearchContext, ranked: list[str], say: Callable[[str], None]) ->
         while (len(inflight) < ctx.job.parallel_trials
                and finished + len(inflight) < ctx.job.trials):
             trial = ctx.study.ask()
-            arch = build_architecture(suggest(trial, ctx.job.space), ranked, ctx.job)
+            arch = build_architecture(suggest(trial, ctx.job.space), ranked, ctx.job,
+                                      registry=ctx.registry)
             reason = _infeasible(ctx, arch)
             trial.set_user_attr("architecture", arch)
             trial.set_user_attr("architecture_name", arch["name"])
@@ -239,10 +236,10 @@ def search(ctx: SearchContext, ranked: list[str], say: Callable[[str], None]) ->
 
 
 def _estimate(ctx: SearchContext, arch: dict[str, Any]) -> Any:
-    from scheduler.search_space import estimate_cost
+    from scheduler.cost_estimate import estimate_cost
 
-    return estimate_cost(arch, ctx.registry, prompt_tokens=PROMPT_TOKENS,
-                         answer_tokens=ANSWER_TOKENS)
+    return estimate_cost(arch, ctx.registry, prompt_tokens=ctx.job.estimate.prompt_tokens,
+                         answer_tokens=ctx.job.estimate.answer_tokens)
 
 
 def _values(ctx: SearchContext, score: float, arch: dict[str, Any]) -> list[float]:
@@ -252,27 +249,26 @@ def _values(ctx: SearchContext, score: float, arch: dict[str, Any]) -> list[floa
 
 
 def _infeasible(ctx: SearchContext, arch: dict[str, Any]) -> str | None:
-    """Why an architecture must not run (per question, or what is left of the total)."""
-    from scheduler.search_space import over_budget
+    """Why an architecture must not run: over a per-question limit, or over what is left of
+    a total once the job's spending so far is counted. Decided before any call is made."""
+    from scheduler.cost_estimate import over_budget
 
-    estimate = _estimate(ctx, arch)
-    reason = over_budget(estimate, ctx.job.budget, len(ctx.search_questions))
-    if reason:
-        return str(reason)
-    budget = ctx.job.budget
-    if budget.total_usd is not None:
-        spent = _job_spent(ctx)
-        if spent + estimate.usd * len(ctx.search_questions) > budget.total_usd:
-            return (f"total budget: ${spent:.4f} spent + ${estimate.usd:.4f} x "
-                    f"{len(ctx.search_questions)} questions > ${budget.total_usd}")
-    return None
+    return over_budget(_estimate(ctx, arch), ctx.job.budget, len(ctx.search_questions),
+                       spent=_job_spent(ctx))
 
 
-def _job_spent(ctx: SearchContext) -> float:
+def _job_spent(ctx: SearchContext) -> Any:
+    """What the job's provider calls have used so far (cache hits are free)."""
+    from scheduler.cost_estimate import CostEstimate
+
     with session_scope(ctx.database_url) as session:
-        return float(session.execute(text(
-            "SELECT coalesce(sum(c.cost_usd), 0) FROM llm_calls c JOIN evaluations e "
-            "ON e.id = c.evaluation_id WHERE e.job_id = :j"), {"j": ctx.job_id}).scalar_one())
+        row = session.execute(text(
+            "SELECT count(*), coalesce(sum(c.tokens_in), 0), coalesce(sum(c.tokens_out), 0), "
+            "coalesce(sum(c.cost_usd), 0) FROM llm_calls c JOIN evaluations e "
+            "ON e.id = c.evaluation_id WHERE e.job_id = :j AND NOT c.cache_hit"),
+            {"j": ctx.job_id}).one()
+    return CostEstimate(calls=int(row[0]), tokens_in=int(row[1]), tokens_out=int(row[2]),
+                        usd=float(row[3]))
 
 
 def _settle(ctx: SearchContext, run: Inflight, outcome: str, score: float) -> None:
@@ -312,7 +308,7 @@ def _resume(ctx: SearchContext, ranked: list[str],
     for frozen in ctx.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         trial = optuna.trial.Trial(ctx.study, frozen._trial_id)
         if "architecture" not in frozen.user_attrs:
-            arch = build_architecture(frozen.params, ranked, ctx.job)
+            arch = build_architecture(frozen.params, ranked, ctx.job, registry=ctx.registry)
             trial.set_user_attr("architecture", arch)
             trial.set_user_attr("architecture_name", arch["name"])
         rungs = [r for (t, r) in existing if t == frozen.number]

@@ -39,7 +39,7 @@ def submit(
         if trials < 1:
             raise UserError(f"--trials: expected at least 1, got {trials}")
         spec["trials"] = trials
-        job, _ = parse_search_job(spec, str(job_file))
+        job, _ = parse_search_job(spec, str(job_file), registry=registry)
     for warning in warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     database_url = resolve_service_urls(settings).database_url
