@@ -458,10 +458,11 @@ def _check_job(job: SearchJob, data: dict[str, Any], errors: list[str], warnings
     pruner = job.pruner
     if job.sampler is Sampler.NSGA2 and pruner is not Pruner.NONE:
         if "pruner" in data:
+            skip = skip | {"rungs"}
             errors.append(f"pruner: nsga2 searches score and cost together, and Optuna cannot "
                           f"prune a multi-objective study; set pruner: none, got {pruner.value}")
         pruner = updates["pruner"] = Pruner.NONE
-    if pruner is Pruner.NONE and "rungs" in data and len(job.rungs) > 1:
+    if pruner is Pruner.NONE and "rungs" in data and len(job.rungs) > 1 and "rungs" not in skip:
         warnings.append("rungs: with pruner none every trial runs on all its questions; "
                         "rungs only matter to a pruner")
     if job.sampler is Sampler.GRID and job.trials > space.size:
