@@ -224,8 +224,12 @@ class SpaceSurvey:
     #: Distinct architectures the budget excludes, and one reason as an example.
     over_budget: int
     example_reason: str | None
-    cheapest: CostEstimate | None
-    dearest: CostEstimate | None
+    #: Grid points (params sets) whose architecture is over budget.
+    over_budget_points: int
+    #: Lowest and highest estimate per question over the distinct architectures (None:
+    #: no registry, nothing estimated).
+    usd_range: tuple[float, float] | None
+    calls_range: tuple[int, int] | None
 
 
 def survey(job: SearchJob, registry: Registry | None, ranked_llms: Sequence[str] | None = None,
@@ -237,27 +241,27 @@ def survey(job: SearchJob, registry: Registry | None, ranked_llms: Sequence[str]
         return None
     ranked = list(ranked_llms or job.llms)
     questions = search_question_count(job) or 1
-    seen: dict[str, CostEstimate | None] = {}
-    over = 0
-    reason: str | None = None
+    seen: dict[str, str | None] = {}  # architecture hash -> why it is over budget
+    costs: list[CostEstimate] = []
+    points_over = 0
     for params in grid_points(job.space):
         arch, _ = parse_architecture(build_architecture(params, ranked, job, registry=registry))
         key = architecture_hash(arch)
-        if key in seen:
-            continue
-        estimate = None
-        if registry is not None:
-            estimate = estimate_cost(arch, registry, prompt_tokens=job.estimate.prompt_tokens,
-                                     answer_tokens=job.estimate.answer_tokens)
-            why = over_budget(estimate, job.budget, questions)
-            if why is not None:
-                over += 1
-                reason = reason or f"{arch.name}: {why}"
-        seen[key] = estimate
-    costs = [e for e in seen.values() if e is not None]
-    return SpaceSurvey(job.space.size, len(seen), over, reason,
-                       min(costs, key=lambda e: e.usd, default=None),
-                       max(costs, key=lambda e: e.usd, default=None))
+        if key not in seen:
+            seen[key] = None
+            if registry is not None:
+                estimate = estimate_cost(arch, registry,
+                                         prompt_tokens=job.estimate.prompt_tokens,
+                                         answer_tokens=job.estimate.answer_tokens)
+                costs.append(estimate)
+                why = over_budget(estimate, job.budget, questions)
+                seen[key] = None if why is None else f"{arch.name}: {why}"
+        points_over += seen[key] is not None
+    reasons = [why for why in seen.values() if why is not None]
+    return SpaceSurvey(
+        job.space.size, len(seen), len(reasons), reasons[0] if reasons else None, points_over,
+        (min(e.usd for e in costs), max(e.usd for e in costs)) if costs else None,
+        (min(e.calls for e in costs), max(e.calls for e in costs)) if costs else None)
 
 
 def grid_summary(job: SearchJob, registry: Registry | None) -> str:
@@ -266,13 +270,14 @@ def grid_summary(job: SearchJob, registry: Registry | None) -> str:
     if found is None:
         return f"space of {job.space.size:,} points (too many to enumerate)"
     text = f"space of {found.points:,} points, {found.distinct:,} distinct architectures"
-    if found.cheapest is None or found.dearest is None:
+    if found.usd_range is None or found.calls_range is None:
         return text + " (costs not estimated with --structure-only)"
-    text += (f", estimated ${found.cheapest.usd:.4f} to ${found.dearest.usd:.4f} and "
-             f"{found.cheapest.calls} to {found.dearest.calls} calls per question")
+    text += (f", estimated ${found.usd_range[0]:.4f} to ${found.usd_range[1]:.4f} and "
+             f"{found.calls_range[0]} to {found.calls_range[1]} calls per question")
     if found.over_budget:
-        text += (f", {found.over_budget} over budget (recorded infeasible without a call; "
-                 f"e.g. {found.example_reason})")
+        text += (f", {found.over_budget} over budget ({found.over_budget_points} of the "
+                 f"{found.points} points; recorded infeasible without a call; e.g. "
+                 f"{found.example_reason})")
     else:
         text += ", none over budget"
     return text
