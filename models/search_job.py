@@ -352,17 +352,27 @@ def check_search_job(data: Any, *, registry: Registry | None = None,
                 fields[key] = section
         else:
             fields[key] = value
-    # A section with errors stands in as its defaults, so the other rules still run.
+    # A field with errors stands in as its default (or a placeholder), so that the rules
+    # spanning fields still run on the others: every error of the file comes out at once.
     bad = {k for k in _SECTIONS if k in data and k not in fields}
     job: SearchJob | None = None
     try:
         job = SearchJob.model_validate({**fields, **{k: _SECTIONS[k]() for k in bad}})
     except ValidationError as exc:
         errors.extend(_problems(exc, ""))
+        bad |= {str(e["loc"][0]) for e in exc.errors() if e.get("loc")}
+        kept = {k: v for k, v in fields.items() if k not in bad}
+        try:
+            job = SearchJob.model_validate({**_PLACEHOLDERS, **kept})
+        except ValidationError:
+            job = None
     if job is not None:
         job = _check_job(job, data, errors, warnings, base_dir=base_dir, skip=bad,
                          registry=None if structure_only else registry or _registry())
     return JobReport(None if errors else job, errors, warnings)
+
+
+_PLACEHOLDERS: dict[str, Any] = {"name": "-", "benchmark": "synth-math", "llms": ["-"]}
 
 
 def _section(errors: list[str], warnings: list[str], key: str, value: Any) -> BaseModel | None:
@@ -400,15 +410,18 @@ def _registry() -> Registry:
 def _check_job(job: SearchJob, data: dict[str, Any], errors: list[str], warnings: list[str], *,
                base_dir: Path | None, registry: Registry | None, skip: set[str]) -> SearchJob:
     """The rules that span fields; returns the job with its derived defaults filled in."""
+    def valid(*keys: str) -> bool:  # the fields read their values from the file
+        return not skip.intersection(keys)
+
     updates: dict[str, Any] = {}
     first: dict[str, int] = {}
-    for i, name in enumerate(job.llms):
+    for i, name in enumerate(job.llms if valid("llms") else []):
         if name in first:
             errors.append(f"llms[{i}]: {name!r} is already llms[{first[name]}]")
         first.setdefault(name, i)
     if registry is not None:
-        named = [(at("llms", i), name) for i, name in enumerate(job.llms)]
-        named += [(key, getattr(job, key)) for key in ("judge_llm", "fuser_llm")]
+        named = [(at("llms", i), name) for i, name in enumerate(job.llms) if valid("llms")]
+        named += [(key, getattr(job, key)) for key in ("judge_llm", "fuser_llm") if valid(key)]
         for path, name in named:
             try:
                 if name is not None:
@@ -417,13 +430,13 @@ def _check_job(job: SearchJob, data: dict[str, Any], errors: list[str], warnings
                 errors.append(f"{path}: {exc}")
 
     space = job.space
-    if "space" in skip:
+    if not valid("space", "llms"):
         pass
     elif "generators" not in (data.get("space") or {}):
         space = space.model_copy(update={"generators": list(
             range(1, min(len(job.llms), MAX_DEFAULT_GENERATORS) + 1))})
         updates["space"] = space
-    for i, count in enumerate([] if "space" in skip else space.generators):
+    for i, count in enumerate(space.generators if valid("space", "llms") else []):
         if count > len(job.llms):
             errors.append(f"space.generators[{i}]: expected at most {len(job.llms)} (the LLMs "
                           f"in llms), got {count}")
@@ -432,7 +445,9 @@ def _check_job(job: SearchJob, data: dict[str, Any], errors: list[str], warnings
             if choice in choices[:i]:
                 errors.append(f"space.{axis}[{i}]: {shown(choice)} is already a choice")
 
-    if job.benchmark is Benchmark.GSM8K:
+    if not valid("benchmark", "data"):
+        pass
+    elif job.benchmark is Benchmark.GSM8K:
         if job.data is None:
             errors.append(f"data: required for gsm8k, expected {_EXPECTED['data']}")
         else:
@@ -444,33 +459,35 @@ def _check_job(job: SearchJob, data: dict[str, Any], errors: list[str], warnings
     elif job.data is not None:
         warnings.append(f"data: {job.benchmark.value} needs no data file, ignored")
 
-    for i, rung in enumerate(job.rungs[1:], 1):
+    for i, rung in enumerate(job.rungs[1:] if valid("rungs") else [], 1):
         if rung <= job.rungs[i - 1]:
             errors.append(f"rungs[{i}]: expected more than {job.rungs[i - 1]} (rungs grow), "
                           f"got {rung}")
-    if job.rungs[-1] != 1.0:
+    if valid("rungs") and job.rungs[-1] != 1.0:
         errors.append(f"rungs[{len(job.rungs) - 1}]: the last rung must be 1.0 (all the "
                       f"search questions), got {job.rungs[-1]}")
-    if job.questions is not None and job.questions * job.rungs[0] < 1:
+    if valid("questions", "rungs") and job.questions is not None \
+            and job.questions * job.rungs[0] < 1:
         warnings.append(f"rungs[0]: {job.rungs[0]} of {job.questions} questions is less than "
                         "one question; the first rung uses one")
 
     pruner = job.pruner
-    if job.sampler is Sampler.NSGA2 and pruner is not Pruner.NONE:
+    if valid("sampler", "pruner") and job.sampler is Sampler.NSGA2 and pruner is not Pruner.NONE:
         if "pruner" in data:
             skip = skip | {"rungs"}
             errors.append(f"pruner: nsga2 searches score and cost together, and Optuna cannot "
                           f"prune a multi-objective study; set pruner: none, got {pruner.value}")
         pruner = updates["pruner"] = Pruner.NONE
-    if pruner is Pruner.NONE and "rungs" in data and len(job.rungs) > 1 and "rungs" not in skip:
+    if pruner is Pruner.NONE and "rungs" in data and len(job.rungs) > 1 and valid("rungs"):
         warnings.append("rungs: with pruner none every trial runs on all its questions; "
                         "rungs only matter to a pruner")
-    if job.sampler is Sampler.GRID and job.trials > space.size:
+    if valid("sampler", "trials", "space") and job.sampler is Sampler.GRID \
+            and job.trials > space.size:
         warnings.append(f"trials: the grid has {space.size} points, so grid search stops after "
                         f"{space.size} trials, not {job.trials}")
-    if job.parallel_trials > job.trials:
+    if valid("parallel_trials", "trials") and job.parallel_trials > job.trials:
         warnings.append(f"parallel_trials: {job.parallel_trials} is more than the "
                         f"{job.trials} trials; at most {job.trials} run at once")
-    if job.final_top_k > job.trials:
+    if valid("final_top_k", "trials") and job.final_top_k > job.trials:
         warnings.append(f"final_top_k: {job.final_top_k} is more than the {job.trials} trials")
     return job.model_copy(update=updates) if updates else job
