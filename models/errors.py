@@ -3,7 +3,8 @@
     ItasError
     ├── UserError                 bad input from a person: the CLI prints it on one line, exits 2
     │   ├── ConfigError           a setting, an environment variable or a config file is wrong
-    │   └── InvalidArchitecture   an architecture breaks the rules; ``details`` lists every error
+    │   ├── InvalidArchitecture   an architecture breaks the rules; ``details`` lists every error
+    │   └── InvalidSearchJob      a search job file is wrong; ``details`` lists every error
     ├── ServiceUnavailable        PostgreSQL, Redis or the broker does not answer
     │   └── RateLimiterUnavailable  the limiter's Redis does not answer: no call goes out
     ├── EmbeddedServiceError      an embedded PostgreSQL/Redis could not be started or stopped
@@ -52,6 +53,22 @@ class InvalidArchitecture(UserError):
 
     def __reduce__(self) -> tuple[type[InvalidArchitecture], tuple[str, list[str]]]:
         # Pickled across processes (Celery results) with its details intact.
+        return (type(self), (self.summary, self.details))
+
+
+class InvalidSearchJob(UserError):
+    """A search job file is wrong; each line names the file, the path inside it
+    (``space.samples[2]``, ``budget.usd_per_question``) and what was expected.
+
+    Like :class:`InvalidArchitecture`: ``details`` holds every error, ``str()`` shows them all.
+    """
+
+    def __init__(self, message: str, details: Sequence[str] = ()) -> None:
+        self.summary = message
+        self.details = list(details)
+        super().__init__("\n".join([message, *(f"  {line}" for line in self.details)]))
+
+    def __reduce__(self) -> tuple[type[InvalidSearchJob], tuple[str, list[str]]]:
         return (type(self), (self.summary, self.details))
 
 
