@@ -23,17 +23,12 @@ def submit(
     trials: int | None = typer.Option(None, help="Override the file's number of trials."),
 ) -> None:
     """Queue a search job; prints its id as the last line. A scheduler runs it."""
+    from models.endpoints import load_registry
     from models.search_job import load_search_job, parse_search_job
 
-    from models.endpoints import load_registry
-    from scheduler.search_space import check_job_llms
-
-    job, warnings = load_search_job(job_file)
     settings = load_settings()
     registry = load_registry(settings.endpoints_file, simulator_url=settings.simulator_url)
-    errors = check_job_llms(job, registry)
-    if errors:
-        raise UserError(f"{job_file}: " + "; ".join(errors))
+    job, warnings = load_search_job(job_file, registry=registry)  # every error, or nothing
     spec = job.model_dump(mode="json")
     if trials is not None:
         if trials < 1:
