@@ -24,6 +24,7 @@ warnings naming the nearest known key (a typo must not silently fall back to a d
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from enum import StrEnum
 from math import prod
@@ -247,12 +248,27 @@ def _problems(exc: ValidationError, base: str) -> list[str]:
             lines.append(f"{path}: required, expected {wanted or 'a value'}")
         elif error["type"] == "extra_forbidden":
             continue  # reported as a warning with a hint
-        elif error["type"] == "too_short" and not item:
+        elif error["type"] == "too_short" and error.get("input") == []:
             lines.append(f"{path}: expected {wanted}, got an empty list")
         else:
-            lines.append(f"{path}: expected {wanted or error['msg']}, "
-                         f"got {shown(error.get('input'))}")
+            got = error.get("input")
+            lines.append(f"{path}: expected {wanted or error['msg']}, got {shown(got)}"
+                         + (_NUMBER_AS_TEXT if _is_number_text(got) else ""))
     return lines
+
+
+#: PyYAML (YAML 1.1) reads ``1e-2`` as a string; say so, or the error looks absurd.
+_NUMBER_AS_TEXT = " (a string: YAML reads 1e-2 as text, write 0.01 or 1.0e-2)"
+
+
+def _is_number_text(value: object) -> bool:
+    if not isinstance(value, str) or "e" not in value.lower():
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
 
 
 def load_search_job(path: Path, *, registry: Registry | None = None,
@@ -485,6 +501,10 @@ def _check_job(job: SearchJob, data: dict[str, Any], errors: list[str], warnings
             and job.trials > space.size:
         warnings.append(f"trials: the grid has {space.size} points, so grid search stops after "
                         f"{space.size} trials, not {job.trials}")
+    if valid("sampler") and job.sampler is Sampler.GP and (
+            importlib.util.find_spec("torch") is None or importlib.util.find_spec("scipy") is None):
+        warnings.append("sampler: Optuna's gp sampler needs torch and scipy, which are not "
+                        "installed here (pip install torch scipy where the scheduler runs)")
     if valid("parallel_trials", "trials") and job.parallel_trials > job.trials:
         warnings.append(f"parallel_trials: {job.parallel_trials} is more than the "
                         f"{job.trials} trials; at most {job.trials} run at once")

@@ -78,6 +78,8 @@ MALFORMED: list[tuple[str, dict[str, Any], list[str]]] = [
     ("not a mapping at the top", ["name"], ["(top level): expected a mapping"]),
     ("name missing", {"benchmark": "synth-math", "llms": ["sim-large"]},
      ["name: required, expected a non-empty string"]),
+    ("empty name", job(name=""), ['name: expected a non-empty string (at most 100 characters), '
+                                  'got ""']),
     ("unknown benchmark", job(benchmark="mmlu"),
      ["benchmark: expected one of synth-math, gsm8k, got \"mmlu\""]),
     ("gsm8k without data", job(benchmark="gsm8k"), ["data: required for gsm8k"]),
@@ -104,6 +106,9 @@ MALFORMED: list[tuple[str, dict[str, Any], list[str]]] = [
      ["space.temperature[1]: expected a number from 0 to 2, got 2.5"]),
     ("negative dollars", job(budget={"usd_per_question": -1}),
      ["budget.usd_per_question: expected a number of dollars > 0, got -1"]),
+    ("a number YAML read as text", job(budget={"total_usd": "1e-2"}),
+     ['budget.total_usd: expected a number of dollars > 0, got "1e-2" (a string: YAML reads '
+      "1e-2 as text, write 0.01 or 1.0e-2)"]),
     ("budget not a mapping", job(budget=5), ["budget: expected a mapping of calls_per_question"]),
     ("unknown sampler", job(sampler="cmaes"),
      ["sampler: expected one of tpe, gp, random, grid, nsga2, got \"cmaes\""]),
