@@ -82,3 +82,11 @@ def load_job(database_url: str, job_id: int) -> SearchJob:
             raise LookupError(f"search job {job_id} does not exist")
         session.expunge(job)
         return job
+
+
+def active_jobs(database_url: str, *, job_id: int | None = None) -> int:
+    """How many jobs are queued or running (held by any scheduler, live or dead)."""
+    with session_scope(database_url) as session:
+        return int(session.execute(text(
+            "SELECT count(*) FROM search_jobs WHERE status IN ('queued', 'running') "
+            "AND (CAST(:j AS integer) IS NULL OR id = :j)"), {"j": job_id}).scalar_one())

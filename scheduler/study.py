@@ -29,6 +29,16 @@ def directions(sampler: str) -> list[str]:
     return ["maximize", "minimize"] if sampler == "nsga2" else ["maximize"]
 
 
+class AskTellGridSampler(optuna.samplers.GridSampler):
+    """GridSampler for ask-and-tell. Optuna's calls ``study.stop()`` once the grid is done,
+    which only works inside ``optimize()`` and raises in ``tell()``; the scheduler counts
+    trials itself, so there is nothing to stop."""
+
+    def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial,
+                    state: optuna.trial.TrialState, values: Any) -> None:
+        return None
+
+
 def make_sampler(name: str, *, seed: int, grid: dict[str, list[Any]] | None = None
                  ) -> optuna.samplers.BaseSampler:
     if name == "tpe":
@@ -39,7 +49,7 @@ def make_sampler(name: str, *, seed: int, grid: dict[str, list[Any]] | None = No
     if name == "grid":
         if grid is None:
             raise ConfigError("sampler grid: needs the search space")
-        return optuna.samplers.GridSampler(grid, seed=seed)
+        return AskTellGridSampler(grid, seed=seed)
     if name == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed, population_size=8)
     if name == "gp":

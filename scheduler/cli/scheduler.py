@@ -45,7 +45,8 @@ def submit(
 
 
 def run_scheduler(
-    once: bool = typer.Option(False, "--once", help="Exit when no job is left to run."),
+    once: bool = typer.Option(False, "--once", help="Exit when no job is queued or running "
+                              "(a job another scheduler holds counts: its lease may expire)."),
     job: int | None = typer.Option(None, "--job", help="Only this job."),
     lease: float = typer.Option(60.0, help="Seconds a job stays ours without renewal."),
     stale: float = typer.Option(300.0, help="Re-send work that made no progress this long."),
@@ -60,9 +61,9 @@ def run_scheduler(
     while True:
         job_id = jobs.claim_job(database_url, owner=owner, lease_s=lease, job_id=job)
         if job_id is None:
-            if once:
+            if once and jobs.active_jobs(database_url, job_id=job) == 0:
                 return
-            time.sleep(2.0)
+            time.sleep(1.0)
             continue
         console.print(f"job {job_id}: claimed")
         status = run_job(database_url, job_id, owner=owner, lease_s=lease, poll_s=poll,

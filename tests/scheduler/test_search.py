@@ -1,0 +1,168 @@
+"""Search jobs end to end: `itas submit`, `itas scheduler` (killed and restarted), budgets.
+
+Real parts throughout: PostgreSQL, Redis, worker processes, the simulator over HTTP, Optuna's
+RDB storage in the same database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+import psycopg
+import pytest
+import yaml
+
+from models.db import sqlalchemy_url
+from tests.engine import Engine
+from tests.services import RunServices
+from tests.workers import ITAS
+
+pytestmark = pytest.mark.slow
+
+FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
+            optuna.trial.TrialState.FAIL)
+
+
+def job_file(tmp_path: Path, **overrides: Any) -> Path:
+    job = {
+        "name": "test-search", "benchmark": "synth-math", "questions": 12,
+        "final_questions": 10, "final_top_k": 2,
+        "llms": ["sim-large", "sim-medium", "sim-small"], "judge_llm": "sim-critic",
+        "space": {"generators": [1, 2], "samples": [1, 3], "fusion_layers": [0, 1],
+                  "fusers_per_layer": [1], "critic": [False], "ranker": [False, True],
+                  "ranker_top_k": [3], "final_check": ["none"], "temperature": [0.7],
+                  "max_tokens": [512]},
+        "sampler": "random", "pruner": "none", "rungs": [0.5, 1.0],
+        "trials": 6, "parallel_trials": 2, "seed": 3,
+    }
+    job.update(overrides)
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(job))
+    return path
+
+
+def submit(engine: Engine, path: Path) -> int:
+    done = engine.itas("submit", str(path))
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+def start_scheduler(engine: Engine, job_id: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ITAS_")} | engine.env
+    with log.open("ab") as out:
+        return subprocess.Popen([*ITAS, "scheduler", "--once", "--job", str(job_id),
+                                 "--lease", "3", "--stale", "30", "--poll", "0.2"],
+                                env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def trials_of(services: RunServices, job_id: int) -> list[optuna.trial.FrozenTrial]:
+    """The job's trials as Optuna stores them ([] before the study exists)."""
+    with psycopg.connect(services.database_url) as conn:
+        row = conn.execute("SELECT study_name FROM search_jobs WHERE id = %s",
+                           (job_id,)).fetchone()
+    assert row is not None
+    storage = optuna.storages.RDBStorage(sqlalchemy_url(services.database_url))
+    try:
+        return optuna.load_study(study_name=row[0], storage=storage).get_trials()
+    except KeyError:
+        return []
+    finally:
+        storage.engine.dispose()
+
+
+def job_state(services: RunServices, job_id: int) -> str:
+    with psycopg.connect(services.database_url) as conn:
+        row = conn.execute("SELECT status, error FROM search_jobs WHERE id = %s",
+                           (job_id,)).fetchone()
+    assert row is not None
+    assert row[1] is None, row[1]
+    return str(row[0])
+
+
+def test_scheduler_killed_mid_job_and_restarted_finishes_exactly_n_trials(
+    engine: Engine, services: RunServices, tmp_path: Path
+) -> None:
+    job_id = submit(engine, job_file(tmp_path))
+    log = tmp_path / "scheduler.log"
+    first = start_scheduler(engine, job_id, log)
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # kill it with trials both finished and in flight
+            states = [t.state for t in trials_of(services, job_id)]
+            if sum(s in FINISHED for s in states) >= 1 and \
+                    optuna.trial.TrialState.RUNNING in states:
+                break
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            assert first.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.1)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(10)
+    assert job_state(services, job_id) == "running"
+
+    second = start_scheduler(engine, job_id, log)  # claims the job once the lease expires
+    try:
+        second.wait(240)
+    finally:
+        if second.poll() is None:
+            os.killpg(second.pid, signal.SIGKILL)
+    assert second.returncode == 0, log.read_text()[-3000:]
+    assert job_state(services, job_id) == "completed"
+    assert ": resumed" in log.read_text()  # the second picked up the trials left RUNNING
+
+    trials = trials_of(services, job_id)
+    assert len(trials) == 6
+    assert all(t.state in FINISHED for t in trials)
+    assert all(t.user_attrs.get("outcome") in ("completed", "pruned", "infeasible", "failed")
+               for t in trials)
+    with psycopg.connect(services.database_url) as conn:
+        duplicates = conn.execute(
+            "SELECT a.evaluation_id, a.question_id FROM answers a JOIN evaluations e "
+            "ON e.id = a.evaluation_id WHERE e.job_id = %s GROUP BY 1, 2 HAVING count(*) > 1",
+            (job_id,)).fetchall()
+        unanswered = conn.execute(
+            "SELECT count(*) FROM evaluations WHERE job_id = %s AND status <> 'finished'",
+            (job_id,)).fetchone()
+        finals = conn.execute("SELECT count(*) FROM evaluations WHERE job_id = %s AND "
+                              "purpose = 'final'", (job_id,)).fetchone()
+    assert duplicates == []
+    assert unanswered == (0,)
+    assert finals is not None and 1 <= finals[0] <= 2
+
+
+def test_an_over_budget_architecture_never_reaches_a_worker(
+    engine: Engine, services: RunServices, tmp_path: Path
+) -> None:
+    # A grid over 8 architectures, half of them over a per-question budget of 4 calls.
+    path = job_file(tmp_path, sampler="grid", trials=8, parallel_trials=4, rungs=[1.0],
+                    questions=6, final_top_k=1, final_questions=5,
+                    space={"generators": [1, 2], "samples": [1, 3], "fusion_layers": [0],
+                           "ranker": [False, True], "fusers_per_layer": [1],
+                           "critic": [False], "ranker_top_k": [3], "final_check": ["none"],
+                           "temperature": [0.7], "max_tokens": [512]},
+                    budget={"calls_per_question": 4})
+    job_id = submit(engine, path)
+    done = engine.itas("scheduler", "--once", "--job", str(job_id), "--poll", "0.2",
+                       timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert job_state(services, job_id) == "completed"
+    trials = trials_of(services, job_id)
+    infeasible = [t for t in trials if t.user_attrs.get("outcome") == "infeasible"]
+    assert infeasible, "the budget should exclude some architectures"
+    assert all("calls_per_question" in t.user_attrs["infeasible_reason"] for t in infeasible)
+    with psycopg.connect(services.database_url) as conn:
+        for trial in infeasible:
+            queued = conn.execute(
+                "SELECT count(*) FROM evaluations WHERE job_id = %s AND trial_number = %s",
+                (job_id, trial.number)).fetchone()
+            assert queued == (0,), f"trial {trial.number} was queued"
+        names = {t.user_attrs["architecture_name"] for t in infeasible}
+        evaluated = {r[0] for r in conn.execute(
+            "SELECT architecture->>'name' FROM evaluations WHERE job_id = %s", (job_id,))}
+    assert not names & evaluated
