@@ -58,8 +58,10 @@ NO_KEY = "no-key"
 class RetryPolicy:
     """How hard :func:`call_llm` tries.
 
-    >>> RetryPolicy()                                   # 6 attempts within 10 minutes
-    >>> RetryPolicy(max_attempts=3, max_total_s=30, base_s=0.2, cap_s=5)
+    Usage::
+
+        RetryPolicy()                                   # 6 attempts within 10 minutes
+        RetryPolicy(max_attempts=3, max_total_s=30, base_s=0.2, cap_s=5)
     """
 
     max_attempts: int = 6
