@@ -63,9 +63,12 @@ class AcquireTimeout(RateLimited):
 class Limits:
     """The limits of one API key of one endpoint. ``None`` means "no such limit".
 
-    >>> Limits(requests_per_min=300)                       # 5 requests/s, no other limit
-    >>> Limits(requests_per_min=60, tokens_per_min=40_000, max_in_flight=8)
-    >>> Limits(requests_per_min=600, burst_s=0.2)          # at most 2 requests back to back
+    Usage::
+
+        Limits(requests_per_min=300)                       # 5 requests/s, no other limit
+        Limits(requests_per_min=60, tokens_per_min=40_000, max_in_flight=8)
+        Limits(requests_per_min=600, burst_s=0.2)          # at most 2 requests back to back
+        Limits()                                           # no limit at all (a local server)
 
     ``burst_s`` is how many seconds' worth of each rate may go back to back (at least one
     request): in any window of W seconds at most ``rpm * (W + burst_s) / 60`` requests (at least

@@ -496,6 +496,20 @@ def test_a_429_rotates_to_the_other_key_at_once(limiter: RateLimiter) -> None:
     assert elapsed < 2
 
 
+def test_unset_key_variables_are_left_out_and_none_set_is_a_config_error(
+    limiter: RateLimiter, caplog: pytest.LogCaptureFixture,
+) -> None:
+    with LocalServer(lambda seen, n: ok()) as server:
+        endpoint = endpoint_at(server, api_key_envs=[OTHER_KEY_ENV, KEY_ENV])
+        responses = [call_llm(endpoint, request(), limiter=limiter,
+                              keys_env={KEY_ENV: "key-one"}, policy=FAST) for _ in range(3)]
+        assert [r.key_env for r in responses] == [KEY_ENV] * 3
+        assert f"{OTHER_KEY_ENV} is not set" in caplog.text
+        with pytest.raises(ConfigError, match=f"{OTHER_KEY_ENV}, {KEY_ENV}"):
+            call_llm(endpoint, request(), limiter=limiter, keys_env={}, policy=FAST)
+        assert len(server.seen) == 3
+
+
 def test_unavailable_is_retried_with_backoff_and_fatal_errors_are_not(
     limiter: RateLimiter,
 ) -> None:

@@ -56,9 +56,11 @@ class EndpointConfig(Protocol):
 class ChatRequest:
     """One chat call. ``llm`` is the name the endpoint knows the LLM by (its wire name).
 
-    >>> ChatRequest(llm="sim-small", messages=[{"role": "user", "content": "2+2?"}])
-    >>> ChatRequest(llm="claude-x", messages=[{"role": "system", "content": "Be brief."},
-    ...                                       {"role": "user", "content": "Hi"}], max_tokens=64)
+    Usage::
+
+        ChatRequest(llm="sim-small", messages=[{"role": "user", "content": "2+2?"}])
+        ChatRequest(llm="claude-x", messages=[{"role": "system", "content": "Be brief."},
+                                              {"role": "user", "content": "Hi"}], max_tokens=64)
 
     ``n`` > 1 asks an OpenAI-compatible endpoint for several choices in one call (Anthropic has
     no such parameter). ``seed`` goes to endpoints that take one; it is part of the cache key

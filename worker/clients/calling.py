@@ -11,7 +11,8 @@ Then:
 - a **timeout or unavailable endpoint** is retried after an exponential backoff with full
   jitter (a random time between 0 and ``min(cap_s, base_s * 2**(attempt-1))``), so workers
   that failed together do not come back together;
-- a **fatal** error (BadRequest, AuthenticationFailed, InvalidResponse, ConfigError) and
+- a **fatal** error (BadRequest, AuthenticationFailed, InvalidResponse, ConfigError: no key
+  variable of the endpoint is set) and
   :class:`~models.errors.RateLimiterUnavailable` (fail closed: nothing is sent) are raised at
   once; so is :class:`~worker.ratelimit.AcquireTimeout` when the limiter cannot admit the call
   within what is left of ``max_total_s``.
@@ -41,9 +42,9 @@ from tenacity import (
     stop_before_delay,
 )
 
-from models.errors import EndpointError, RateLimited, RetryableEndpointError
+from models.errors import ConfigError, EndpointError, RateLimited, RetryableEndpointError
 from worker.clients.base import ChatRequest, ChatResponse, EndpointConfig, estimate_tokens
-from worker.clients.transport import read_api_key, send_chat
+from worker.clients.transport import send_chat
 from worker.ratelimit import AcquireTimeout, Limits, RateLimiter
 
 __all__ = ["NO_KEY", "RetryPolicy", "call_llm", "limits_of"]
@@ -58,8 +59,10 @@ NO_KEY = "no-key"
 class RetryPolicy:
     """How hard :func:`call_llm` tries.
 
-    >>> RetryPolicy()                                   # 6 attempts within 10 minutes
-    >>> RetryPolicy(max_attempts=3, max_total_s=30, base_s=0.2, cap_s=5)
+    Usage::
+
+        RetryPolicy()                                   # 6 attempts within 10 minutes
+        RetryPolicy(max_attempts=3, max_total_s=30, base_s=0.2, cap_s=5)
     """
 
     max_attempts: int = 6
@@ -85,6 +88,28 @@ def limits_of(endpoint: EndpointConfig) -> Limits:
     )
 
 
+_warned_unset: set[tuple[str, str]] = set()
+
+
+def _usable_keys(name: str, key_envs: list[str], keys_env: Mapping[str, str]) -> list[str]:
+    """The key variables that are set, in order; as the endpoints registry does, unset ones
+    are left out of the rotation (with a warning, once per process), and none set at all is a
+    ConfigError naming them."""
+    if not key_envs:
+        return [NO_KEY]
+    usable = [k for k in key_envs if keys_env.get(k, "").strip()]
+    if not usable:
+        raise ConfigError(
+            f"endpoint {name}: none of its API key variables is set ({', '.join(key_envs)})"
+        )
+    for key_env in key_envs:
+        if key_env not in usable and (name, key_env) not in _warned_unset:
+            _warned_unset.add((name, key_env))
+            log.warning("endpoint %s: %s is not set; rotating over %s", name, key_env,
+                        ", ".join(usable))
+    return usable
+
+
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, RetryableEndpointError) and not isinstance(exc, AcquireTimeout)
 
@@ -101,16 +126,14 @@ def call_llm(
     """Make ``request`` to ``endpoint`` within its limits, retrying what is worth retrying.
 
     ``keys_env`` is where API keys are read, by the variable names in
-    ``endpoint.api_key_envs``, at each send. ``on_failed_attempt(error, key_env)`` is told of
+    ``endpoint.api_key_envs``, at each send; keys whose variable is unset are skipped, and
+    none set is a ConfigError. ``on_failed_attempt(error, key_env)`` is told of
     every failed HTTP exchange (for metrics). Thread-safe; the returned
     :attr:`ChatResponse.attempts` counts the exchanges made. Raises the last error (see the
     module docstring) when it gives up.
     """
     name = endpoint.name
-    key_envs = list(endpoint.api_key_envs)
-    for key_env in key_envs:  # an unset variable is a configuration error: fail before waiting
-        read_api_key(name, key_env, keys_env)
-    key_ids = key_envs or [NO_KEY]
+    key_ids = _usable_keys(name, list(endpoint.api_key_envs), keys_env)
     limits = limits_of(endpoint)
     est_tokens = estimate_tokens(request)
     deadline = time.monotonic() + policy.max_total_s

@@ -1,0 +1,267 @@
+"""Rate-limit utilisation: itas's shared Redis limiter against a naive client, side by side.
+
+The issue's criterion: with two keys of 300 requests/min on one simulated endpoint and 4 worker
+processes, a 3,000-call evaluation gets <= 1% 429s and uses >= 90% of the combined limit.
+
+Two arms run at the same time against the same simulator (a simulated LLM fleet, no real LLM),
+each with its own two keys of 300 requests/min (bench/fleets/two-keys-300rpm.yaml), each as
+``--processes`` OS processes of ``--threads`` threads:
+
+- ``limited``: every call goes through :func:`worker.clients.call_llm` with one
+  :class:`worker.ratelimit.RateLimiter` in Redis shared by all processes (keys rotate, a 429
+  pauses a key for everyone);
+- ``naive``: round-robin over the two keys, and on a 429 sleep what ``retry-after`` says and try
+  again; nothing else.
+
+Printed per arm: calls, wall time, achieved requests/min and its ratio to the combined limit,
+the most calls in any 60 s window, HTTP 429s and their share of all requests sent.
+
+Quick check (600 calls, about a minute), with the simulator started by the bench:
+
+    ITAS_REDIS_URL=redis://127.0.0.1:6379/0 python bench/ratelimit_utilisation.py --start-simulator
+
+The criterion run (3,000 calls, about 5 minutes at 600 requests/min):
+
+    ITAS_REDIS_URL=redis://127.0.0.1:6379/0 python bench/ratelimit_utilisation.py \\
+        --start-simulator --calls 3000
+
+Or start the simulator yourself and point ``--url`` at it:
+
+    python -m simulator --port 8300 --fleet bench/fleets/two-keys-300rpm.yaml
+
+Note on reading the naive arm: the simulator, like OpenAI's and Anthropic's limits, refills a
+bucket that holds a whole minute, so a naive client may burst a minute's quota at the start (its
+ratio can exceed 1 on a short run); the limiter does not count on a burst it cannot know of.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+
+REPO = Path(__file__).resolve().parents[1]
+FLEET = REPO / "bench" / "fleets" / "two-keys-300rpm.yaml"
+KEYS = {
+    "limited": {"ITAS_BENCH_KEY_1": "bench-limited-1", "ITAS_BENCH_KEY_2": "bench-limited-2"},
+    "naive": {"ITAS_BENCH_KEY_1": "bench-naive-1", "ITAS_BENCH_KEY_2": "bench-naive-2"},
+}
+LLM = "sim-tiny"
+
+
+@dataclass(frozen=True)
+class BenchEndpoint:
+    """Has the attributes of models.endpoints.Endpoint that call_llm reads."""
+
+    name: str
+    base_url: str
+    requests_per_min: int
+    kind: str = "openai"
+    api_key_envs: list[str] = field(default_factory=lambda: list(KEYS["limited"]))
+    tokens_per_min: int | None = None
+    max_in_flight: int | None = None
+    timeout_s: float = 30.0
+
+
+def _body(i: int) -> dict[str, Any]:
+    return {"model": LLM, "messages": [{"role": "user", "content": f"What is {i} + 2?"}],
+            "max_tokens": 32, "temperature": 0.7, "seed": i}
+
+
+def run_process(arm: str, url: str, rpm: int, threads: int, tickets: Any, start_at: float,
+                redis_url: str, prefix: str, out: Any) -> None:
+    """One worker process of one arm: ``threads`` threads take tickets until none are left."""
+    from models.errors import EndpointError, RateLimited
+    from worker.clients import ChatRequest, RetryPolicy, call_llm
+    from worker.ratelimit import RateLimiter
+
+    lock = threading.Lock()
+    done: list[float] = []
+    stats = {"sent": 0, "429": 0, "errors": 0}
+
+    def take() -> int | None:
+        with tickets.get_lock():
+            if tickets.value <= 0:
+                return None
+            tickets.value -= 1
+            return int(tickets.value)
+
+    def count(name: str, n: int = 1) -> None:
+        with lock:
+            stats[name] += n
+
+    limiter = RateLimiter(redis.Redis.from_url(redis_url), prefix)
+    endpoint = BenchEndpoint(name="bench-sim", base_url=url, requests_per_min=rpm)
+    policy = RetryPolicy(max_attempts=50, max_total_s=900)
+
+    def on_failed(exc: EndpointError, key: str) -> None:
+        count("429" if isinstance(exc, RateLimited) else "errors")
+
+    client = httpx.Client(timeout=30)
+
+    def limited_thread() -> None:
+        while (i := take()) is not None:
+            request = ChatRequest(llm=LLM, messages=_body(i)["messages"], max_tokens=32,
+                                  seed=i)
+            response = call_llm(endpoint, request, limiter=limiter, keys_env=KEYS["limited"],
+                                policy=policy, on_failed_attempt=on_failed)
+            count("sent", response.attempts)
+            with lock:
+                done.append(time.time())
+
+    def naive_thread() -> None:
+        keys = list(KEYS["naive"].values())
+        while (i := take()) is not None:
+            while True:
+                key = keys[i % len(keys)]
+                i += 1  # round-robin: the next try goes to the other key
+                count("sent")
+                r = client.post(f"{url}/v1/chat/completions", json=_body(i),
+                                headers={"authorization": f"Bearer {key}"})
+                if r.status_code == 429:
+                    count("429")
+                    time.sleep(float(r.headers.get("retry-after", "1")))
+                    continue
+                if r.status_code != 200:
+                    count("errors")
+                with lock:
+                    done.append(time.time())
+                break
+
+    time.sleep(max(0.0, start_at - time.time()))
+    target = limited_thread if arm == "limited" else naive_thread
+    workers = [threading.Thread(target=target) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    client.close()
+    out.put((arm, done, stats))
+
+
+def max_in_window(times: list[float], window: float) -> int:
+    times, best, start = sorted(times), 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] > window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def wait_healthy(url: str, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=600, help="calls per arm (default 600)")
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=8, help="threads per process")
+    parser.add_argument("--rpm", type=int, default=300, help="requests/min of each key")
+    parser.add_argument("--arms", default="limited,naive")
+    parser.add_argument("--url", default="http://127.0.0.1:8300", help="the simulator")
+    parser.add_argument("--start-simulator", action="store_true",
+                        help="start `python -m simulator` with the bench fleet on --url's port")
+    parser.add_argument("--simulator-python", default=sys.executable,
+                        help="interpreter that has the simulator package (default: this one)")
+    args = parser.parse_args()
+    redis_url = os.environ.get("ITAS_REDIS_URL")
+    if not redis_url:
+        print("ITAS_REDIS_URL is not set: the limiter needs Redis (e.g. "
+              "redis://127.0.0.1:6379/0)", file=sys.stderr)
+        return 2
+    prefix = os.environ.get("ITAS_REDIS_PREFIX", "itas:") + f"bench-{uuid.uuid4().hex[:8]}:"
+
+    simulator = None
+    if args.start_simulator:
+        port = httpx.URL(args.url).port or 8300
+        simulator = subprocess.Popen(
+            [args.simulator_python, "-m", "simulator", "--port", str(port), "--fleet",
+             str(FLEET)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if not wait_healthy(args.url, 20 if simulator else 2):
+            print(f"no simulator answers at {args.url}; start it with\n  python -m simulator "
+                  f"--port 8300 --fleet {FLEET.relative_to(REPO)}\nor pass --start-simulator",
+                  file=sys.stderr)
+            return 2
+        return run(args, redis_url, prefix)
+    finally:
+        if simulator is not None:
+            simulator.terminate()
+            simulator.wait(10)
+        client = redis.Redis.from_url(redis_url)
+        for key in client.scan_iter(match=prefix + "*"):
+            client.delete(key)
+        client.close()
+
+
+def run(args: argparse.Namespace, redis_url: str, prefix: str) -> int:
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    combined = 2 * args.rpm
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    start_at = time.time() + 3  # every interpreter is up before the clock starts
+    procs = []
+    counters = []  # each arm's remaining calls; kept referenced until the children have them
+    for arm in arms:
+        tickets = ctx.Value("i", args.calls)
+        counters.append(tickets)
+        procs += [ctx.Process(target=run_process,
+                              args=(arm, args.url, args.rpm, args.threads, tickets, start_at,
+                                    redis_url, prefix, out))
+                  for _ in range(args.processes)]
+    print(f"{args.calls} calls per arm, {args.processes} processes x {args.threads} threads, "
+          f"two keys of {args.rpm} requests/min (combined {combined}/min), arms: "
+          f"{', '.join(arms)}", flush=True)
+    for p in procs:
+        p.start()
+    results: dict[str, tuple[list[float], dict[str, int]]] = {
+        a: ([], {"sent": 0, "429": 0, "errors": 0}) for a in arms}
+    for _ in procs:
+        arm, done, stats = out.get()
+        results[arm][0].extend(done)
+        for k, v in stats.items():
+            results[arm][1][k] += v
+    for p in procs:
+        p.join()
+
+    verdict = 0
+    print(f"\n{'arm':8} {'calls':>6} {'wall s':>7} {'req/min':>8} {'ratio':>6} "
+          f"{'max/60s':>8} {'429s':>6} {'429 share':>9} {'errors':>6}")
+    for arm in arms:
+        done, stats = results[arm]
+        wall = max(done) - start_at if done else float("nan")
+        rpm = len(done) / wall * 60 if done else 0.0
+        share = stats["429"] / stats["sent"] if stats["sent"] else 0.0
+        print(f"{arm:8} {len(done):6d} {wall:7.1f} {rpm:8.1f} {rpm / combined:6.3f} "
+              f"{max_in_window(done, 60.0):8d} {stats['429']:6d} {share:9.2%} "
+              f"{stats['errors']:6d}")
+        if arm == "limited":
+            passed = share <= 0.01 and rpm / combined >= 0.90
+            verdict = 0 if passed else 1
+            print(f"         criterion (<= 1% 429s, >= 90% of {combined}/min): "
+                  f"{'PASS' if passed else 'FAIL'}")
+    return verdict
+
+
+if __name__ == "__main__":
+    sys.exit(main())
