@@ -12,7 +12,7 @@ import sys
 import typer
 
 from models.errors import ItasError, UserError
-from scheduler.cli import demo, llms, probe, run, services, validate, worker
+from scheduler.cli import demo, jobs, llms, probe, run, services, validate, worker
 from simulator.cli import app as simulator_app
 
 app = typer.Typer(
@@ -32,6 +32,11 @@ app.command("validate")(validate.run_validate)
 app.command("llms")(llms.run_llms)
 app.command("run")(run.run)
 app.command("ask")(run.ask)
+app.command("status")(jobs.status)
+app.command("watch")(jobs.watch)
+app.command("report")(jobs.report)
+app.command("best")(jobs.best)
+app.command("cancel")(jobs.cancel)
 
 
 def main(argv: list[str] | None = None) -> None:
