@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import html
 import json
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -143,32 +142,23 @@ def _plots(report: JobReport, study: optuna.Study | None
     completed = [t for t in trials if trial_outcome(t) == "completed"]
     score: Callable[[FrozenTrial], float] = lambda t: float(t.values[0])  # noqa: E731
     plots: list[tuple[str, go.Figure | None, str]] = []
-    with warnings.catch_warnings():
-        # Optuna marks some plotting options experimental; the report is no place to say so.
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        if study is None or not any(t.values for t in trials):
-            plots.append(("Optimization history", None, "no finished trial yet"))
-        else:
-            plots.append(("Optimization history", optuna.visualization.plot_optimization_history(
-                study, target=score, target_name="score"), ""))
-        if study is not None and len(report.directions) == 2 and any(t.values for t in trials):
-            plots.append(("Pareto front (score vs estimated cost per question)",
-                          optuna.visualization.plot_pareto_front(
-                              study, target_names=["score", "$ per question"],
-                              constraints_func=_infeasible_constraint), ""))
-        else:
-            plots.append(("Score vs cost (Pareto front highlighted)",
-                          _score_vs_cost(report.leaderboard), ""))
-        plots.append(_importances(study, len(completed), score))
-        if study is not None and any(t.intermediate_values for t in trials):
-            plots.append(("Intermediate values (score at each rung)",
-                          optuna.visualization.plot_intermediate_values(study), ""))
+    if study is None or not any(t.values for t in trials):
+        plots.append(("Optimization history", None, "no finished trial yet"))
+    else:
+        plots.append(("Optimization history", optuna.visualization.plot_optimization_history(
+            study, target=score, target_name="score"), ""))
+    if study is not None and len(report.directions) == 2 and any(t.values for t in trials):
+        plots.append(("Pareto front (score vs estimated cost per question)",
+                      optuna.visualization.plot_pareto_front(
+                          study, target_names=["score", "$ per question"]), ""))
+    else:
+        plots.append(("Score vs cost (Pareto front highlighted)",
+                      _score_vs_cost(report.leaderboard), ""))
+    plots.append(_importances(study, len(completed), score))
+    if study is not None and any(t.intermediate_values for t in trials):
+        plots.append(("Intermediate values (score at each rung)",
+                      optuna.visualization.plot_intermediate_values(study), ""))
     return plots
-
-
-def _infeasible_constraint(trial: FrozenTrial) -> Sequence[float]:
-    # Optuna's convention: a value above 0 violates a constraint (drawn as infeasible).
-    return [1.0 if trial_outcome(trial) == "infeasible" else 0.0]
 
 
 def _importances(study: optuna.Study | None, completed: int,

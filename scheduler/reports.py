@@ -263,6 +263,13 @@ def open_study(database_url: str, study_name: str) -> optuna.Study | None:
         return None
 
 
+def close_storages() -> None:
+    """Close the pooled connections of every storage :func:`open_study` opened."""
+    for storage in _storages.values():
+        storage.engine.dispose()
+    _storages.clear()
+
+
 def trial_outcome(trial: FrozenTrial) -> str:
     if trial.state in (TrialState.RUNNING, TrialState.WAITING):
         return "running"

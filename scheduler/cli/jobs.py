@@ -9,6 +9,7 @@ HTML report to ``--html FILE``, by default ``ITAS_HOME/reports/<job name>-<id>.h
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -38,6 +39,9 @@ from scheduler.reports import (
 )
 
 console = Console()
+if not console.is_terminal and "COLUMNS" not in os.environ:
+    # Piped or captured: rich would assume 80 columns and wrap the names inside the tables.
+    console.width = 160
 JOB = typer.Argument(..., help="The job's id or name.", show_default=False)
 
 
