@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import optuna
 import plotly.graph_objects as go  # type: ignore[import-untyped]  # plotly ships no types
-from optuna.trial import FrozenTrial
 from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
 
 from scheduler.reports import EvaluationRow, JobReport, TrialRow, trial_outcome
@@ -140,36 +140,45 @@ def _plots(report: JobReport, study: optuna.Study | None
            ) -> list[tuple[str, go.Figure | None, str]]:
     trials = [] if study is None else study.get_trials(deepcopy=False)
     completed = [t for t in trials if trial_outcome(t) == "completed"]
-    score: Callable[[FrozenTrial], float] = lambda t: float(t.values[0])  # noqa: E731
+    two = len(report.directions) == 2
     plots: list[tuple[str, go.Figure | None, str]] = []
     if study is None or not any(t.values for t in trials):
         plots.append(("Optimization history", None, "no finished trial yet"))
     else:
+        # One objective: no target, so Optuna knows score is maximised and draws the best-
+        # so-far line; two: the score alone (Optuna draws no best line for a target).
         plots.append(("Optimization history", optuna.visualization.plot_optimization_history(
-            study, target=score, target_name="score"), ""))
-    if study is not None and len(report.directions) == 2 and any(t.values for t in trials):
+            study, target=(lambda t: float(t.values[0])) if two else None,
+            target_name="score"), ""))
+    if study is not None and two and any(t.values for t in trials):
         plots.append(("Pareto front (score vs estimated cost per question)",
                       optuna.visualization.plot_pareto_front(
                           study, target_names=["score", "$ per question"]), ""))
     else:
         plots.append(("Score vs cost (Pareto front highlighted)",
                       _score_vs_cost(report.leaderboard), ""))
-    plots.append(_importances(study, len(completed), score))
+    plots.append(_importances(study, len(completed), two))
     if study is not None and any(t.intermediate_values for t in trials):
         plots.append(("Intermediate values (score at each rung)",
                       optuna.visualization.plot_intermediate_values(study), ""))
     return plots
 
 
-def _importances(study: optuna.Study | None, completed: int,
-                 score: Callable[[FrozenTrial], float]
+def _importances(study: optuna.Study | None, completed: int, two: bool
                  ) -> tuple[str, go.Figure | None, str]:
     title = "Parameter importances"
     if study is None or completed < 2:
         return title, None, f"needs at least 2 completed trials ({completed} so far)"
     try:
-        return title, optuna.visualization.plot_param_importances(
-            study, target=score, target_name="score"), ""
+        if not two:
+            return title, optuna.visualization.plot_param_importances(
+                study, target_name="score"), ""
+        with warnings.catch_warnings():
+            # With a target Optuna's evaluator looks for what makes it *low*, and says so;
+            # the score is negated for that reason, so the warning has been heeded.
+            warnings.simplefilter("ignore", UserWarning)
+            return title, optuna.visualization.plot_param_importances(
+                study, target=lambda t: -float(t.values[0]), target_name="score"), ""
     except Exception as exc:  # whatever the evaluator trips on: say so, draw the rest
         return title, None, f"parameter importances unavailable: {exc}"
 

@@ -128,6 +128,13 @@ def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def _bar(done: int, total: int, label: str, width: int) -> Table:
+    # A grid row of its own: a bare ProgressBar does not end its line inside a Group.
+    grid = Table.grid(padding=(0, 1))
+    grid.add_row(ProgressBar(total=max(total, 1), completed=done, width=width), Text(label))
+    return grid
+
+
 def _status_view(s: JobStatus) -> RenderableType:
     t = s.totals
     planned = s.trials_planned or max(s.trials_finished + len(s.running), 1)
@@ -135,18 +142,18 @@ def _status_view(s: JobStatus) -> RenderableType:
     lines: list[RenderableType] = [
         Text.from_markup(f"[bold]search job {s.job_id}[/] {s.name}: [bold]{s.state}[/] "
                          f"({s.benchmark}, sampler {s.sampler})"),
-        Group(Text(f"trials {s.trials_finished}/{planned} finished ({counts})"),
-              ProgressBar(total=planned, completed=s.trials_finished, width=50)),
+        _bar(s.trials_finished, planned, f"trials {s.trials_finished}/{planned} finished "
+             f"({counts})", 40),
     ]
     if s.best is not None:
         where = "final ranking" if s.best.source == "final" else "search split"
         lines.append(Text(f"best so far: {s.best.architecture_name} (trial "
                           f"{s.best.trial_number}), score {_score(s.best.score)} on the {where}"))
     for run in s.running:
-        lines.append(Group(
-            Text(f"  trial {run.number} running: {run.architecture_name}, rung {run.rung}, "
-                 f"{run.answered}/{run.questions} questions"),
-            ProgressBar(total=max(run.questions, 1), completed=run.answered, width=40)))
+        rung = "" if run.rung is None else f", rung {run.rung}"
+        lines.append(_bar(run.answered, run.questions, f"trial {run.number} "
+                          f"{run.architecture_name}{rung}: {run.answered}/{run.questions} "
+                          "questions", 20))
     lines.append(Text(f"LLM calls {t.llm_calls}, cache hits {t.cache_hits}, provider calls "
                       f"{t.provider_calls}, tokens {t.tokens_in} in / {t.tokens_out} out, "
                       f"${t.cost_usd:.4f}"))
