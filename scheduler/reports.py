@@ -12,10 +12,11 @@ Pure data, no printing. Everything comes from the job's PostgreSQL:
   each LLM alone) and the final ranking (split ``test``: the top trials on held-out questions);
 - ``llm_calls`` joined to those evaluations: the job's calls, cache hits, tokens and dollars.
 
-A trial's outcome: RUNNING (or WAITING) in Optuna is ``running`` whatever its attrs say;
-otherwise its ``outcome`` attr when set, else its Optuna state (COMPLETE -> completed, PRUNED ->
-pruned, FAIL -> failed). Infeasible trials are told to Optuna as COMPLETE with score 0.0, so
-the attr is what tells them apart.
+A trial's outcome is its Optuna state (RUNNING -> running, PRUNED -> pruned, FAIL -> failed,
+COMPLETE -> completed; WAITING, enqueued and not started, is not counted), except that a
+COMPLETE trial whose ``outcome`` attr is ``infeasible`` is infeasible: infeasible trials are
+told to Optuna as COMPLETE with score 0.0 so that the sampler learns to avoid them. The state
+wins over the attr otherwise, so a trial settled by a restarted scheduler reads right.
 
 The *best* architecture is the one with the highest final-ranking score when a final ranking
 exists; otherwise the completed trial with the highest search score, the lower estimated cost
@@ -208,7 +209,7 @@ def job_report(database_url: str, job_id: int) -> JobReport:
     power = [e for e in _evaluations(database_url, job_id, split="search")
              if e.trial_number is None]
     status = _status(database_url, job, rows, final)
-    llms, simulated = _llms(database_url, job_id)
+    llms, simulated = _llms(database_url, job_id, job.spec)
     order = {outcome: i for i, outcome in enumerate(OUTCOMES)}
     leaderboard = sorted(rows, key=lambda r: (order.get(r.outcome, len(order)),
                                               -(r.score or 0.0), r.number))
@@ -271,18 +272,18 @@ def close_storages() -> None:
 
 
 def trial_outcome(trial: FrozenTrial) -> str:
-    if trial.state in (TrialState.RUNNING, TrialState.WAITING):
-        return "running"
-    outcome = trial.user_attrs.get("outcome")
-    if outcome in OUTCOMES:
-        return str(outcome)
-    return {TrialState.COMPLETE: "completed", TrialState.PRUNED: "pruned"}.get(
+    if trial.state == TrialState.COMPLETE:
+        return "infeasible" if trial.user_attrs.get("outcome") == "infeasible" else "completed"
+    return {TrialState.RUNNING: "running", TrialState.PRUNED: "pruned"}.get(
         trial.state, "failed")
 
 
 def _trials(database_url: str, study_name: str) -> list[FrozenTrial]:
+    """The study's trials, except those enqueued and not yet started (WAITING)."""
     study = open_study(database_url, study_name)
-    return [] if study is None else study.get_trials(deepcopy=False)
+    if study is None:
+        return []
+    return [t for t in study.get_trials(deepcopy=False) if t.state != TrialState.WAITING]
 
 
 def _load_job(database_url: str, job_id: int) -> _Job:
@@ -438,12 +439,14 @@ def _ranked(rows: list[EvaluationRow]) -> list[EvaluationRow]:
     return sorted(rows, key=lambda e: (e.score is None, -(e.score or 0.0), e.evaluation_id))
 
 
-def _llms(database_url: str, job_id: int) -> tuple[list[str], bool]:
-    """The LLMs the job called, and whether they are the simulator's (the default registry
-    names its endpoint ``simulator``)."""
+def _llms(database_url: str, job_id: int, spec: dict[str, Any]) -> tuple[list[str], bool]:
+    """The job's LLMs (those of its job file and those it called), and whether the calls went
+    to the simulator (the default registry names its endpoint ``simulator``)."""
     with session_scope(database_url) as session:
         rows = session.execute(text(
             "SELECT DISTINCT c.llm_name, c.endpoint FROM llm_calls c "
             "JOIN evaluations e ON e.id = c.evaluation_id WHERE e.job_id = :j"),
             {"j": job_id}).all()
-    return sorted({str(r[0]) for r in rows}), any(r[1] == "simulator" for r in rows)
+    listed = spec.get("llms")
+    named = {str(llm) for llm in listed} if isinstance(listed, list) else set()
+    return sorted(named | {str(r[0]) for r in rows}), any(r[1] == "simulator" for r in rows)
