@@ -28,14 +28,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import optuna
-from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy import text
 
 from models.db import session_scope, sqlalchemy_url
 from models.errors import UserError
+
+if TYPE_CHECKING:  # Optuna is imported when a study is read, not by every `itas` command
+    import optuna
+    from optuna.trial import FrozenTrial
 
 STATES = ("queued", "running", "completed", "failed", "cancelled")
 FINAL_STATES = ("completed", "failed", "cancelled")
@@ -252,6 +254,8 @@ def cancel_job(database_url: str, job_id: int) -> str:
 
 def open_study(database_url: str, study_name: str) -> optuna.Study | None:
     """The job's study, or None before the scheduler has created it."""
+    import optuna
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = _storages.get(database_url)
     if storage is None:
@@ -272,10 +276,9 @@ def close_storages() -> None:
 
 
 def trial_outcome(trial: FrozenTrial) -> str:
-    if trial.state == TrialState.COMPLETE:
+    if trial.state.name == "COMPLETE":
         return "infeasible" if trial.user_attrs.get("outcome") == "infeasible" else "completed"
-    return {TrialState.RUNNING: "running", TrialState.PRUNED: "pruned"}.get(
-        trial.state, "failed")
+    return {"RUNNING": "running", "PRUNED": "pruned"}.get(trial.state.name, "failed")
 
 
 def _trials(database_url: str, study_name: str) -> list[FrozenTrial]:
@@ -283,7 +286,7 @@ def _trials(database_url: str, study_name: str) -> list[FrozenTrial]:
     study = open_study(database_url, study_name)
     if study is None:
         return []
-    return [t for t in study.get_trials(deepcopy=False) if t.state != TrialState.WAITING]
+    return [t for t in study.get_trials(deepcopy=False) if t.state.name != "WAITING"]
 
 
 def _load_job(database_url: str, job_id: int) -> _Job:

@@ -22,7 +22,6 @@ from rich.table import Table
 from rich.text import Text
 
 from models.settings import load_settings, resolve_service_urls
-from scheduler.report_html import write_html
 from scheduler.reports import (
     FINAL_STATES,
     EvaluationRow,
@@ -101,6 +100,8 @@ def report(
         safe = re.sub(r"[^A-Za-z0-9._-]+", "-", result.status.name).strip("-") or "job"
         path = load_settings().home / "reports" / f"{safe}-{result.status.job_id}.html"
     if path is not None:
+        from scheduler.report_html import write_html  # plotly: only when a report is written
+
         write_html(result, open_study(database_url, result.study_name), path)
     if as_json:
         typer.echo(json.dumps({**result.as_dict(), "html": None if path is None else str(path)}))
