@@ -284,11 +284,17 @@ def test_unknown_job_is_named_in_one_line(services: RunServices, searched: Job,
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
 
 
-def test_best_before_any_completed_trial_is_a_user_error(
+def test_a_job_not_started_yet_reports_without_a_best(
         services: RunServices, database_url: str, tmp_path: Path) -> None:
-    queued = make_job(database_url, status="queued")
+    queued = make_job(database_url, status="queued")  # the scheduler has no study for it yet
     done = itas(services, tmp_path, "best", queued.name)
     assert done.returncode == 2 and "no completed trial" in done.stderr
+    assert "Traceback" not in done.stderr
+    path = tmp_path / "queued.html"
+    done = itas(services, tmp_path, "report", queued.name, "--html", str(path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    page = path.read_text()
+    assert "no trial yet" in page and "needs at least 2 completed trials" in page
 
 
 def test_watch_follows_a_job_until_it_is_cancelled(
