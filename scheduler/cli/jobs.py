@@ -98,7 +98,7 @@ def report(
     path = html
     if path is None and not as_json:
         safe = re.sub(r"[^A-Za-z0-9._-]+", "-", result.status.name).strip("-") or "job"
-        path = load_settings().home / "reports" / f"{safe}-{result.status.job_id}.html"
+        path = load_settings().home.resolve() / "reports" / f"{safe}-{result.status.job_id}.html"
     if path is not None:
         from scheduler.report_html import write_html  # plotly: only when a report is written
 
