@@ -12,7 +12,7 @@ import sys
 import typer
 
 from models.errors import ItasError, UserError
-from scheduler.cli import demo, llms, probe, run, scheduler, services, validate, worker
+from scheduler.cli import demo, jobs, llms, probe, run, scheduler, services, validate, worker
 from simulator.cli import app as simulator_app
 
 app = typer.Typer(
@@ -34,6 +34,11 @@ app.command("run")(run.run)
 app.command("ask")(run.ask)
 app.command("submit")(scheduler.submit)
 app.command("scheduler")(scheduler.run_scheduler)
+app.command("status")(jobs.status)
+app.command("watch")(jobs.watch)
+app.command("report")(jobs.report)
+app.command("best")(jobs.best)
+app.command("cancel")(jobs.cancel)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,455 @@
+"""Reading a search job's results: its state, leaderboard, rankings and best architecture.
+
+Pure data, no printing. Everything comes from the job's PostgreSQL:
+
+- ``search_jobs``: the job (state, the job file as submitted in ``spec``);
+- the job's Optuna study (RDB storage in the same database): one trial per architecture tried,
+  its ``params`` (the search axes) and user attrs ``architecture``, ``architecture_name``,
+  ``outcome``, ``cost_usd``, ``cost_per_question_usd``, ``llm_calls``, ``cache_hits``,
+  ``provider_calls``, ``tokens_in``, ``tokens_out``, ``questions``, ``infeasible_reason``,
+  ``failure``;
+- ``evaluations`` of the job: the power ranking (``trial_number IS NULL``, split ``search``:
+  each LLM alone) and the final ranking (split ``test``: the top trials on held-out questions);
+- ``llm_calls`` joined to those evaluations: the job's calls, cache hits, tokens and dollars.
+
+A trial's outcome is its Optuna state (RUNNING -> running, PRUNED -> pruned, FAIL -> failed,
+COMPLETE -> completed; WAITING, enqueued and not started, is not counted), except that a
+COMPLETE trial whose ``outcome`` attr is ``infeasible`` is infeasible: infeasible trials are
+told to Optuna as COMPLETE with score 0.0 so that the sampler learns to avoid them. The state
+wins over the attr otherwise, so a trial settled by a restarted scheduler reads right.
+
+The *best* architecture is the one with the highest final-ranking score when a final ranking
+exists; otherwise the completed trial with the highest search score, the lower estimated cost
+per question breaking ties. With two objectives (nsga2) that trial is the highest-scoring point
+of the Pareto front, so the one rule serves both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+
+from models.db import session_scope, sqlalchemy_url
+from models.errors import UserError
+
+if TYPE_CHECKING:  # Optuna is imported when a study is read, not by every `itas` command
+    import optuna
+    from optuna.trial import FrozenTrial
+
+STATES = ("queued", "running", "completed", "failed", "cancelled")
+FINAL_STATES = ("completed", "failed", "cancelled")
+OUTCOMES = ("completed", "pruned", "infeasible", "running", "failed")
+
+_storages: dict[str, optuna.storages.RDBStorage] = {}
+
+
+@dataclass(frozen=True)
+class Totals:
+    """What the job's LLM calls cost. Tokens count provider calls only (what was paid);
+    ``llm_calls`` counts every call, cache hits included."""
+
+    llm_calls: int = 0
+    cache_hits: int = 0
+    provider_calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """One trial as the leaderboard shows it. ``score`` of a pruned trial is its last rung's."""
+
+    number: int
+    architecture_name: str
+    outcome: str
+    score: float | None
+    cost_per_question_usd: float | None
+    cost_usd: float | None
+    llm_calls: int | None
+    cache_hits: int | None
+    questions: int | None
+    params: dict[str, Any] = field(default_factory=dict)
+    #: Why it is infeasible (``infeasible_reason``) or failed (``failure``), when known.
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class EvaluationRow:
+    """One evaluation of the job: a power-ranking LLM or a final-ranking architecture."""
+
+    evaluation_id: int
+    architecture_name: str
+    trial_number: int | None
+    status: str
+    score: float | None
+    questions: int
+    answered: int
+    llm_calls: int
+    cost_usd: float
+
+
+@dataclass(frozen=True)
+class RunningTrial:
+    """A trial in flight and how far its current evaluation (rung) has got."""
+
+    number: int
+    architecture_name: str
+    rung: int | None
+    answered: int
+    questions: int
+
+
+@dataclass(frozen=True)
+class Best:
+    """The best architecture so far; ``source`` is ``final`` (held-out split) or ``trial``."""
+
+    source: str
+    architecture_name: str
+    score: float | None
+    trial_number: int | None
+    cost_per_question_usd: float | None
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    job_id: int
+    name: str
+    state: str
+    benchmark: str | None
+    sampler: str | None
+    trials_planned: int | None
+    trials: dict[str, int]
+    running: list[RunningTrial]
+    best: Best | None
+    totals: Totals
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def trials_finished(self) -> int:
+        return sum(n for outcome, n in self.trials.items() if outcome != "running")
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created_at"] = self.created_at.isoformat()
+        data["updated_at"] = self.updated_at.isoformat()
+        data["trials_finished"] = self.trials_finished
+        return data
+
+
+@dataclass(frozen=True)
+class JobReport:
+    status: JobStatus
+    study_name: str
+    directions: list[str]
+    leaderboard: list[TrialRow]
+    power_ranking: list[EvaluationRow]
+    final_ranking: list[EvaluationRow]
+    llms: list[str]
+    simulated: bool
+    best_architecture: dict[str, Any] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.as_dict()
+        return data
+
+
+@dataclass(frozen=True)
+class _Job:
+    id: int
+    name: str
+    study_name: str
+    status: str
+    spec: dict[str, Any]
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def resolve_job(database_url: str, ref: str) -> int:
+    """A job given by id or by name -> its id. A name used by several jobs means the newest."""
+    with session_scope(database_url) as session:
+        row = None
+        if ref.strip().isdigit():
+            row = session.execute(text("SELECT id FROM search_jobs WHERE id = :i"),
+                                  {"i": int(ref)}).first()
+        if row is None:
+            row = session.execute(text(
+                "SELECT id FROM search_jobs WHERE name = :r OR study_name = :r "
+                "ORDER BY id DESC LIMIT 1"), {"r": ref}).first()
+    if row is None:
+        raise UserError(f"no search job {ref!r} (looked for an id or a name); "
+                        "`itas status` lists the jobs")
+    return int(row[0])
+
+
+def job_ids(database_url: str) -> list[int]:
+    with session_scope(database_url) as session:
+        return [int(r[0]) for r in session.execute(
+            text("SELECT id FROM search_jobs ORDER BY id"))]
+
+
+def job_status(database_url: str, job_id: int) -> JobStatus:
+    """State, trial counts by outcome, best so far and what the job's calls cost."""
+    job = _load_job(database_url, job_id)
+    rows = [_trial_row(t) for t in _trials(database_url, job.study_name)]
+    return _status(database_url, job, rows, _evaluations(database_url, job_id, split="test"))
+
+
+def job_report(database_url: str, job_id: int) -> JobReport:
+    """Everything `itas report` shows: leaderboard, power and final rankings, best, totals."""
+    job = _load_job(database_url, job_id)
+    trials = _trials(database_url, job.study_name)
+    rows = [_trial_row(t) for t in trials]
+    final = _evaluations(database_url, job_id, split="test")
+    power = [e for e in _evaluations(database_url, job_id, split="search")
+             if e.trial_number is None]
+    status = _status(database_url, job, rows, final)
+    llms, simulated = _llms(database_url, job_id, job.spec)
+    order = {outcome: i for i, outcome in enumerate(OUTCOMES)}
+    leaderboard = sorted(rows, key=lambda r: (order.get(r.outcome, len(order)),
+                                              -(r.score or 0.0), r.number))
+    return JobReport(
+        status=status, study_name=job.study_name, directions=_directions(job.spec),
+        leaderboard=leaderboard, power_ranking=_ranked(power), final_ranking=_ranked(final),
+        llms=llms, simulated=simulated,
+        best_architecture=_best_architecture(database_url, job_id, trials, final),
+    )
+
+
+def best_architecture(database_url: str, job_id: int) -> dict[str, Any]:
+    """The best architecture so far as Archon JSON (see the module docstring for the rule)."""
+    job = _load_job(database_url, job_id)
+    architecture = _best_architecture(database_url, job_id,
+                                      _trials(database_url, job.study_name),
+                                      _evaluations(database_url, job_id, split="test"))
+    if architecture is None:
+        raise UserError(f"search job {job.name!r} ({job.id}) has no completed trial yet; "
+                        f"`itas watch {job.id}` follows it")
+    return architecture
+
+
+def cancel_job(database_url: str, job_id: int) -> str:
+    """Mark a queued or running job cancelled (the scheduler then stops queuing); returns the
+    new state. Cancelling a cancelled job is harmless; a finished one is a user error."""
+    with session_scope(database_url) as session:
+        row = session.execute(text(
+            "UPDATE search_jobs SET status = 'cancelled', updated_at = now() "
+            "WHERE id = :j AND status IN ('queued', 'running') RETURNING status"),
+            {"j": job_id}).first()
+    if row is not None:
+        return str(row[0])
+    job = _load_job(database_url, job_id)
+    if job.status == "cancelled":
+        return job.status
+    raise UserError(f"search job {job.name!r} ({job.id}) is already {job.status}; only queued "
+                    "or running jobs can be cancelled")
+
+
+def open_study(database_url: str, study_name: str) -> optuna.Study | None:
+    """The job's study, or None before the scheduler has created it."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = _storages.get(database_url)
+    if storage is None:
+        storage = optuna.storages.RDBStorage(sqlalchemy_url(database_url),
+                                             engine_kwargs={"pool_pre_ping": True})
+        _storages[database_url] = storage
+    try:
+        return optuna.load_study(study_name=study_name, storage=storage)
+    except KeyError:  # Optuna's way of saying "no such study"
+        return None
+
+
+def close_storages() -> None:
+    """Close the pooled connections of every storage :func:`open_study` opened."""
+    for storage in _storages.values():
+        storage.engine.dispose()
+    _storages.clear()
+
+
+def trial_outcome(trial: FrozenTrial) -> str:
+    if trial.state.name == "COMPLETE":
+        return "infeasible" if trial.user_attrs.get("outcome") == "infeasible" else "completed"
+    return {"RUNNING": "running", "PRUNED": "pruned"}.get(trial.state.name, "failed")
+
+
+def _trials(database_url: str, study_name: str) -> list[FrozenTrial]:
+    """The study's trials, except those enqueued and not yet started (WAITING)."""
+    study = open_study(database_url, study_name)
+    if study is None:
+        return []
+    return [t for t in study.get_trials(deepcopy=False) if t.state.name != "WAITING"]
+
+
+def _load_job(database_url: str, job_id: int) -> _Job:
+    # to_jsonb(...) ->> 'error' reads the column when the schema has it (migration 0004) and
+    # gives NULL when it does not, so this works on either side of that migration.
+    with session_scope(database_url) as session:
+        row = session.execute(text(
+            "SELECT id, name, study_name, status, spec, to_jsonb(j) ->> 'error', created_at, "
+            "updated_at FROM search_jobs j WHERE id = :j"), {"j": job_id}).first()
+    if row is None:
+        raise UserError(f"no search job {job_id}; `itas status` lists the jobs")
+    return _Job(int(row[0]), str(row[1]), str(row[2]), str(row[3]), dict(row[4] or {}),
+                row[5], row[6], row[7])
+
+
+def _directions(spec: dict[str, Any]) -> list[str]:
+    return ["maximize", "minimize"] if spec.get("sampler") == "nsga2" else ["maximize"]
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _trial_row(trial: FrozenTrial) -> TrialRow:
+    attrs = trial.user_attrs
+    outcome = trial_outcome(trial)
+    score: float | None = None
+    if outcome in ("completed", "infeasible") and trial.values:
+        score = float(trial.values[0])
+    elif trial.intermediate_values:
+        score = float(trial.intermediate_values[max(trial.intermediate_values)])
+    architecture = attrs.get("architecture")
+    name = attrs.get("architecture_name") or (
+        architecture.get("name") if isinstance(architecture, dict) else None)
+    return TrialRow(
+        number=trial.number, architecture_name=str(name or f"trial {trial.number}"),
+        outcome=outcome, score=score,
+        cost_per_question_usd=_number(attrs.get("cost_per_question_usd")),
+        cost_usd=_number(attrs.get("cost_usd")), llm_calls=_count(attrs.get("llm_calls")),
+        cache_hits=_count(attrs.get("cache_hits")), questions=_count(attrs.get("questions")),
+        params=dict(trial.params),
+        note=attrs.get("infeasible_reason") or attrs.get("failure"),
+    )
+
+
+def _best_trial(rows: list[TrialRow]) -> TrialRow | None:
+    done = [r for r in rows if r.outcome == "completed" and r.score is not None]
+    if not done:
+        return None
+    return max(done, key=lambda r: (r.score or 0.0, -(r.cost_per_question_usd or 0.0),
+                                    -r.number))
+
+
+def _best_final(final: list[EvaluationRow]) -> EvaluationRow | None:
+    scored = [e for e in final if e.score is not None]
+    return max(scored, key=lambda e: (e.score or 0.0, -e.evaluation_id)) if scored else None
+
+
+def _best(rows: list[TrialRow], final: list[EvaluationRow]) -> Best | None:
+    by_number = {r.number: r for r in rows}
+    top = _best_final(final)
+    if top is not None:
+        trial = by_number.get(top.trial_number) if top.trial_number is not None else None
+        return Best("final", top.architecture_name, top.score, top.trial_number,
+                    trial.cost_per_question_usd if trial else None)
+    best = _best_trial(rows)
+    if best is None:
+        return None
+    return Best("trial", best.architecture_name, best.score, best.number,
+                best.cost_per_question_usd)
+
+
+def _best_architecture(database_url: str, job_id: int, trials: list[FrozenTrial],
+                       final: list[EvaluationRow]) -> dict[str, Any] | None:
+    top = _best_final(final)
+    if top is not None:
+        with session_scope(database_url) as session:
+            return dict(session.execute(text("SELECT architecture FROM evaluations WHERE id = :e"),
+                                        {"e": top.evaluation_id}).scalar_one())
+    best = _best_trial([_trial_row(t) for t in trials])
+    if best is None:
+        return None
+    architecture = next(t for t in trials if t.number == best.number).user_attrs.get(
+        "architecture")
+    return dict(architecture) if isinstance(architecture, dict) else None
+
+
+def _status(database_url: str, job: _Job, rows: list[TrialRow],
+            final: list[EvaluationRow]) -> JobStatus:
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for row in rows:
+        counts[row.outcome] = counts.get(row.outcome, 0) + 1
+    planned = job.spec.get("trials")
+    return JobStatus(
+        job_id=job.id, name=job.name, state=job.status, benchmark=job.spec.get("benchmark"),
+        sampler=job.spec.get("sampler"),
+        trials_planned=int(planned) if isinstance(planned, int) else None, trials=counts,
+        running=_running(database_url, job.id, [r for r in rows if r.outcome == "running"]),
+        best=_best(rows, final),
+        totals=_totals(database_url, job.id), error=job.error, created_at=job.created_at,
+        updated_at=job.updated_at,
+    )
+
+
+def _running(database_url: str, job_id: int, rows: list[TrialRow]) -> list[RunningTrial]:
+    if not rows:
+        return []
+    with session_scope(database_url) as session:
+        latest = {int(r[0]): (r[1], int(r[2]), int(r[3])) for r in session.execute(text(
+            "SELECT DISTINCT ON (e.trial_number) e.trial_number, e.rung, "
+            "(SELECT count(*) FROM answers a WHERE a.evaluation_id = e.id), "
+            "jsonb_array_length(e.question_ids) FROM evaluations e "
+            "WHERE e.job_id = :j AND e.split = 'search' AND e.trial_number = ANY(:t) "
+            "ORDER BY e.trial_number, e.id DESC"),
+            {"j": job_id, "t": [r.number for r in rows]})}
+    return [RunningTrial(r.number, r.architecture_name, *latest.get(r.number, (None, 0, 0)))
+            for r in rows]
+
+
+def _totals(database_url: str, job_id: int) -> Totals:
+    with session_scope(database_url) as session:
+        row = session.execute(text(
+            "SELECT count(*), count(*) FILTER (WHERE c.cache_hit), "
+            "count(*) FILTER (WHERE NOT c.cache_hit AND c.status <> 'error'), "
+            "coalesce(sum(c.tokens_in) FILTER (WHERE NOT c.cache_hit), 0), "
+            "coalesce(sum(c.tokens_out) FILTER (WHERE NOT c.cache_hit), 0), "
+            "coalesce(sum(c.cost_usd), 0) "
+            "FROM llm_calls c JOIN evaluations e ON e.id = c.evaluation_id "
+            "WHERE e.job_id = :j"), {"j": job_id}).one()
+    return Totals(int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]),
+                  round(float(row[5]), 6))
+
+
+def _evaluations(database_url: str, job_id: int, *, split: str) -> list[EvaluationRow]:
+    with session_scope(database_url) as session:
+        rows = session.execute(text(
+            "SELECT e.id, coalesce(e.architecture ->> 'name', 'evaluation ' || e.id), "
+            "e.trial_number, e.status, e.score, jsonb_array_length(e.question_ids), "
+            "(SELECT count(*) FROM answers a WHERE a.evaluation_id = e.id), "
+            "count(c.id), coalesce(sum(c.cost_usd), 0) "
+            "FROM evaluations e LEFT JOIN llm_calls c ON c.evaluation_id = e.id "
+            "WHERE e.job_id = :j AND e.split = :s GROUP BY e.id ORDER BY e.id"),
+            {"j": job_id, "s": split}).all()
+    return [EvaluationRow(int(r[0]), str(r[1]), r[2], str(r[3]), _number(r[4]), int(r[5]),
+                          int(r[6]), int(r[7]), round(float(r[8]), 6)) for r in rows]
+
+
+def _ranked(rows: list[EvaluationRow]) -> list[EvaluationRow]:
+    return sorted(rows, key=lambda e: (e.score is None, -(e.score or 0.0), e.evaluation_id))
+
+
+def _llms(database_url: str, job_id: int, spec: dict[str, Any]) -> tuple[list[str], bool]:
+    """The job's LLMs (those of its job file and those it called), and whether the calls went
+    to the simulator (the default registry names its endpoint ``simulator``)."""
+    with session_scope(database_url) as session:
+        rows = session.execute(text(
+            "SELECT DISTINCT c.llm_name, c.endpoint FROM llm_calls c "
+            "JOIN evaluations e ON e.id = c.evaluation_id WHERE e.job_id = :j"),
+            {"j": job_id}).all()
+    listed = spec.get("llms")
+    named = {str(llm) for llm in listed} if isinstance(listed, list) else set()
+    return sorted(named | {str(r[0]) for r in rows}), any(r[1] == "simulator" for r in rows)
