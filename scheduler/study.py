@@ -8,7 +8,7 @@ scheduler/search.py).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import optuna
 
@@ -24,7 +24,7 @@ def storage(database_url: str) -> optuna.storages.RDBStorage:
                                       engine_kwargs={"pool_pre_ping": True})
 
 
-def directions(sampler: str) -> list[str]:
+def directions(sampler: str) -> list[Literal["minimize", "maximize"]]:
     """Score up; with nsga2 also the estimated dollars per question down (a Pareto front)."""
     return ["maximize", "minimize"] if sampler == "nsga2" else ["maximize"]
 
@@ -53,11 +53,11 @@ def make_sampler(name: str, *, seed: int, grid: dict[str, list[Any]] | None = No
     if name == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed, population_size=8)
     if name == "gp":
-        try:
-            import torch  # noqa: F401
-        except ImportError as exc:
+        import importlib.util
+
+        if importlib.util.find_spec("torch") is None:
             raise ConfigError("sampler gp: Optuna's GPSampler needs PyTorch "
-                              "(pip install torch), or choose tpe") from exc
+                              "(pip install torch), or choose tpe")
         return optuna.samplers.GPSampler(seed=seed)
     raise ConfigError(f"sampler: expected one of {', '.join(SAMPLERS)}, got {name!r}")
 

@@ -66,7 +66,10 @@ def run_scheduler(
             time.sleep(1.0)
             continue
         console.print(f"job {job_id}: claimed")
+
+        def progress(message: str, job_id: int = job_id) -> None:
+            console.print(f"job {job_id}: {message}")
+
         status = run_job(database_url, job_id, owner=owner, lease_s=lease, poll_s=poll,
-                         stale_s=stale, on_progress=lambda m, j=job_id: console.print(
-                             f"job {j}: {m}"))
+                         stale_s=stale, on_progress=progress)
         console.print(f"job {job_id}: {status}")

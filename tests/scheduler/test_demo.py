@@ -1,9 +1,12 @@
-"""`itas demo` (what `make demo` runs) finishes, prints a leaderboard, writes its report, and
-leaves no process of its own behind."""
+"""`itas demo` (what `make demo` runs): a whole search over the simulated fleet finishes, every
+trial accounted for, the best architecture validates, the HTML report has its plots, and no
+process of the demo is left behind."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -17,21 +20,37 @@ from tests.workers import ITAS
 pytestmark = pytest.mark.slow
 
 
-def test_demo_runs_the_architectures_and_cleans_up(services: RunServices,
-                                                   tmp_path: Path) -> None:
+def test_demo_runs_a_search_and_cleans_up(services: RunServices, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ITAS_")}
-    env.update(services.env(), ITAS_HOME=str(tmp_path),
+    env.update(services.env(), ITAS_HOME=str(tmp_path), COLUMNS="160",
                ITAS_SIMULATOR_URL=f"http://127.0.0.1:{free_port()}")
-    done = subprocess.run([*ITAS, "demo", "--questions", "5", "--flower-port",
-                           str(free_port())], env=env, capture_output=True, text=True,
-                          timeout=600)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    assert "score" in done.stdout and "sim-small alone" in done.stdout  # the leaderboard
-    reports = list((tmp_path / "reports").glob("demo-*.md"))
-    assert len(reports) == 1
-    rows = [line for line in reports[0].read_text().splitlines() if line.startswith("| ")]
-    assert len(rows) == 6  # header, rule, four architectures
-    assert any("Archon quick start" in row for row in rows)
+    done = subprocess.run([*ITAS, "demo", "--trials", "8", "--flower-port", str(free_port())],
+                          env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    job_id = re.search(r"search job (\d+) from", done.stdout)
+    assert job_id, done.stdout
+    assert "final ranking" in done.stdout and "power ranking" in done.stdout
+
+    status = subprocess.run([*ITAS, "status", job_id.group(1), "--json"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    summary = json.loads(status.stdout.strip().splitlines()[-1])
+    assert summary["state"] == "completed"
+    counts = summary["trials"]
+    assert counts["running"] == 0
+    assert sum(counts[k] for k in ("completed", "pruned", "infeasible", "failed")) == 8
+
+    best = tmp_path / "best.json"
+    best.write_text(subprocess.run([*ITAS, "best", job_id.group(1)], env=env,
+                                   capture_output=True, text=True, timeout=60).stdout)
+    valid = subprocess.run([*ITAS, "validate", str(best)], env=env, capture_output=True,
+                           text=True, timeout=60)
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+
+    (report,) = (tmp_path / "reports").glob("*.html")
+    html = report.read_text()
+    for title in ("Optimization History", "Pareto", "Hyperparameter Importances"):
+        assert title in html
     leftovers = [p for p in psutil.process_iter(["cmdline"])
-                 if str(tmp_path) in " ".join(p.info["cmdline"] or [])]
+                 if str(tmp_path) in " ".join(p.info["cmdline"] or [])
+                 or "demo@" in " ".join(p.info["cmdline"] or [])]
     assert leftovers == []
