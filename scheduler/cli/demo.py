@@ -65,7 +65,7 @@ def run_demo(
             logs / "scheduler.log", "started"))
         _follow(job_id)
     console.print(f"[bold]5/5[/] results of search job {job_id}")
-    report = _itas(["report", str(job_id)], show=True)
+    _itas(["report", str(job_id)], show=True)
     best = json.loads(_itas(["best", str(job_id)]))
     console.print(f"best architecture: [bold]{best['name']}[/] (`itas best {job_id}`)")
     console.print(f"Flower ran at http://127.0.0.1:{flower_port} (`itas flower` starts it "
