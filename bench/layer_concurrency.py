@@ -22,24 +22,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
-import uuid
 from pathlib import Path
 
 import psycopg
-from sqlalchemy.engine import make_url
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.settings import load_settings, resolve_service_urls  # noqa: E402
-from scheduler.services.ports import free_port  # noqa: E402
-from tests.engine import start_process, stop, wait_http  # noqa: E402
-from tests.workers import ITAS  # noqa: E402
+from bench.harness import ITAS, fresh_stack  # noqa: E402
 
 ARCHITECTURE = {
     "name": "3 generators x2 -> critic -> fuser",
@@ -52,47 +44,22 @@ ARCHITECTURE = {
           "temperature": 0.7, "max_tokens": 512}],
     ],
 }
-KEYS = {"ITAS_SIM_KEY_1": "sim-key-1", "ITAS_SIM_KEY_2": "sim-key-2"}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--questions", type=int, default=20)
     args = parser.parse_args()
-    urls = resolve_service_urls(load_settings())
-    db_name = f"itas_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(urls.database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db_name}"')
-    database_url = make_url(urls.database_url).set(database=db_name).render_as_string(
-        hide_password=False)
-    work = Path(tempfile.mkdtemp(prefix="itas-bench-"))
-    sim_port = free_port()
-    env = {**os.environ, **KEYS, "ITAS_DATABASE_URL": database_url,
-           "ITAS_REDIS_URL": urls.redis_url, "ITAS_REDIS_PREFIX": f"itas-bench-{db_name}:",
-           "ITAS_SIMULATOR_URL": f"http://127.0.0.1:{sim_port}"}
-    arch = work / "arch.json"
-    arch.write_text(json.dumps(ARCHITECTURE))
-    sim = start_process([sys.executable, "-m", "simulator", "--port", str(sim_port)],
-                        work / "sim.log", env)
-    workers = []
-    try:
-        wait_http(f"http://127.0.0.1:{sim_port}/health", sim, work / "sim.log")
-        for i in range(2):
-            workers.append(start_process([*ITAS, "worker", "--pool", "threads",
-                                          "--concurrency", "16", "--hostname", f"bench{i}@%h"],
-                                         work / f"worker{i}.log", env))
+    with fresh_stack(latency_scale=1.0) as (env, work):
+        arch = work / "arch.json"
+        arch.write_text(json.dumps(ARCHITECTURE))
         done = subprocess.run([*ITAS, "run", str(arch), "--benchmark", "synth-math", "--limit",
                                str(args.questions), "--json"], env=env, capture_output=True,
                               text=True, timeout=1200)
         if done.returncode != 0:
             raise SystemExit(done.stderr)
         summary = json.loads(done.stdout.strip().splitlines()[-1])
-        report(database_url, int(summary["evaluation_id"]))
-    finally:
-        for process in [*workers, sim]:
-            stop(process)
-        with psycopg.connect(urls.database_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{db_name}" WITH (FORCE)')
+        report(env["ITAS_DATABASE_URL"], int(summary["evaluation_id"]))
 
 
 def report(database_url: str, evaluation_id: int) -> None:

@@ -1,0 +1,62 @@
+"""A fresh, complete itas stack for a benchmark: its own database and Redis namespace (so no
+earlier cache serves it), the simulator, and worker processes. Loopback only; everything it
+starts is stopped and its database dropped at the end."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import yaml
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from models.settings import load_settings, resolve_service_urls  # noqa: E402
+from scheduler.services.ports import free_port  # noqa: E402
+from simulator.fleet import DEFAULT_FLEET  # noqa: E402
+from tests.engine import start_process, stop, wait_http  # noqa: E402
+from tests.workers import ITAS  # noqa: E402
+
+KEYS = {"ITAS_SIM_KEY_1": "sim-key-1", "ITAS_SIM_KEY_2": "sim-key-2"}
+
+
+@contextmanager
+def fresh_stack(*, latency_scale: float = 1.0, workers: int = 2,
+                threads: int = 16) -> Iterator[tuple[dict[str, str], Path]]:
+    """Yield (environment for `itas` commands, work folder)."""
+    urls = resolve_service_urls(load_settings())
+    db_name = f"itas_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(urls.database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db_name}"')
+    work = Path(tempfile.mkdtemp(prefix="itas-bench-"))
+    fleet = yaml.safe_load(DEFAULT_FLEET.read_text())
+    fleet["latency_scale"] = latency_scale
+    (work / "fleet.yaml").write_text(yaml.safe_dump(fleet))
+    port = free_port()
+    env = {**os.environ, **KEYS, "ITAS_HOME": str(work),
+           "ITAS_DATABASE_URL": make_url(urls.database_url).set(database=db_name)
+           .render_as_string(hide_password=False),
+           "ITAS_REDIS_URL": urls.redis_url, "ITAS_REDIS_PREFIX": f"itas-bench-{db_name}:",
+           "ITAS_SIMULATOR_URL": f"http://127.0.0.1:{port}"}
+    processes = [start_process([sys.executable, "-m", "simulator", "--port", str(port),
+                                "--fleet", str(work / "fleet.yaml")], work / "sim.log", env)]
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", processes[0], work / "sim.log")
+        for i in range(workers):
+            processes.append(start_process(
+                [*ITAS, "worker", "--pool", "threads", "--concurrency", str(threads),
+                 "--hostname", f"bench{i}@%h"], work / f"worker{i}.log", env))
+        yield env, work
+    finally:
+        for process in processes:
+            stop(process)
+        with psycopg.connect(urls.database_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{db_name}" WITH (FORCE)')

@@ -1,0 +1,146 @@
+"""How much a search saves: shared calls across trials, and TPE + pruning against exhaustive.
+
+Issue 5's criteria, measured on a fresh stack (own database and Redis namespace, the simulator
+at zero latency, two worker processes):
+
+A. sharing — a search's provider calls (power ranking and trials; the cache shared by all)
+   against the sum over its trials of each trial's calls without a cache (the baseline: every
+   trial paying for its own calls, counted conservatively as the calls of its largest rung
+   only). Criterion: ratio <= 1/3.
+B. convergence — a space of at most 40 points is evaluated exhaustively (grid sampler, no
+   pruning, all search questions); then TPE with successive halving over growing question
+   subsets runs with 10 seeds on the same, now cached, space. Per seed: the best score found
+   against the optimum, and the LLM calls the search's trials need (distinct architectures,
+   largest rung each) against the exhaustive evaluation's. Criterion: >= 9 of 10 seeds within
+   1 point of the optimum with <= 40% of the calls.
+
+    .venv/bin/python bench/search_efficiency.py [--seeds 10] [--trials 10]
+
+Needs PostgreSQL and Redis (ITAS_DATABASE_URL / ITAS_REDIS_URL, or `itas services up`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import ITAS, REPO, fresh_stack  # noqa: E402
+
+SMALL_SPACE = {  # 2 x 3 x 2 x 2 = 24 points
+    "generators": [1, 2], "samples": [1, 3, 5], "fusion_layers": [0, 1], "ranker": [False, True],
+    "critic": [False], "fusers_per_layer": [1], "ranker_top_k": [3], "final_check": ["none"],
+    "temperature": [0.7], "max_tokens": [512],
+}
+SMALL_JOB = {
+    "name": "bench-small", "benchmark": "synth-math", "questions": 40, "final_top_k": 1,
+    "final_questions": 5, "llms": ["sim-large", "sim-medium", "sim-small", "sim-tiny"],
+    "judge_llm": "sim-critic", "space": SMALL_SPACE, "parallel_trials": 4,
+}
+
+
+def run_job(env: dict[str, str], work: Path, job: dict[str, Any]) -> int:
+    path = work / f"{job['name']}.yaml"
+    path.write_text(yaml.safe_dump(job))
+    done = subprocess.run([*ITAS, "submit", str(path)], env=env, capture_output=True,
+                          text=True, timeout=120)
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    job_id = int(done.stdout.strip().splitlines()[-1])
+    done = subprocess.run([*ITAS, "scheduler", "--once", "--job", str(job_id), "--poll", "0.2"],
+                          env=env, capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        raise SystemExit(done.stderr[-3000:])
+    return job_id
+
+
+def trial_rows(database_url: str, job_id: int) -> list[tuple[int, str, int, float, int]]:
+    """Per trial: (trial, architecture hash, questions of its largest rung, its score there,
+    LLM calls of that rung's evaluation, cache hits included)."""
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            "SELECT DISTINCT ON (e.trial_number) e.trial_number, e.architecture_hash, "
+            "jsonb_array_length(e.question_ids), e.score, "
+            "(SELECT count(*) FROM llm_calls c WHERE c.evaluation_id = e.id) "
+            "FROM evaluations e WHERE e.job_id = %s AND e.purpose = 'trial' "
+            "ORDER BY e.trial_number, e.rung DESC", (job_id,)).fetchall()
+
+
+def provider_calls(database_url: str, job_id: int, purposes: tuple[str, ...]) -> int:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM llm_calls c JOIN evaluations e ON e.id = c.evaluation_id "
+            "WHERE e.job_id = %s AND e.purpose = ANY(%s) AND NOT c.cache_hit",
+            (job_id, list(purposes))).fetchone()
+    return int(row[0]) if row else 0
+
+
+def sharing(env: dict[str, str], work: Path) -> None:
+    demo = yaml.safe_load((REPO / "examples" / "search-demo.yaml").read_text())
+    started = time.monotonic()
+    job_id = run_job(env, work, demo)
+    rows = trial_rows(env["ITAS_DATABASE_URL"], job_id)
+    paid = provider_calls(env["ITAS_DATABASE_URL"], job_id, ("power_ranking", "trial"))
+    baseline = sum(r[4] for r in rows)
+    print(f"A. sharing: search-demo, {demo['trials']} trials ({len(rows)} evaluated), "
+          f"{time.monotonic() - started:.0f} s")
+    print(f"   provider calls of the search (power ranking + trials): {paid}")
+    print(f"   sum over trials of each trial's calls without a cache: {baseline}")
+    print(f"   ratio: {paid / baseline:.3f} (criterion <= 0.333)")
+
+
+def convergence(env: dict[str, str], work: Path, seeds: int, trials: int) -> None:
+    database_url = env["ITAS_DATABASE_URL"]
+    exhaustive_job = run_job(env, work, {**SMALL_JOB, "name": "bench-exhaustive",
+                                          "sampler": "grid", "pruner": "none", "rungs": [1.0],
+                                          "trials": 24})
+    full = {}
+    for _, digest, _, score, calls in trial_rows(database_url, exhaustive_job):
+        full[digest] = (float(score), int(calls))
+    optimum = max(score for score, _ in full.values())
+    exhaustive_calls = sum(calls for _, calls in full.values())
+    print(f"B. convergence: {len(full)} distinct architectures in a 24-point space; optimum "
+          f"{optimum:.3f}; exhaustive evaluation {exhaustive_calls} LLM calls")
+    hits = 0
+    for seed in range(seeds):
+        job_id = run_job(env, work, {**SMALL_JOB, "name": f"bench-tpe-{seed}", "sampler": "tpe",
+                                     "pruner": "successive_halving",
+                                     "rungs": [0.25, 0.5, 1.0], "trials": trials,
+                                     "seed": seed})
+        rows = trial_rows(database_url, job_id)
+        largest: dict[str, tuple[int, float, int]] = {}
+        for _, digest, questions, score, calls in rows:
+            if digest not in largest or questions > largest[digest][0]:
+                largest[digest] = (questions, float(score), int(calls))
+        complete = [s for q, s, _ in largest.values() if q == SMALL_JOB["questions"]]
+        best = max(complete, default=0.0)
+        calls = sum(c for _, _, c in largest.values())
+        ok = best >= optimum - 0.01 and calls <= 0.4 * exhaustive_calls
+        hits += ok
+        print(f"   seed {seed}: best {best:.3f} ({'=' if best >= optimum - 0.01 else '<'} "
+              f"optimum), {len(largest)} architectures tried, calls {calls} = "
+              f"{calls / exhaustive_calls:.0%} of exhaustive {'ok' if ok else 'MISS'}")
+    print(f"   {hits}/{seeds} seeds within 1 point of the optimum with <= 40% of the calls "
+          "(criterion >= 9/10)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--trials", type=int, default=10)
+    args = parser.parse_args()
+    with fresh_stack(latency_scale=0.0) as (env, work):
+        sharing(env, work)
+        convergence(env, work, args.seeds, args.trials)
+
+
+if __name__ == "__main__":
+    main()
