@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Inflight:
+    """A trial being evaluated: its current rung's evaluation and that rung's size."""
+
     trial: optuna.trial.Trial
     rung: int
     evaluation_id: int
@@ -61,8 +63,19 @@ class SearchContext:
     stale_s: float
 
     def rung_sizes(self) -> list[int]:
+        """Questions answered by the end of each rung: growing, without repeats."""
         total = len(self.search_questions)
-        return [max(1, min(total, round(total * f))) for f in self.job.rungs]
+        sizes: list[int] = []
+        for fraction in self.job.rungs:
+            size = max(1, min(total, round(total * fraction)))
+            if not sizes or size > sizes[-1]:
+                sizes.append(size)
+        return sizes
+
+    def rung_questions(self, rung: int) -> list[BenchmarkQuestion]:
+        """Only the questions a rung adds: earlier rungs' answers are not asked again."""
+        sizes = self.rung_sizes()
+        return self.search_questions[sizes[rung - 1] if rung else 0:sizes[rung]]
 
 
 class LeaseLost(Exception):
@@ -192,8 +205,7 @@ def search(ctx: SearchContext, ranked: list[str], say: Callable[[str], None]) ->
         for number, run in list(inflight.items()):
             if answered(ctx.database_url, run.evaluation_id) < run.questions:
                 continue
-            summary = summarize(ctx.database_url, run.evaluation_id)
-            score = summary.score or 0.0
+            score = _trial_score(ctx, number)
             run.trial.report(score, step=run.rung + 1)
             last = run.rung + 1 >= len(sizes)
             if not last and run.trial.should_prune():
@@ -202,9 +214,9 @@ def search(ctx: SearchContext, ranked: list[str], say: Callable[[str], None]) ->
             elif not last:
                 arch = run.trial.user_attrs["architecture"]
                 run.rung += 1
-                run.questions = sizes[run.rung]
-                run.evaluation_id = _queue(ctx, arch, purpose="trial",
-                                           questions=ctx.search_questions[:run.questions],
+                added = ctx.rung_questions(run.rung)
+                run.questions = len(added)
+                run.evaluation_id = _queue(ctx, arch, purpose="trial", questions=added,
                                            trial_number=number, rung=run.rung)
             else:
                 _settle(ctx, run, "completed", score)
@@ -226,12 +238,22 @@ def search(ctx: SearchContext, ranked: list[str], say: Callable[[str], None]) ->
                 finished += 1
                 continue
             inflight[trial.number] = Inflight(trial, 0, _queue(
-                ctx, arch, purpose="trial", questions=ctx.search_questions[:sizes[0]],
+                ctx, arch, purpose="trial", questions=ctx.rung_questions(0),
                 trial_number=trial.number, rung=0), sizes[0])
             say(f"trial {trial.number}: {arch['name']}")
         if not inflight and finished >= ctx.job.trials:
             return
         _tick(ctx, [r.evaluation_id for r in inflight.values()])
+
+
+def _trial_score(ctx: SearchContext, trial_number: int) -> float:
+    """Mean score over every question the trial has answered so far, all rungs together."""
+    with session_scope(ctx.database_url) as session:
+        value = session.execute(text(
+            "SELECT avg(a.score) FROM answers a JOIN evaluations e ON e.id = a.evaluation_id "
+            "WHERE e.job_id = :j AND e.purpose = 'trial' AND e.trial_number = :t"),
+            {"j": ctx.job_id, "t": trial_number}).scalar_one()
+    return float(value or 0.0)
 
 
 def _estimate(ctx: SearchContext, arch: dict[str, Any]) -> Any:
@@ -285,7 +307,7 @@ def _settle(ctx: SearchContext, run: Inflight, outcome: str, score: float) -> No
     arch = run.trial.user_attrs["architecture"]
     for key, value in totals.items():
         run.trial.set_user_attr(key, value)
-    run.trial.set_user_attr("questions", run.questions)
+    run.trial.set_user_attr("questions", ctx.rung_sizes()[run.rung])
     run.trial.set_user_attr("cost_per_question_usd", float(_estimate(ctx, arch).usd))
     run.trial.set_user_attr("outcome", outcome)
     if outcome == "completed":
@@ -314,11 +336,11 @@ def _resume(ctx: SearchContext, ranked: list[str],
         if rungs:
             rung = max(rungs)
             inflight[frozen.number] = Inflight(trial, rung, existing[(frozen.number, rung)],
-                                               sizes[rung])
+                                               len(ctx.rung_questions(rung)))
         else:
             arch = trial.user_attrs["architecture"]
             inflight[frozen.number] = Inflight(trial, 0, _queue(
-                ctx, arch, purpose="trial", questions=ctx.search_questions[:sizes[0]],
+                ctx, arch, purpose="trial", questions=ctx.rung_questions(0),
                 trial_number=frozen.number, rung=0), sizes[0])
         say(f"trial {frozen.number}: resumed")
     return inflight
