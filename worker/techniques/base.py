@@ -122,3 +122,23 @@ def prompt_with(role: Role, question: str, candidates: Sequence[Candidate],
                  if use_critiques else None)
     return build_prompt(role, question, candidates=[c.text for c in candidates],
                         critiques=critiques, unit_tests=unit_tests)
+
+
+def answers_as_candidates(results: Sequence[CallResult]) -> Contribution:
+    """Generators' and fusers' rule: every reply is a candidate; one without an ``Answer:``
+    line is still kept (its reasoning can help a later fuser) and counted as a parse failure;
+    a failed call is counted and skipped."""
+    from simulator.protocol import ProtocolParseError, parse_answer
+
+    out = Contribution(candidates=[])
+    assert out.candidates is not None
+    for result in results:
+        if result.text is None:
+            out.failed_calls += 1
+            continue
+        out.candidates.append(Candidate(result.text))
+        try:
+            parse_answer(result.text)
+        except ProtocolParseError:
+            out.parse_failures.append(result)
+    return out

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from simulator.protocol import ProtocolParseError, Role, parse_answer
+from simulator.protocol import Role
 from worker.techniques.base import (
     CallResult,
     CallSpec,
-    Candidate,
     Contribution,
     LayerState,
+    answers_as_candidates,
     prompt_with,
     spec,
 )
@@ -33,17 +33,7 @@ class Fuser:
                 results: Sequence[CallResult]) -> Contribution:
         if not results:  # nothing to fuse: hand the input on unchanged
             return Contribution(candidates=list(state.candidates))
-        out = Contribution(candidates=[])
-        assert out.candidates is not None
-        for result in results:
-            if result.text is None:
-                out.failed_calls += 1
-                continue
-            out.candidates.append(Candidate(result.text))
-            try:
-                parse_answer(result.text)
-            except ProtocolParseError:
-                out.parse_failures.append(result)
+        out = answers_as_candidates(results)
         if not out.candidates:  # every fusion call failed: the input is the best we have
             out.candidates = list(state.candidates)
         return out

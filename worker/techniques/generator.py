@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from simulator.protocol import ProtocolParseError, Role, build_prompt, parse_answer
-
+from simulator.protocol import Role, build_prompt
 from worker.techniques.base import (
     CallResult,
     CallSpec,
-    Candidate,
     Contribution,
     LayerState,
+    answers_as_candidates,
     spec,
 )
 
@@ -29,15 +28,4 @@ class Generator:
 
     def combine(self, component: Any, question: str, state: LayerState,
                 results: Sequence[CallResult]) -> Contribution:
-        out = Contribution(candidates=[])
-        assert out.candidates is not None
-        for result in results:
-            if result.text is None:
-                out.failed_calls += 1
-                continue
-            out.candidates.append(Candidate(result.text))
-            try:
-                parse_answer(result.text)
-            except ProtocolParseError:
-                out.parse_failures.append(result)
-        return out
+        return answers_as_candidates(results)
