@@ -14,7 +14,8 @@ B. convergence — a space of at most 40 points is evaluated exhaustively (grid 
    architecture on the questions it reached) against the exhaustive evaluation's.
    Criterion: >= 9 of 10 seeds within 1 point of the optimum with <= 40% of the calls.
 
-    .venv/bin/python bench/search_efficiency.py [--seeds 10] [--trials 10]
+    .venv/bin/python -u bench/search_efficiency.py [--part AB] [--seeds 10] [--trials 10]
+                                                   [--sharing-trials 8]
 
 Needs PostgreSQL and Redis (ITAS_DATABASE_URL / ITAS_REDIS_URL, or `itas services up`).
 """
@@ -90,8 +91,9 @@ def provider_calls(database_url: str, job_id: int, purposes: tuple[str, ...]) ->
     return int(row[0]) if row else 0
 
 
-def sharing(env: dict[str, str], work: Path) -> None:
+def sharing(env: dict[str, str], work: Path, trials: int) -> None:
     demo = yaml.safe_load((REPO / "examples" / "search-demo.yaml").read_text())
+    demo["trials"] = trials
     started = time.monotonic()
     job_id = run_job(env, work, demo)
     rows = trial_rows(env["ITAS_DATABASE_URL"], job_id)
@@ -142,11 +144,15 @@ def convergence(env: dict[str, str], work: Path, seeds: int, trials: int) -> Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--trials", type=int, default=10, help="TPE trials per seed (B)")
+    parser.add_argument("--sharing-trials", type=int, default=8, help="trials of part A")
+    parser.add_argument("--part", choices=("A", "B", "AB"), default="AB")
     args = parser.parse_args()
     with fresh_stack(latency_scale=0.0) as (env, work):
-        sharing(env, work)
-        convergence(env, work, args.seeds, args.trials)
+        if "A" in args.part:
+            sharing(env, work, args.sharing_trials)
+        if "B" in args.part:
+            convergence(env, work, args.seeds, args.trials)
 
 
 if __name__ == "__main__":
