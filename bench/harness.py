@@ -29,9 +29,12 @@ KEYS = {"ITAS_SIM_KEY_1": "sim-key-1", "ITAS_SIM_KEY_2": "sim-key-2"}
 
 
 @contextmanager
-def fresh_stack(*, latency_scale: float = 1.0, workers: int = 2,
-                threads: int = 16) -> Iterator[tuple[dict[str, str], Path]]:
-    """Yield (environment for `itas` commands, work folder)."""
+def fresh_stack(*, latency_scale: float = 1.0, workers: int = 2, threads: int = 16,
+                fleet_keys: list[dict[str, object]] | None = None,
+                extra_env: dict[str, str] | None = None
+                ) -> Iterator[tuple[dict[str, str], Path]]:
+    """Yield (environment for `itas` commands, work folder). ``fleet_keys`` replaces the
+    simulator's keys; ``extra_env`` is added for every process (workers included)."""
     urls = resolve_service_urls(load_settings())
     db_name = f"itas_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(urls.database_url, autocommit=True) as conn:
@@ -39,13 +42,15 @@ def fresh_stack(*, latency_scale: float = 1.0, workers: int = 2,
     work = Path(tempfile.mkdtemp(prefix="itas-bench-"))
     fleet = yaml.safe_load(DEFAULT_FLEET.read_text())
     fleet["latency_scale"] = latency_scale
+    if fleet_keys is not None:
+        fleet["keys"] = fleet_keys
     (work / "fleet.yaml").write_text(yaml.safe_dump(fleet))
     port = free_port()
     env = {**os.environ, **KEYS, "ITAS_HOME": str(work),
            "ITAS_DATABASE_URL": make_url(urls.database_url).set(database=db_name)
            .render_as_string(hide_password=False),
            "ITAS_REDIS_URL": urls.redis_url, "ITAS_REDIS_PREFIX": f"itas-bench-{db_name}:",
-           "ITAS_SIMULATOR_URL": f"http://127.0.0.1:{port}"}
+           "ITAS_SIMULATOR_URL": f"http://127.0.0.1:{port}", **(extra_env or {})}
     processes = [start_process([sys.executable, "-m", "simulator", "--port", str(port),
                                 "--fleet", str(work / "fleet.yaml")], work / "sim.log", env)]
     try:

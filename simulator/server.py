@@ -104,6 +104,9 @@ class Simulator:
         self.limiter = RateLimiter(fleet.keys.values())
         self.in_flight = 0  # requests being handled now; /health reports it and its peak
         self.peak_in_flight = 0
+        #: Completion responses by HTTP status, for benchmarks (e.g. how many 429s a client
+        #: caused); /health reports it.
+        self.status_counts: dict[int, int] = {}
 
     # -- request parsing -------------------------------------------------------------------
 
@@ -200,7 +203,10 @@ class Simulator:
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
-            return await self._handle(request, dialect)
+            response = await self._handle(request, dialect)
+            self.status_counts[response.status_code] = \
+                self.status_counts.get(response.status_code, 0) + 1
+            return response
         finally:
             self.in_flight -= 1
 
@@ -333,6 +339,7 @@ def build_app(simulator: Simulator) -> Starlette:
             "status": "ok",
             "in_flight": simulator.in_flight,
             "peak_in_flight": simulator.peak_in_flight,
+            "responses": {str(k): v for k, v in sorted(simulator.status_counts.items())},
         }
         return Response(json.dumps(body), media_type="application/json")
 
