@@ -112,11 +112,13 @@ def run_job(database_url: str, job_id: int, *, owner: str, lease_s: float = 60.0
         jobs.finish_job(database_url, job_id=job_id, status="completed")
     except LeaseLost:
         return "lease lost"
-    except Exception as exc:  # the job fails, with the reason, instead of retrying forever
+    except Exception as exc:
+        # The job fails with its reason (`itas status` shows it) instead of being retried
+        # forever; the scheduler goes on with other jobs.
         log.exception("search job %s failed", job_id)
         jobs.finish_job(database_url, job_id=job_id, status="failed",
                         error=f"{type(exc).__name__}: {exc}")
-        raise
+        return "failed"
     return jobs.job_status(database_url, job_id)
 
 
