@@ -7,7 +7,7 @@ A. sharing — a search's provider calls (power ranking and trials; the cache sh
    against the sum over its trials of each trial's calls without a cache (the baseline: every
    trial paying for all of its own calls; a trial's rungs ask disjoint questions, so this is
    the LLM calls of its evaluations, cache hits included). Criterion: ratio <= 1/3.
-B. convergence — a space of at most 40 points is evaluated exhaustively (grid sampler, no
+B. convergence — a space of 36 points (at most 40) is evaluated exhaustively (grid sampler, no
    pruning, all search questions); then TPE with successive halving over growing question
    subsets runs with 10 seeds on the same, now cached, space. Per seed: the best score found
    against the optimum, and the LLM calls the search's trials need (each distinct
@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import ITAS, REPO, fresh_stack  # noqa: E402
 
-SMALL_SPACE = {  # 2 x 3 x 2 x 2 = 24 points
-    "generators": [1, 2], "samples": [1, 3, 5], "fusion_layers": [0, 1], "ranker": [False, True],
+SMALL_SPACE = {  # 3 x 3 x 2 x 2 = 36 points
+    "generators": [1, 2, 3], "samples": [1, 3, 5], "fusion_layers": [0, 1], "ranker": [False, True],
     "critic": [False], "fusers_per_layer": [1], "ranker_top_k": [3], "final_check": ["none"],
     "temperature": [0.7], "max_tokens": [512],
 }
@@ -110,13 +110,13 @@ def convergence(env: dict[str, str], work: Path, seeds: int, trials: int) -> Non
     database_url = env["ITAS_DATABASE_URL"]
     exhaustive_job = run_job(env, work, {**SMALL_JOB, "name": "bench-exhaustive",
                                           "sampler": "grid", "pruner": "none", "rungs": [1.0],
-                                          "trials": 24})
+                                          "trials": 36})
     full = {}
     for _, digest, _, score, calls in trial_rows(database_url, exhaustive_job):
         full[digest] = (float(score), int(calls))
     optimum = max(score for score, _ in full.values())
     exhaustive_calls = sum(calls for _, calls in full.values())
-    print(f"B. convergence: {len(full)} distinct architectures in a 24-point space; optimum "
+    print(f"B. convergence: {len(full)} distinct architectures in a 36-point space; optimum "
           f"{optimum:.3f}; exhaustive evaluation {exhaustive_calls} LLM calls")
     hits = 0
     for seed in range(seeds):
