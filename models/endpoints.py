@@ -43,13 +43,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import ValidationError
 
 from models.endpoint_types import LLM, Endpoint, EndpointKind, Registry
 from models.errors import ConfigError
 from models.problems import at, close_matches, field_problems, nearest, shown
 from models.settings import load_settings
+from models.yaml_files import load_yaml
 
 __all__ = ["LLM", "Endpoint", "EndpointKind", "Registry", "load_registry", "parse_registry",
            "read_yaml"]
@@ -110,14 +110,7 @@ _LLM_FIELDS = [f for f in LLM.model_fields if f != "name"]
 
 def read_yaml(text: str, source: str) -> Any:
     """The YAML document in ``text``; a syntax error names its line and column."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(f"{source}: {where}not valid YAML ({exc.problem})") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML ({exc})") from exc
+    return load_yaml(text, source)
 
 
 def parse_registry(data: Any, source: str, *, simulator_url: str | None) -> Registry:

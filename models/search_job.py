@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 
 from models.errors import ConfigError, InvalidSearchJob
 from models.problems import at, nearest, shown
+from models.yaml_files import load_yaml
 
 if TYPE_CHECKING:
     from models.endpoints import Registry
@@ -285,14 +286,7 @@ def load_search_job(path: Path, *, registry: Registry | None = None,
 
 def read_job_yaml(text: str, source: str) -> Any:
     """The YAML document in ``text``; a syntax error or a repeated key names line and column."""
-    try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise InvalidSearchJob(f"{source}: {where}not valid YAML ({exc.problem})") from exc
-    except yaml.YAMLError as exc:
-        raise InvalidSearchJob(f"{source}: not valid YAML ({exc})") from exc
+    return load_yaml(text, source, error=InvalidSearchJob, loader=_StrictLoader)
 
 
 class _StrictLoader(yaml.SafeLoader):
