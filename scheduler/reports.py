@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
-from models.db import session_scope, sqlalchemy_url
+from models.db import session_scope
 from models.errors import UserError
 
 if TYPE_CHECKING:  # Optuna is imported when a study is read, not by every `itas` command
@@ -259,8 +259,9 @@ def open_study(database_url: str, study_name: str) -> optuna.Study | None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = _storages.get(database_url)
     if storage is None:
-        storage = optuna.storages.RDBStorage(sqlalchemy_url(database_url),
-                                             engine_kwargs={"pool_pre_ping": True})
+        from scheduler.study import storage as build_storage
+
+        storage = build_storage(database_url)
         _storages[database_url] = storage
     try:
         return optuna.load_study(study_name=study_name, storage=storage)

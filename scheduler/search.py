@@ -193,7 +193,6 @@ def _finished(study: optuna.Study) -> int:
 
 
 def search(ctx: SearchContext, ranked: list[str], say: Callable[[str], None]) -> None:
-    from scheduler.search_space import build_architecture, suggest
 
     inflight = _resume(ctx, ranked, say)
     sizes = ctx.rung_sizes()
@@ -226,26 +225,40 @@ def search(ctx: SearchContext, ranked: list[str], say: Callable[[str], None]) ->
         finished = _finished(ctx.study)
         while (len(inflight) < ctx.job.parallel_trials
                and finished + len(inflight) < ctx.job.trials):
-            trial = ctx.study.ask()
-            arch = build_architecture(suggest(trial, ctx.job.space), ranked, ctx.job,
-                                      registry=ctx.registry)
-            reason = _infeasible(ctx, arch)
-            trial.set_user_attr("architecture", arch)
-            trial.set_user_attr("architecture_name", arch["name"])
-            if reason:
-                trial.set_user_attr("outcome", "infeasible")
-                trial.set_user_attr("infeasible_reason", reason)
-                ctx.study.tell(trial, _values(ctx, 0.0, arch), skip_if_finished=True)
-                say(f"trial {trial.number}: infeasible ({reason})")
+            started = _start_trial(ctx, ctx.study.ask(), ranked, say)
+            if started is None:
                 finished += 1
-                continue
-            inflight[trial.number] = Inflight(trial, 0, _queue(
-                ctx, arch, purpose="trial", questions=ctx.rung_questions(0),
-                trial_number=trial.number, rung=0), sizes[0])
-            say(f"trial {trial.number}: {arch['name']}")
+            else:
+                inflight[started.trial.number] = started
         if not inflight and finished >= ctx.job.trials:
             return
         _tick(ctx, [r.evaluation_id for r in inflight.values()])
+
+
+def _start_trial(ctx: SearchContext, trial: optuna.trial.Trial, ranked: list[str],
+                 say: Callable[[str], None]) -> Inflight | None:
+    """Params -> architecture -> budget check -> rung 0 queued; None when infeasible (told).
+
+    Also used for a trial a dead scheduler left half-started: Optuna hands back the params it
+    had already suggested and samples only the missing ones.
+    """
+    from scheduler.search_space import build_architecture, suggest
+
+    arch = build_architecture(suggest(trial, ctx.job.space), ranked, ctx.job,
+                              registry=ctx.registry)
+    trial.set_user_attr("architecture", arch)
+    trial.set_user_attr("architecture_name", arch["name"])
+    reason = _infeasible(ctx, arch)
+    if reason:
+        trial.set_user_attr("outcome", "infeasible")
+        trial.set_user_attr("infeasible_reason", reason)
+        ctx.study.tell(trial, _values(ctx, 0.0, arch), skip_if_finished=True)
+        say(f"trial {trial.number}: infeasible ({reason})")
+        return None
+    evaluation_id = _queue(ctx, arch, purpose="trial", questions=ctx.rung_questions(0),
+                           trial_number=trial.number, rung=0)
+    say(f"trial {trial.number}: {arch['name']}")
+    return Inflight(trial, 0, evaluation_id, len(ctx.rung_questions(0)))
 
 
 def _trial_score(ctx: SearchContext, trial_number: int) -> float:
@@ -322,29 +335,22 @@ def _settle(ctx: SearchContext, run: Inflight, outcome: str, score: float) -> No
 
 def _resume(ctx: SearchContext, ranked: list[str],
             say: Callable[[str], None]) -> dict[int, Inflight]:
-    """Trials a previous scheduler left RUNNING: continue each from its last evaluation."""
-    from scheduler.search_space import build_architecture
-
+    """Trials a previous scheduler left RUNNING: continue each from its last evaluation, or
+    start it again if it never got one (it may have died between ask and queue)."""
     existing = _existing(ctx, "trial")
-    sizes = ctx.rung_sizes()
     inflight: dict[int, Inflight] = {}
     for frozen in ctx.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         trial = optuna.trial.Trial(ctx.study, frozen._trial_id)
-        if "architecture" not in frozen.user_attrs:
-            arch = build_architecture(frozen.params, ranked, ctx.job, registry=ctx.registry)
-            trial.set_user_attr("architecture", arch)
-            trial.set_user_attr("architecture_name", arch["name"])
         rungs = [r for (t, r) in existing if t == frozen.number]
-        if rungs:
+        say(f"trial {frozen.number}: resumed")
+        if rungs and "architecture" in frozen.user_attrs:
             rung = max(rungs)
             inflight[frozen.number] = Inflight(trial, rung, existing[(frozen.number, rung)],
                                                len(ctx.rung_questions(rung)))
         else:
-            arch = trial.user_attrs["architecture"]
-            inflight[frozen.number] = Inflight(trial, 0, _queue(
-                ctx, arch, purpose="trial", questions=ctx.rung_questions(0),
-                trial_number=frozen.number, rung=0), sizes[0])
-        say(f"trial {frozen.number}: resumed")
+            run = _start_trial(ctx, trial, ranked, say)
+            if run is not None:
+                inflight[frozen.number] = run
     return inflight
 
 

@@ -19,9 +19,26 @@ SAMPLERS = ("tpe", "gp", "random", "grid", "nsga2")
 PRUNERS = ("successive_halving", "hyperband", "median", "none")
 
 
+#: Any constant: the same in every itas process (models.db uses another for our schema).
+_OPTUNA_SCHEMA_LOCK = 0x17A5_0B7A
+
+
 def storage(database_url: str) -> optuna.storages.RDBStorage:
-    return optuna.storages.RDBStorage(sqlalchemy_url(database_url),
-                                      engine_kwargs={"pool_pre_ping": True})
+    """Optuna's RDB storage on our database: the one place it is built.
+
+    Building it creates Optuna's tables on first use; two processes doing that at once (a
+    scheduler and `itas status`, say) collide on PostgreSQL's enum types, so the first build
+    is serialised with an advisory lock.
+    """
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_OPTUNA_SCHEMA_LOCK,))
+        try:
+            return optuna.storages.RDBStorage(sqlalchemy_url(database_url),
+                                              engine_kwargs={"pool_pre_ping": True})
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_OPTUNA_SCHEMA_LOCK,))
 
 
 def directions(sampler: str) -> list[Literal["minimize", "maximize"]]:

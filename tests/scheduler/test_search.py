@@ -166,3 +166,30 @@ def test_an_over_budget_architecture_never_reaches_a_worker(
         evaluated = {r[0] for r in conn.execute(
             "SELECT architecture->>'name' FROM evaluations WHERE job_id = %s", (job_id,))}
     assert not names & evaluated
+
+
+def test_a_trial_left_half_suggested_by_a_dead_scheduler_is_finished(
+    engine: Engine, services: RunServices, tmp_path: Path
+) -> None:
+    from scheduler.study import open_study
+
+    job_id = submit(engine, job_file(tmp_path, trials=3, questions=6))
+    with psycopg.connect(services.database_url) as conn:
+        row = conn.execute("SELECT study_name FROM search_jobs WHERE id = %s",
+                           (job_id,)).fetchone()
+    assert row is not None
+    # What a scheduler killed inside `suggest` leaves: a RUNNING trial with some params only.
+    study = open_study(services.database_url, study_name=row[0],
+                       sampler=optuna.samplers.RandomSampler(seed=0),
+                       pruner=optuna.pruners.NopPruner(), sampler_name="random")
+    half = study.ask()
+    half.suggest_categorical("generators", [1, 2])
+    study._storage._backend.engine.dispose()  # type: ignore[attr-defined]
+    done = engine.itas("scheduler", "--once", "--job", str(job_id), "--poll", "0.2",
+                       timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert job_state(services, job_id) == "completed"
+    trials = trials_of(services, job_id)
+    assert len(trials) == 3 and all(t.state in FINISHED for t in trials)
+    assert trials[half.number].user_attrs.get("outcome") in ("completed", "pruned", "infeasible")
+    assert trials[half.number].params["generators"] == half.params["generators"]
