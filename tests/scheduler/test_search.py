@@ -17,7 +17,7 @@ import psycopg
 import pytest
 import yaml
 
-from models.db import sqlalchemy_url
+from scheduler.study import storage as study_storage
 from tests.engine import Engine
 from tests.services import RunServices
 from tests.workers import ITAS
@@ -67,7 +67,7 @@ def trials_of(services: RunServices, job_id: int) -> list[optuna.trial.FrozenTri
         row = conn.execute("SELECT study_name FROM search_jobs WHERE id = %s",
                            (job_id,)).fetchone()
     assert row is not None
-    storage = optuna.storages.RDBStorage(sqlalchemy_url(services.database_url))
+    storage = study_storage(services.database_url)  # the locked first build, as itas does
     try:
         return optuna.load_study(study_name=row[0], storage=storage).get_trials()
     except KeyError:
