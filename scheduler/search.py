@@ -160,10 +160,10 @@ def _wait_all(ctx: SearchContext, evaluations: dict[Any, int], sizes: dict[Any, 
 
 
 def single_llm(llm: str, job: Any, registry: Registry) -> dict[str, Any]:
-    endpoint = registry.endpoint_for(llm)
-    model_type = endpoint.model_types[0] if endpoint.model_types else "OpenAI_API"
+    from scheduler.search_space import model_type_for
+
     return {"name": f"{llm} alone", "layers": [[{
-        "type": "generator", "model": llm, "model_type": model_type,
+        "type": "generator", "model": llm, "model_type": model_type_for(llm, registry),
         "temperature": job.space.temperature[0], "max_tokens": job.space.max_tokens[0],
         "samples": 1}]]}
 

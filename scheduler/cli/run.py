@@ -34,7 +34,8 @@ def checked_architecture(path: Path) -> tuple[dict[str, Any], str, list[str]]:
 
 
 def _evaluate(path: Path, benchmark: str, questions: list[BenchmarkQuestion], split: str,
-              timeout: float, quiet: bool) -> int:
+              timeout: float, quiet: bool) -> tuple[int, dict[str, Any]]:
+    """Queue and wait; returns the evaluation id and the architecture as stored."""
     arch_json, arch_hash, warnings = checked_architecture(path)
     for warning in warnings:
         console.print(f"[yellow]warning:[/] {warning}")
@@ -50,7 +51,7 @@ def _evaluate(path: Path, benchmark: str, questions: list[BenchmarkQuestion], sp
     if not finished:
         raise ItasError(f"evaluation {evaluation_id} not finished after {timeout:.0f}s; it "
                         "goes on in the workers (is one running? `itas worker`)")
-    return evaluation_id
+    return evaluation_id, arch_json
 
 
 def run(
@@ -64,7 +65,7 @@ def run(
 ) -> None:
     """Evaluate an architecture on a benchmark through the workers; print its figures."""
     questions = load_questions(benchmark, data=data, split=split, limit=limit)
-    evaluation_id = _evaluate(architecture, benchmark, questions, split, timeout, as_json)
+    evaluation_id, _ = _evaluate(architecture, benchmark, questions, split, timeout, as_json)
     database_url = resolve_service_urls(load_settings()).database_url
     summary = summarize(database_url, evaluation_id).as_dict()
     if as_json:
@@ -86,10 +87,10 @@ def ask(
         raise InvalidArchitecture("question: expected a non-empty question")
     question_id = "ask-" + hashlib.sha256(question.strip().encode()).hexdigest()[:16]
     asked = [BenchmarkQuestion(question_id, question.strip(), "")]
-    evaluation_id = _evaluate(architecture, "ask", asked, "all", timeout, True)
+    evaluation_id, arch_json = _evaluate(architecture, "ask", asked, "all", timeout, True)
     database_url = resolve_service_urls(load_settings()).database_url
-    layers = json.loads(architecture.read_text()).get("layers", [])
-    state = layer_state(database_url, evaluation_id, question_id, max(len(layers) - 1, 0))
+    last_layer = len(arch_json["layers"]) - 1
+    state = layer_state(database_url, evaluation_id, question_id, last_layer)
     candidates = (state or {}).get("candidates") or []
     if not candidates:
         raise ItasError("no answer: every call of the last layer failed (see `itas run --json`)")
