@@ -53,7 +53,6 @@ def reset_after_fork() -> None:
 
 def _build() -> Runtime:
     from models.endpoints import load_registry
-
     from worker.sending import make_sender
 
     settings = load_settings()

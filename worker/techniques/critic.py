@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from simulator.protocol import ProtocolParseError, Role, parse_critiques
-
 from worker.techniques.base import (
     CallResult,
     CallSpec,

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from simulator.protocol import ProtocolParseError, Role, parse_ranking
-
 from worker.techniques.base import (
     CallResult,
     CallSpec,
