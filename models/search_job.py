@@ -182,9 +182,14 @@ class SearchJob(BaseModel):
     sampler: Sampler = Field(default=Sampler.TPE, strict=False)
     pruner: Pruner = Field(default=Pruner.SUCCESSIVE_HALVING, strict=False)
     #: Growing shares of the search questions a trial is evaluated on, reported to the pruner
-    #: after each; strictly increasing, the last 1.0.
+    #: after each; strictly increasing, the last 1.0. The default grows by 3, matching
+    #: ``reduction_factor``, so that every rung but the last is a pruning check.
     rungs: list[Annotated[float, Field(gt=0, le=1)]] = Field(
-        default_factory=lambda: [0.25, 0.5, 1.0], min_length=1)
+        default_factory=lambda: [0.11, 0.33, 1.0], min_length=1)
+    #: Successive halving and hyperband keep the best 1/reduction_factor of the trials at each
+    #: check; checks fall where a trial has answered rungs[0] x reduction_factor^k of the
+    #: questions.
+    reduction_factor: int = Field(default=3, ge=2)
     trials: _Count = 20
     parallel_trials: _Count = 4
     seed: int = Field(default=0, ge=0)
@@ -212,6 +217,7 @@ _EXPECTED = {
     "sampler": "one of " + ", ".join(s.value for s in Sampler),
     "pruner": "one of " + ", ".join(p.value for p in Pruner),
     "rungs": "a list of shares 0 < r <= 1, growing, ending with 1.0",
+    "reduction_factor": "an integer >= 2",
     "seed": "an integer >= 0",
     **dict.fromkeys(("usd_per_question", "total_usd"), "a number of dollars > 0"),
     **dict.fromkeys(("generators", "samples", "fusers_per_layer", "ranker_top_k",
@@ -232,6 +238,22 @@ _ITEM = {
     "llms": "an LLM name (a non-empty string)",
     "rungs": "a share of the search questions, 0 < r <= 1",
 }
+
+
+def pruning_checks(rungs: list[float], reduction_factor: int) -> set[int]:
+    """The rungs (indices, the last excluded) after which successive halving checks a trial.
+
+    Optuna's pruner checks when the step reported, the questions answered so far, reaches
+    rungs[0] x reduction_factor^k (k = 0, 1, ...); the rung that first reaches each is the one
+    checked. Shares stand in for question counts here (rounding aside, the same thing).
+    """
+    checks, next_check = set(), rungs[0]
+    for i, rung in enumerate(rungs[:-1]):
+        if rung >= next_check * (1 - 1e-6):
+            checks.add(i)
+            while next_check <= rung * (1 + 1e-6):
+                next_check *= reduction_factor
+    return checks
 
 
 def _problems(exc: ValidationError, base: str) -> list[str]:
@@ -488,6 +510,15 @@ def _check_job(job: SearchJob, data: dict[str, Any], errors: list[str], warnings
             errors.append(f"pruner: nsga2 searches score and cost together, and Optuna cannot "
                           f"prune a multi-objective study; set pruner: none, got {pruner.value}")
         pruner = updates["pruner"] = Pruner.NONE
+    if pruner is Pruner.SUCCESSIVE_HALVING and valid("rungs", "reduction_factor"):
+        checks = pruning_checks(job.rungs, job.reduction_factor)
+        for i, rung in enumerate(job.rungs[:-1]):
+            if i not in checks:
+                warnings.append(
+                    f"rungs[{i}]: the pruner does not check at {rung} with reduction_factor "
+                    f"{job.reduction_factor} (it checks once a trial has answered "
+                    f"{job.rungs[0]} x {job.reduction_factor}^k of the questions); make the "
+                    "rungs grow by the reduction factor")
     if pruner is Pruner.NONE and "rungs" in data and len(job.rungs) > 1 and valid("rungs"):
         warnings.append("rungs: with pruner none every trial runs on all its questions; "
                         "rungs only matter to a pruner")

@@ -63,19 +63,22 @@ class SearchContext:
     stale_s: float
 
     def rung_sizes(self) -> list[int]:
-        """Questions answered by the end of each rung: growing, without repeats."""
-        total = len(self.search_questions)
-        sizes: list[int] = []
-        for fraction in self.job.rungs:
-            size = max(1, min(total, round(total * fraction)))
-            if not sizes or size > sizes[-1]:
-                sizes.append(size)
-        return sizes
+        return rung_sizes(len(self.search_questions), self.job.rungs)
 
     def rung_questions(self, rung: int) -> list[BenchmarkQuestion]:
         """Only the questions a rung adds: earlier rungs' answers are not asked again."""
         sizes = self.rung_sizes()
         return self.search_questions[sizes[rung - 1] if rung else 0:sizes[rung]]
+
+
+def rung_sizes(total: int, rungs: list[float]) -> list[int]:
+    """Questions answered by the end of each rung: growing, without repeats."""
+    sizes: list[int] = []
+    for fraction in rungs:
+        size = max(1, min(total, round(total * fraction)))
+        if not sizes or size > sizes[-1]:
+            sizes.append(size)
+    return sizes
 
 
 class LeaseLost(Exception):
@@ -99,7 +102,9 @@ def run_job(database_url: str, job_id: int, *, owner: str, lease_s: float = 60.0
     sampler = make_sampler(job.sampler, seed=job.seed,
                            grid=grid_space(job.space) if job.sampler == "grid" else None)
     study = open_study(database_url, study_name=record.study_name, sampler=sampler,
-                       pruner=make_pruner(job.pruner, rungs=len(job.rungs)),
+                       pruner=make_pruner(job.pruner,
+                                          rung_sizes=rung_sizes(len(questions), job.rungs),
+                                          reduction_factor=job.reduction_factor),
                        sampler_name=job.sampler)
     ctx = SearchContext(database_url, job_id, owner, job, registry, study, questions,
                         lease_s, poll_s, stale_s)
@@ -207,7 +212,8 @@ def search(ctx: SearchContext, ranked: list[str], say: Callable[[str], None]) ->
             if answered(ctx.database_url, run.evaluation_id) < run.questions:
                 continue
             score = _trial_score(ctx, number)
-            run.trial.report(score, step=run.rung + 1)
+            # The step is the resource the pruner weighs: questions answered so far.
+            run.trial.report(score, step=sizes[run.rung])
             last = run.rung + 1 >= len(sizes)
             if not last and run.trial.should_prune():
                 _settle(ctx, run, "pruned", score)

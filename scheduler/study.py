@@ -79,13 +79,18 @@ def make_sampler(name: str, *, seed: int, grid: dict[str, list[Any]] | None = No
     raise ConfigError(f"sampler: expected one of {', '.join(SAMPLERS)}, got {name!r}")
 
 
-def make_pruner(name: str, *, rungs: int) -> optuna.pruners.BasePruner:
-    """Steps are rung numbers 1..rungs (growing question subsets)."""
+def make_pruner(name: str, *, rung_sizes: list[int], reduction_factor: int = 3
+                ) -> optuna.pruners.BasePruner:
+    """A trial reports its score with step = the questions it has answered so far (the
+    resource, in Optuna's terms), so successive halving and hyperband start at the first rung's
+    size and check where a trial has answered that times ``reduction_factor``^k."""
+    first, last = rung_sizes[0], rung_sizes[-1]
     if name == "successive_halving":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=2)
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=first,
+                                                      reduction_factor=reduction_factor)
     if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(rungs, 1),
-                                              reduction_factor=2)
+        return optuna.pruners.HyperbandPruner(min_resource=first, max_resource=max(last, first),
+                                              reduction_factor=reduction_factor)
     if name == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
     if name == "none":

@@ -67,7 +67,8 @@ def test_defaults_are_the_papers(registry: Registry) -> None:
     assert loaded.space.fusers_per_layer == [1, 2, 3] and loaded.space.ranker_top_k == [5]
     assert loaded.space.critic == [False, True] and loaded.space.ranker == [False, True]
     assert loaded.space.final_check == list(FinalCheck)
-    assert loaded.rungs == [0.25, 0.5, 1.0] and loaded.trials == 20 and loaded.seed == 0
+    assert loaded.rungs == [0.11, 0.33, 1.0] and loaded.reduction_factor == 3
+    assert loaded.trials == 20 and loaded.seed == 0
     assert loaded.sampler is Sampler.TPE and loaded.pruner is Pruner.SUCCESSIVE_HALVING
     assert loaded.judge(["sim-large", "sim-frontier"]) == "sim-large"  # best-ranked
     few, _ = parse_search_job(job(llms=["sim-large", "sim-tiny"]), registry=registry)
@@ -117,6 +118,8 @@ MALFORMED: list[tuple[str, dict[str, Any], list[str]]] = [
      ["rungs[1]: expected more than 0.5 (rungs grow), got 0.25"]),
     ("rungs not ending at 1", job(rungs=[0.25, 0.5]),
      ["rungs[1]: the last rung must be 1.0 (all the search questions), got 0.5"]),
+    ("reduction factor of one", job(reduction_factor=1),
+     ["reduction_factor: expected an integer >= 2, got 1"]),
     ("pruning a multi-objective study", job(sampler="nsga2", pruner="median"),
      ["pruner: nsga2 searches score and cost together"]),
     ("zero trials, a boolean seed", job(trials=0, seed=True),
@@ -200,6 +203,20 @@ def test_warnings_for_settings_that_cannot_all_take_effect(registry: Registry) -
     assert [w.split(":")[0] for w in warnings] == [
         "data", "trials", "parallel_trials", "final_top_k"]
     assert "the grid has 4 points" in warnings[1]
+
+
+def test_rungs_that_successive_halving_would_not_check_are_warned_about(
+        registry: Registry) -> None:
+    _, warnings = parse_search_job(job(rungs=[0.25, 0.5, 1.0], reduction_factor=3),
+                                   registry=registry)
+    assert warnings == [
+        "rungs[1]: the pruner does not check at 0.5 with reduction_factor 3 (it checks once a "
+        "trial has answered 0.25 x 3^k of the questions); make the rungs grow by the reduction "
+        "factor"]
+    for fine in (job(rungs=[0.25, 0.5, 1.0], reduction_factor=2),
+                 job(rungs=[0.1, 0.2, 0.5, 1.0], reduction_factor=2),
+                 job(rungs=[0.25, 0.5, 1.0], reduction_factor=3, pruner="median")):
+        assert parse_search_job(fine, registry=registry)[1] == []
 
 
 def test_the_error_is_a_user_error_that_survives_pickling(registry: Registry) -> None:
