@@ -139,9 +139,9 @@ def convergence(env: dict[str, str], work: Path, *, seeds: int, trials: int, que
                                      "parallel_trials": parallel, "seed": seed})
         rows = trial_rows(database_url, job_id)
         largest: dict[str, tuple[int, float, int]] = {}
-        for _, digest, questions, score, calls in rows:
-            if digest not in largest or questions > largest[digest][0]:
-                largest[digest] = (questions, float(score), int(calls))
+        for _, digest, answered, score, calls in rows:
+            if digest not in largest or answered > largest[digest][0]:
+                largest[digest] = (answered, float(score), int(calls))
         complete = [s for q, s, _ in largest.values() if q == questions]
         best = max(complete, default=0.0)
         calls = sum(c for _, _, c in largest.values())
