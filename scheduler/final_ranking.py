@@ -1,0 +1,35 @@
+"""Step 3 of a search job: the best distinct architectures on the held-out questions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from optuna.trial import TrialState
+
+from models.architecture import architecture_hash, parse_architecture
+from scheduler.benchmarks import load_questions
+from scheduler.search_context import SearchContext, queue, queued_before, wait_all
+
+
+def final_ranking(ctx: SearchContext, say: Callable[[str], None]) -> None:
+    """The best ``final_top_k`` distinct architectures on the held-out questions."""
+    completed = [t for t in ctx.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                 if t.user_attrs.get("outcome") == "completed"]
+    completed.sort(key=lambda t: -(t.values[0] if t.values else 0.0))
+    chosen, seen = [], set()
+    for trial in completed:
+        digest = architecture_hash(parse_architecture(trial.user_attrs["architecture"])[0])
+        if digest not in seen:
+            seen.add(digest)
+            chosen.append(trial)
+        if len(chosen) >= ctx.job.final_top_k:
+            break
+    held_out = load_questions(ctx.job.benchmark, data=ctx.job.data, split="test",
+                              limit=ctx.job.final_questions,
+                              search_fraction=ctx.job.search_fraction)
+    existing = queued_before(ctx, "final")
+    evaluations = {t.number: existing.get((t.number, None)) or queue(
+        ctx, t.user_attrs["architecture"], purpose="final", questions=held_out, split="test",
+        trial_number=t.number) for t in chosen}
+    say(f"final ranking: top {len(chosen)} on {len(held_out)} held-out questions")
+    wait_all(ctx, evaluations, dict.fromkeys(evaluations, len(held_out)))
