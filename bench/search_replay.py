@@ -16,6 +16,7 @@ reached).
 
     .venv/bin/python -u bench/search_replay.py --save /tmp/space200.json [--questions 200]
     .venv/bin/python -u bench/search_replay.py --table /tmp/space200.json [--seeds 200]
+                                               [--first 40]
 
 `--save` needs PostgreSQL and Redis, like the other benches (about 3 minutes for 200
 questions); `--table` needs nothing.
@@ -45,12 +46,13 @@ from scheduler.study import make_pruner, make_sampler, open_study  # noqa: E402
 
 #: (label, rungs, reduction factor, trials, parallel trials)
 SETTINGS: list[tuple[str, list[float], int, int, int]] = [
+    ("rungs 25/50/100%, factor 2 (the previous default)", [0.25, 0.5, 1.0], 2, 20, 2),
     ("rungs 25/50/100%, factor 2 (the previous default)", [0.25, 0.5, 1.0], 2, 24, 4),
+    ("rungs 11/33/100%, factor 3 (the default)", [0.11, 0.33, 1.0], 3, 20, 2),
     ("rungs 11/33/100%, factor 3 (the default)", [0.11, 0.33, 1.0], 3, 24, 4),
-    ("rungs 11/33/100%, factor 3", [0.11, 0.33, 1.0], 3, 24, 2),
-    ("rungs 11/33/100%, factor 3", [0.11, 0.33, 1.0], 3, 16, 4),
-    ("rungs 11/33/100%, factor 3", [0.11, 0.33, 1.0], 3, 30, 4),
-    ("rungs 6/25/100%, factor 4", [0.0625, 0.25, 1.0], 4, 24, 4),
+    ("rungs 11/33/100%, factor 3 (the default)", [0.11, 0.33, 1.0], 3, 16, 2),
+    ("rungs 11/33/100%, factor 3 (the default)", [0.11, 0.33, 1.0], 3, 30, 4),
+    ("rungs 6/25/100%, factor 4", [0.0625, 0.25, 1.0], 4, 20, 2),
 ]
 
 
@@ -144,9 +146,12 @@ def replay(table: dict[str, Any], space: SearchSpace, *, questions: int, rungs: 
                    calls=sum(sum(by_hash[h]["calls"][:q]) for h, q in reached.items()))
 
 
-def compare(path: Path, seeds: int) -> None:
+def compare(path: Path, seeds: int, first: int | None = None) -> None:
+    """Replay every setting of SETTINGS; ``first``: only the table's first questions."""
     saved = json.loads(path.read_text())
-    table, questions = saved["table"], saved["questions"]
+    table, questions = saved["table"], min(first or saved["questions"], saved["questions"])
+    table = {key: {**row, "scores": row["scores"][:questions], "calls": row["calls"][:questions]}
+             for key, row in table.items()}
     space = SearchSpace(**saved["space"])
     by_hash = {row["hash"]: row for row in table.values()}
     scores = [sum(row["scores"]) / questions for row in by_hash.values()]
@@ -177,11 +182,12 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=200, help="search questions (--save)")
     parser.add_argument("--table", type=Path, help="replay the settings over this table")
     parser.add_argument("--seeds", type=int, default=200)
+    parser.add_argument("--first", type=int, help="replay on the table's first N questions")
     args = parser.parse_args()
     if args.save:
         save_table(args.save, args.questions)
     if args.table or args.save:
-        compare(args.table or args.save, args.seeds)
+        compare(args.table or args.save, args.seeds, args.first)
     else:
         parser.error("give --save TABLE (evaluate the space first) or --table TABLE")
 
