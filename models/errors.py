@@ -11,6 +11,7 @@
     └── EndpointError             an LLM endpoint's answer, mapped at the client boundary
         ├── RetryableEndpointError    worth another try, after a pause
         │   ├── RateLimited           429; carries retry_after_s when the provider said
+        │   │   └── AcquireTimeout    our own limiter could not admit the call in time; nothing sent
         │   ├── EndpointTimeout       no answer within the timeout
         │   └── EndpointUnavailable   5xx, connection refused or reset, truncated body
         └── FatalEndpointError        another try would fail the same way
@@ -107,6 +108,15 @@ class RateLimited(RetryableEndpointError):
                  retry_after_s: float | None = None) -> None:
         super().__init__(message, endpoint=endpoint, status=status)
         self.retry_after_s = retry_after_s
+
+
+class AcquireTimeout(RateLimited):
+    """Our own limiter could not admit the call within its timeout; nothing was sent.
+
+    A :class:`RateLimited` (retryable, ``retry_after_s`` = the limiter's estimate of when a slot
+    frees up) but *not* a provider's 429: it must not pause the key again. ``status`` is None
+    because no HTTP exchange happened.
+    """
 
 
 class EndpointTimeout(RetryableEndpointError):

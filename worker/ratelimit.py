@@ -41,22 +41,13 @@ from typing import Any
 
 import redis
 
-from models.errors import RateLimited, RateLimiterUnavailable
+from models.errors import AcquireTimeout, RateLimiterUnavailable
 
-__all__ = ["AcquireTimeout", "Limits", "Permit", "RateLimiter"]
+__all__ = ["Limits", "Permit", "RateLimiter"]
 
 log = logging.getLogger(__name__)
 
 _SCRIPT = (Path(__file__).with_name("ratelimit.lua")).read_text(encoding="utf-8")
-
-
-class AcquireTimeout(RateLimited):
-    """Our own limiter could not admit the call within ``timeout_s``; nothing was sent.
-
-    A :class:`~models.errors.RateLimited` (retryable, ``retry_after_s`` = the limiter's estimate
-    of when a slot frees up) but *not* a provider's 429: it must not pause the key again.
-    ``status`` is None because no HTTP exchange happened.
-    """
 
 
 @dataclass(frozen=True)
@@ -166,11 +157,11 @@ class RateLimiter:
         """Take a slot on whichever of ``key_ids`` can go soonest, sleeping as the script says.
 
         Among keys free now, the least used one is taken (so load spreads); a paused key is
-        never taken before its pause ends. Raises :class:`AcquireTimeout` as soon as it is clear
-        no key admits within ``timeout_s`` (without sleeping out a hopeless wait), and
-        :class:`RateLimiterUnavailable` when Redis does not answer. ``lease_s`` bounds how long
-        the in-flight slot counts if it is never released (its holder died): make it longer
-        than the longest call.
+        never taken before its pause ends. Raises :class:`~models.errors.AcquireTimeout` as
+        soon as it is clear no key admits within ``timeout_s`` (without sleeping out a hopeless
+        wait), and :class:`RateLimiterUnavailable` when Redis does not answer. ``lease_s``
+        bounds how long the in-flight slot counts if it is never released (its holder died):
+        make it longer than the longest call.
         """
         if not key_ids:
             raise ValueError("acquire_any: no API keys to choose from")

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 import redis
 
-from models.errors import RateLimited, RateLimiterUnavailable
+from models.errors import AcquireTimeout, RateLimited, RateLimiterUnavailable
 from tests.services import RunServices
-from worker.ratelimit import AcquireTimeout, Limits, RateLimiter
+from worker.ratelimit import Limits, RateLimiter
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ Then:
 - a **fatal** error (BadRequest, AuthenticationFailed, InvalidResponse, ConfigError: no key
   variable of the endpoint is set) and
   :class:`~models.errors.RateLimiterUnavailable` (fail closed: nothing is sent) are raised at
-  once; so is :class:`~worker.ratelimit.AcquireTimeout` when the limiter cannot admit the call
+  once; so is :class:`~models.errors.AcquireTimeout` when the limiter cannot admit the call
   within what is left of ``max_total_s``.
 
 After ``max_attempts`` attempts or ``max_total_s`` seconds the last error is raised as it is.
@@ -42,10 +42,16 @@ from tenacity import (
     stop_before_delay,
 )
 
-from models.errors import ConfigError, EndpointError, RateLimited, RetryableEndpointError
+from models.errors import (
+    AcquireTimeout,
+    ConfigError,
+    EndpointError,
+    RateLimited,
+    RetryableEndpointError,
+)
 from worker.clients.base import ChatRequest, ChatResponse, EndpointConfig, estimate_tokens
 from worker.clients.transport import send_chat
-from worker.ratelimit import AcquireTimeout, Limits, RateLimiter
+from worker.ratelimit import Limits, RateLimiter
 
 __all__ = ["NO_KEY", "RetryPolicy", "call_llm", "limits_of"]
 
