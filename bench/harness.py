@@ -20,10 +20,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from models.settings import load_settings, resolve_service_urls  # noqa: E402
+from scheduler.processes import ITAS, start_process, stop, wait_http  # noqa: E402
 from scheduler.services.ports import free_port  # noqa: E402
 from simulator.fleet import DEFAULT_FLEET  # noqa: E402
-from tests.engine import start_process, stop, wait_http  # noqa: E402
-from tests.workers import ITAS  # noqa: E402
 
 KEYS = {"ITAS_SIM_KEY_1": "sim-key-1", "ITAS_SIM_KEY_2": "sim-key-2"}
 

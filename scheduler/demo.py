@@ -10,8 +10,6 @@ services keep running (`itas services down`).
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,8 +19,10 @@ import httpx
 import yaml
 
 from models.errors import ItasError
+from scheduler.processes import ITAS, start_process, stop
 
-ITAS = [sys.executable, "-c", "from scheduler.cli import main; main()"]
+__all__ = ["DEMO_JOB", "DEMO_KEYS", "ITAS", "answers", "background", "demo_fleet"]
+
 
 #: The simulator's keys (not secrets), handed to the workers the demo starts.
 DEMO_KEYS = {"ITAS_SIM_KEY_1": "sim-key-1", "ITAS_SIM_KEY_2": "sim-key-2"}
@@ -38,10 +38,7 @@ DEMO_JOB = Path(__file__).resolve().parents[1] / "examples" / "search-demo.yaml"
 def background(name: str, args: list[str], log: Path, ready: str,
                env: dict[str, str] | None = None) -> Iterator[None]:
     """Run ``args`` in the background until the block ends; wait for ``ready`` in its log."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
-                                   env={**os.environ, **(env or {})}, start_new_session=True)
+    process = start_process(args, log, {**os.environ, **(env or {})})
     try:
         deadline = time.monotonic() + 60
         while ready not in log.read_text(errors="replace"):
@@ -50,12 +47,7 @@ def background(name: str, args: list[str], log: Path, ready: str,
             time.sleep(0.2)
         yield
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, grace_s=20)
 
 
 def answers(url: str) -> bool:

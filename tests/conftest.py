@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.engine import CANARY_KEYS, Engine, start_cache_redis, start_simulator, stop
+from scheduler.processes import stop
+from tests.engine import CANARY_KEYS, Engine, start_cache_redis, start_simulator
 from tests.services import RunServices, ServiceMissing, close_services, open_services
 from tests.workers import WorkerPool
 

@@ -7,19 +7,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import yaml
 
+from scheduler.processes import ITAS, start_process, wait_http
 from scheduler.services.ports import free_port
 from simulator.fleet import DEFAULT_FLEET
-from tests.workers import ITAS
 
 CANARY_KEYS = ("canary-key-7f3a9c21-one", "canary-key-5e8b0d44-two")
 
@@ -50,25 +48,6 @@ def write_fleet(path: Path) -> Path:
                      for key in CANARY_KEYS]
     path.write_text(yaml.safe_dump(fleet))
     return path
-
-
-def start_process(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
-
-
-def wait_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited: {log.read_text()[-2000:]}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer: {log.read_text()[-2000:]}")
 
 
 def start_cache_redis(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -102,13 +81,3 @@ def start_simulator(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/v1/models", process, log)
     return process, url
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import psutil
 
-ITAS = [sys.executable, "-c", "from scheduler.cli import main; main()"]
+from scheduler.processes import ITAS
+
+__all__ = ["ITAS", "Worker", "WorkerPool"]
+
 
 
 class Worker:
