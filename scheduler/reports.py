@@ -26,150 +26,45 @@ of the Pareto front, so the one rule serves both.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
 from models.db import session_scope
 from models.errors import UserError
+from scheduler.report_queries import (
+    JobRecord,
+    evaluations,
+    job_llms,
+    load_job,
+    running_trials,
+    totals,
+)
+from scheduler.report_rows import (
+    FINAL_STATES,
+    OUTCOMES,
+    STATES,
+    Best,
+    EvaluationRow,
+    JobReport,
+    JobStatus,
+    RunningTrial,
+    Totals,
+    TrialRow,
+    optional_float,
+    optional_int,
+)
 
 if TYPE_CHECKING:  # Optuna is imported when a study is read, not by every `itas` command
     import optuna
     from optuna.trial import FrozenTrial
 
-STATES = ("queued", "running", "completed", "failed", "cancelled")
-FINAL_STATES = ("completed", "failed", "cancelled")
-OUTCOMES = ("completed", "pruned", "infeasible", "running", "failed")
+__all__ = ["FINAL_STATES", "OUTCOMES", "STATES", "Best", "EvaluationRow", "JobReport",
+           "JobStatus", "RunningTrial", "Totals", "TrialRow", "best_architecture", "cancel_job",
+           "close_storages", "job_ids", "job_report", "job_status", "open_study",
+           "resolve_job", "trial_outcome"]
 
 _storages: dict[str, optuna.storages.RDBStorage] = {}
-
-
-@dataclass(frozen=True)
-class Totals:
-    """What the job's LLM calls cost. Tokens count provider calls only (what was paid);
-    ``llm_calls`` counts every call, cache hits included."""
-
-    llm_calls: int = 0
-    cache_hits: int = 0
-    provider_calls: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    cost_usd: float = 0.0
-
-
-@dataclass(frozen=True)
-class TrialRow:
-    """One trial as the leaderboard shows it. ``score`` of a pruned trial is its last rung's."""
-
-    number: int
-    architecture_name: str
-    outcome: str
-    score: float | None
-    cost_per_question_usd: float | None
-    cost_usd: float | None
-    llm_calls: int | None
-    cache_hits: int | None
-    questions: int | None
-    params: dict[str, Any] = field(default_factory=dict)
-    #: Why it is infeasible (``infeasible_reason``) or failed (``failure``), when known.
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class EvaluationRow:
-    """One evaluation of the job: a power-ranking LLM or a final-ranking architecture."""
-
-    evaluation_id: int
-    architecture_name: str
-    trial_number: int | None
-    status: str
-    score: float | None
-    questions: int
-    answered: int
-    llm_calls: int
-    cost_usd: float
-
-
-@dataclass(frozen=True)
-class RunningTrial:
-    """A trial in flight and how far its current evaluation (rung) has got."""
-
-    number: int
-    architecture_name: str
-    rung: int | None
-    answered: int
-    questions: int
-
-
-@dataclass(frozen=True)
-class Best:
-    """The best architecture so far; ``source`` is ``final`` (held-out split) or ``trial``."""
-
-    source: str
-    architecture_name: str
-    score: float | None
-    trial_number: int | None
-    cost_per_question_usd: float | None
-
-
-@dataclass(frozen=True)
-class JobStatus:
-    job_id: int
-    name: str
-    state: str
-    benchmark: str | None
-    sampler: str | None
-    trials_planned: int | None
-    trials: dict[str, int]
-    running: list[RunningTrial]
-    best: Best | None
-    totals: Totals
-    error: str | None
-    created_at: datetime
-    updated_at: datetime
-
-    @property
-    def trials_finished(self) -> int:
-        return sum(n for outcome, n in self.trials.items() if outcome != "running")
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["created_at"] = self.created_at.isoformat()
-        data["updated_at"] = self.updated_at.isoformat()
-        data["trials_finished"] = self.trials_finished
-        return data
-
-
-@dataclass(frozen=True)
-class JobReport:
-    status: JobStatus
-    study_name: str
-    directions: list[str]
-    leaderboard: list[TrialRow]
-    power_ranking: list[EvaluationRow]
-    final_ranking: list[EvaluationRow]
-    llms: list[str]
-    simulated: bool
-    best_architecture: dict[str, Any] | None
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["status"] = self.status.as_dict()
-        return data
-
-
-@dataclass(frozen=True)
-class _Job:
-    id: int
-    name: str
-    study_name: str
-    status: str
-    spec: dict[str, Any]
-    error: str | None
-    created_at: datetime
-    updated_at: datetime
 
 
 def resolve_job(database_url: str, ref: str) -> int:
@@ -197,21 +92,21 @@ def job_ids(database_url: str) -> list[int]:
 
 def job_status(database_url: str, job_id: int) -> JobStatus:
     """State, trial counts by outcome, best so far and what the job's calls cost."""
-    job = _load_job(database_url, job_id)
+    job = load_job(database_url, job_id)
     rows = [_trial_row(t) for t in _trials(database_url, job.study_name)]
-    return _status(database_url, job, rows, _evaluations(database_url, job_id, split="test"))
+    return _status(database_url, job, rows, evaluations(database_url, job_id, split="test"))
 
 
 def job_report(database_url: str, job_id: int) -> JobReport:
     """Everything `itas report` shows: leaderboard, power and final rankings, best, totals."""
-    job = _load_job(database_url, job_id)
+    job = load_job(database_url, job_id)
     trials = _trials(database_url, job.study_name)
     rows = [_trial_row(t) for t in trials]
-    final = _evaluations(database_url, job_id, split="test")
-    power = [e for e in _evaluations(database_url, job_id, split="search")
+    final = evaluations(database_url, job_id, split="test")
+    power = [e for e in evaluations(database_url, job_id, split="search")
              if e.trial_number is None]
     status = _status(database_url, job, rows, final)
-    llms, simulated = _llms(database_url, job_id, job.spec)
+    llms, simulated = job_llms(database_url, job_id, job.spec)
     order = {outcome: i for i, outcome in enumerate(OUTCOMES)}
     leaderboard = sorted(rows, key=lambda r: (order.get(r.outcome, len(order)),
                                               -(r.score or 0.0), r.number))
@@ -225,10 +120,10 @@ def job_report(database_url: str, job_id: int) -> JobReport:
 
 def best_architecture(database_url: str, job_id: int) -> dict[str, Any]:
     """The best architecture so far as Archon JSON (see the module docstring for the rule)."""
-    job = _load_job(database_url, job_id)
+    job = load_job(database_url, job_id)
     architecture = _best_architecture(database_url, job_id,
                                       _trials(database_url, job.study_name),
-                                      _evaluations(database_url, job_id, split="test"))
+                                      evaluations(database_url, job_id, split="test"))
     if architecture is None:
         raise UserError(f"search job {job.name!r} ({job.id}) has no completed trial yet; "
                         f"`itas watch {job.id}` follows it")
@@ -245,7 +140,7 @@ def cancel_job(database_url: str, job_id: int) -> str:
             {"j": job_id}).first()
     if row is not None:
         return str(row[0])
-    job = _load_job(database_url, job_id)
+    job = load_job(database_url, job_id)
     if job.status == "cancelled":
         return job.status
     raise UserError(f"search job {job.name!r} ({job.id}) is already {job.status}; only queued "
@@ -290,29 +185,9 @@ def _trials(database_url: str, study_name: str) -> list[FrozenTrial]:
     return [t for t in study.get_trials(deepcopy=False) if t.state.name != "WAITING"]
 
 
-def _load_job(database_url: str, job_id: int) -> _Job:
-    # to_jsonb(...) ->> 'error' reads the column when the schema has it (migration 0004) and
-    # gives NULL when it does not, so this works on either side of that migration.
-    with session_scope(database_url) as session:
-        row = session.execute(text(
-            "SELECT id, name, study_name, status, spec, to_jsonb(j) ->> 'error', created_at, "
-            "updated_at FROM search_jobs j WHERE id = :j"), {"j": job_id}).first()
-    if row is None:
-        raise UserError(f"no search job {job_id}; `itas status` lists the jobs")
-    return _Job(int(row[0]), str(row[1]), str(row[2]), str(row[3]), dict(row[4] or {}),
-                row[5], row[6], row[7])
-
-
 def _directions(spec: dict[str, Any]) -> list[str]:
     return ["maximize", "minimize"] if spec.get("sampler") == "nsga2" else ["maximize"]
 
-
-def _number(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _count(value: Any) -> int | None:
-    return None if value is None else int(value)
 
 
 def _trial_row(trial: FrozenTrial) -> TrialRow:
@@ -329,9 +204,11 @@ def _trial_row(trial: FrozenTrial) -> TrialRow:
     return TrialRow(
         number=trial.number, architecture_name=str(name or f"trial {trial.number}"),
         outcome=outcome, score=score,
-        cost_per_question_usd=_number(attrs.get("cost_per_question_usd")),
-        cost_usd=_number(attrs.get("cost_usd")), llm_calls=_count(attrs.get("llm_calls")),
-        cache_hits=_count(attrs.get("cache_hits")), questions=_count(attrs.get("questions")),
+        cost_per_question_usd=optional_float(attrs.get("cost_per_question_usd")),
+        cost_usd=optional_float(attrs.get("cost_usd")),
+        llm_calls=optional_int(attrs.get("llm_calls")),
+        cache_hits=optional_int(attrs.get("cache_hits")),
+        questions=optional_int(attrs.get("questions")),
         params=dict(trial.params),
         note=attrs.get("infeasible_reason") or attrs.get("failure"),
     )
@@ -379,7 +256,7 @@ def _best_architecture(database_url: str, job_id: int, trials: list[FrozenTrial]
     return dict(architecture) if isinstance(architecture, dict) else None
 
 
-def _status(database_url: str, job: _Job, rows: list[TrialRow],
+def _status(database_url: str, job: JobRecord, rows: list[TrialRow],
             final: list[EvaluationRow]) -> JobStatus:
     counts = dict.fromkeys(OUTCOMES, 0)
     for row in rows:
@@ -389,68 +266,12 @@ def _status(database_url: str, job: _Job, rows: list[TrialRow],
         job_id=job.id, name=job.name, state=job.status, benchmark=job.spec.get("benchmark"),
         sampler=job.spec.get("sampler"),
         trials_planned=int(planned) if isinstance(planned, int) else None, trials=counts,
-        running=_running(database_url, job.id, [r for r in rows if r.outcome == "running"]),
+        running=running_trials(database_url, job.id, [r for r in rows if r.outcome == "running"]),
         best=_best(rows, final),
-        totals=_totals(database_url, job.id), error=job.error, created_at=job.created_at,
+        totals=totals(database_url, job.id), error=job.error, created_at=job.created_at,
         updated_at=job.updated_at,
     )
 
 
-def _running(database_url: str, job_id: int, rows: list[TrialRow]) -> list[RunningTrial]:
-    if not rows:
-        return []
-    with session_scope(database_url) as session:
-        latest = {int(r[0]): (r[1], int(r[2]), int(r[3])) for r in session.execute(text(
-            "SELECT DISTINCT ON (e.trial_number) e.trial_number, e.rung, "
-            "(SELECT count(*) FROM answers a WHERE a.evaluation_id = e.id), "
-            "jsonb_array_length(e.question_ids) FROM evaluations e "
-            "WHERE e.job_id = :j AND e.split = 'search' AND e.trial_number = ANY(:t) "
-            "ORDER BY e.trial_number, e.id DESC"),
-            {"j": job_id, "t": [r.number for r in rows]})}
-    return [RunningTrial(r.number, r.architecture_name, *latest.get(r.number, (None, 0, 0)))
-            for r in rows]
-
-
-def _totals(database_url: str, job_id: int) -> Totals:
-    with session_scope(database_url) as session:
-        row = session.execute(text(
-            "SELECT count(*), count(*) FILTER (WHERE c.cache_hit), "
-            "count(*) FILTER (WHERE NOT c.cache_hit AND c.status <> 'error'), "
-            "coalesce(sum(c.tokens_in) FILTER (WHERE NOT c.cache_hit), 0), "
-            "coalesce(sum(c.tokens_out) FILTER (WHERE NOT c.cache_hit), 0), "
-            "coalesce(sum(c.cost_usd), 0) "
-            "FROM llm_calls c JOIN evaluations e ON e.id = c.evaluation_id "
-            "WHERE e.job_id = :j"), {"j": job_id}).one()
-    return Totals(int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]),
-                  round(float(row[5]), 6))
-
-
-def _evaluations(database_url: str, job_id: int, *, split: str) -> list[EvaluationRow]:
-    with session_scope(database_url) as session:
-        rows = session.execute(text(
-            "SELECT e.id, coalesce(e.architecture ->> 'name', 'evaluation ' || e.id), "
-            "e.trial_number, e.status, e.score, jsonb_array_length(e.question_ids), "
-            "(SELECT count(*) FROM answers a WHERE a.evaluation_id = e.id), "
-            "count(c.id), coalesce(sum(c.cost_usd), 0) "
-            "FROM evaluations e LEFT JOIN llm_calls c ON c.evaluation_id = e.id "
-            "WHERE e.job_id = :j AND e.split = :s GROUP BY e.id ORDER BY e.id"),
-            {"j": job_id, "s": split}).all()
-    return [EvaluationRow(int(r[0]), str(r[1]), r[2], str(r[3]), _number(r[4]), int(r[5]),
-                          int(r[6]), int(r[7]), round(float(r[8]), 6)) for r in rows]
-
-
 def _ranked(rows: list[EvaluationRow]) -> list[EvaluationRow]:
     return sorted(rows, key=lambda e: (e.score is None, -(e.score or 0.0), e.evaluation_id))
-
-
-def _llms(database_url: str, job_id: int, spec: dict[str, Any]) -> tuple[list[str], bool]:
-    """The job's LLMs (those of its job file and those it called), and whether the calls went
-    to the simulator (the default registry names its endpoint ``simulator``)."""
-    with session_scope(database_url) as session:
-        rows = session.execute(text(
-            "SELECT DISTINCT c.llm_name, c.endpoint FROM llm_calls c "
-            "JOIN evaluations e ON e.id = c.evaluation_id WHERE e.job_id = :j"),
-            {"j": job_id}).all()
-    listed = spec.get("llms")
-    named = {str(llm) for llm in listed} if isinstance(listed, list) else set()
-    return sorted(named | {str(r[0]) for r in rows}), any(r[1] == "simulator" for r in rows)
