@@ -37,7 +37,7 @@ def run_job(database_url: str, job_id: int, *, owner: str, lease_s: float = 60.0
             poll_s: float = 0.5, stale_s: float = 300.0,
             on_progress: Callable[[str], None] | None = None) -> str:
     """Run (or resume) a job to its end; returns its final status."""
-    from models.search_job import parse_search_job
+    from models.search_job_reader import parse_search_job
     from scheduler.search_space import grid_space
 
     record = jobs.load_job(database_url, job_id)

@@ -24,7 +24,7 @@ def submit(
 ) -> None:
     """Queue a search job; prints its id as the last line. A scheduler runs it."""
     from models.endpoints import load_registry
-    from models.search_job import load_search_job, parse_search_job
+    from models.search_job_reader import load_search_job, parse_search_job
 
     settings = load_settings()
     registry = load_registry(settings.endpoints_file, simulator_url=settings.simulator_url)

@@ -33,7 +33,8 @@ from models.architecture import (
 from models.endpoints import Registry, load_registry
 from models.errors import InvalidArchitecture, InvalidSearchJob, UserError
 from models.problems import in_file_order
-from models.search_job import SearchJob, check_search_job, read_job_yaml
+from models.search_job import SearchJob
+from models.search_job_reader import check_search_job, read_job_yaml
 from scheduler.search_space import grid_summary
 
 

@@ -18,9 +18,8 @@ from models.search_job import (
     Pruner,
     Sampler,
     SearchJob,
-    load_search_job,
-    parse_search_job,
 )
+from models.search_job_reader import load_search_job, parse_search_job
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "search-demo.yaml"

@@ -13,7 +13,8 @@ import pytest
 
 from models.architecture import Architecture, architecture_hash, parse_architecture
 from models.endpoints import Registry, load_registry, parse_registry
-from models.search_job import Budget, SearchJob, load_search_job, parse_search_job
+from models.search_job import Budget, SearchJob
+from models.search_job_reader import load_search_job, parse_search_job
 from scheduler.search_space import (
     AXES,
     CostEstimate,
