@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.harness import fresh_stack  # noqa: E402
 from bench.search_efficiency import SMALL_JOB, SMALL_SPACE, run_job  # noqa: E402
 from models.search_job import SearchSpace  # noqa: E402
-from scheduler.search import rung_sizes  # noqa: E402
+from scheduler.search_context import rung_sizes  # noqa: E402
 from scheduler.search_space import suggest  # noqa: E402
 from scheduler.study import make_pruner, make_sampler, open_study  # noqa: E402
 

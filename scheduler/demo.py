@@ -19,10 +19,7 @@ import httpx
 import yaml
 
 from models.errors import ItasError
-from scheduler.processes import ITAS, start_process, stop
-
-__all__ = ["DEMO_JOB", "DEMO_KEYS", "ITAS", "answers", "background", "demo_fleet"]
-
+from scheduler.processes import start_process, stop
 
 #: The simulator's keys (not secrets), handed to the workers the demo starts.
 DEMO_KEYS = {"ITAS_SIM_KEY_1": "sim-key-1", "ITAS_SIM_KEY_2": "sim-key-2"}

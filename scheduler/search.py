@@ -28,8 +28,6 @@ from scheduler.search_context import LeaseLost, SearchContext, rung_sizes
 from scheduler.study import make_pruner, make_sampler, open_study
 from scheduler.trials import search
 
-__all__ = ["run_job", "rung_sizes"]
-
 log = logging.getLogger(__name__)
 
 

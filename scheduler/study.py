@@ -79,7 +79,7 @@ def make_sampler(name: str, *, seed: int, grid: dict[str, list[Any]] | None = No
     raise ConfigError(f"sampler: expected one of {', '.join(SAMPLERS)}, got {name!r}")
 
 
-def make_pruner(name: str, *, rung_sizes: list[int], reduction_factor: int = 3
+def make_pruner(name: str, *, rung_sizes: list[int], reduction_factor: int
                 ) -> optuna.pruners.BasePruner:
     """A trial reports its score with step = the questions it has answered so far (the
     resource, in Optuna's terms), so successive halving and hyperband start at the first rung's

@@ -13,9 +13,6 @@ import psutil
 
 from scheduler.processes import ITAS
 
-__all__ = ["ITAS", "Worker", "WorkerPool"]
-
-
 
 class Worker:
     def __init__(self, process: subprocess.Popen[bytes], name: str, log: Path) -> None:

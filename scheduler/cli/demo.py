@@ -15,7 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 
 from models.errors import ItasError, UserError
 from models.settings import load_settings, resolve_service_urls
-from scheduler.demo import DEMO_JOB, DEMO_KEYS, ITAS, answers, background, demo_fleet
+from scheduler.demo import DEMO_JOB, DEMO_KEYS, answers, background, demo_fleet
+from scheduler.processes import ITAS
 from scheduler.services import manager
 
 console = Console()

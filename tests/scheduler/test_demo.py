@@ -13,9 +13,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from scheduler.processes import ITAS
 from scheduler.services.ports import free_port
 from tests.services import RunServices
-from tests.workers import ITAS
 
 pytestmark = pytest.mark.slow
 

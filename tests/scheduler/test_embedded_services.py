@@ -12,7 +12,7 @@ import psycopg
 import pytest
 import redis
 
-from tests.workers import ITAS
+from scheduler.processes import ITAS
 
 pytestmark = pytest.mark.slow
 

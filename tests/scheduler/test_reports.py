@@ -24,9 +24,9 @@ from optuna.trial import TrialState
 
 from models.db import session_scope, sqlalchemy_url
 from models.tables import Answer, Evaluation, LLMCall, SearchJob
+from scheduler.processes import ITAS
 from scheduler.reports import best_architecture, cancel_job, close_storages, job_report
 from tests.services import RunServices
-from tests.workers import ITAS
 
 DISTRIBUTIONS = {"generators": IntDistribution(1, 3), "samples": IntDistribution(1, 10)}
 

@@ -17,10 +17,10 @@ import psycopg
 import pytest
 import yaml
 
+from scheduler.processes import ITAS
 from scheduler.study import storage as study_storage
 from tests.engine import Engine
 from tests.services import RunServices
-from tests.workers import ITAS
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.workers import ITAS
+from scheduler.processes import ITAS
 
 BAD_VALUES = [
     ("ITAS_DATABASE_URL", "nonsense"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from scheduler.search import rung_sizes
+from scheduler.search_context import rung_sizes
 from scheduler.study import make_pruner
 
 

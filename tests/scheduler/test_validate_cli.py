@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.workers import ITAS
+from scheduler.processes import ITAS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "architectures"
 CANARY = "canary-secret-123"

@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.workers import ITAS
+from scheduler.processes import ITAS
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "search-demo.yaml"
