@@ -28,7 +28,7 @@ test: $(STAMP)
 	exit $$rc
 
 lint: $(STAMP)
-	$(BIN)/ruff check models worker scheduler simulator tests bench
+	$(BIN)/ruff check models worker scheduler simulator benchmarks tests bench
 	$(BIN)/mypy
 
 clean:

@@ -31,8 +31,8 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.synth_math import generate  # noqa: E402
 from simulator import protocol  # noqa: E402
-from simulator.synth_math import generate  # noqa: E402
 
 DURATION = 5.0  # seconds per zero-latency phase
 MAX_REQUESTS = 30_000  # per client process and phase: a hard bound on the traffic

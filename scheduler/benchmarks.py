@@ -1,6 +1,6 @@
 """Benchmarks itas can evaluate on, and the search/test split, in one place.
 
-- ``synth-math``: the project's own arithmetic word problems (simulator/synth_math.py), seed 0,
+- ``synth-math``: the project's own arithmetic word problems (benchmarks/synth_math.py), seed 0,
   1,000 problems; the simulator knows their answers.
 - ``gsm8k``: GSM8K's test split from ``--data DIR`` (``DIR/test.jsonl``, answers after ``####``).
 
@@ -61,7 +61,7 @@ def _split(questions: list[BenchmarkQuestion], split: str,
 
 
 def _synth_math() -> list[BenchmarkQuestion]:
-    from simulator.synth_math import generate
+    from benchmarks.synth_math import generate
 
     return [BenchmarkQuestion(f"s{SYNTH_MATH_SEED}-{i}", p.question, str(p.answer))
             for i, p in enumerate(generate(seed=SYNTH_MATH_SEED, count=SYNTH_MATH_COUNT))]

@@ -1,7 +1,6 @@
 """The itas simulator: a simulated LLM fleet behind OpenAI- and Anthropic-compatible HTTP.
 
-It is a simulator, not an LLM (see simulator/README.md). Other packages may import two pure
-modules from it: :mod:`simulator.protocol` (prompt markers and reply formats) and
-:mod:`simulator.synth_math` (the synth-math benchmark). Nothing here imports models/, worker/
-or scheduler/.
+It is a simulator, not an LLM (see simulator/README.md). Nothing here imports models/, worker/
+or scheduler/, and none of them imports it (the CLI starts it as a process). It reads the
+synth-math problems from :mod:`benchmarks.synth_math`, as it reads other benchmarks' data files.
 """

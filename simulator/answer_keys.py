@@ -4,7 +4,7 @@ A key holds the exact answer, a difficulty on the shared logit scale, a short li
 *distractors* (the wrong answers every simulated LLM draws its mistakes from, most common
 first, so different LLMs make the same mistakes) and text for right and wrong solutions.
 
-Keys come from synth-math (regenerated with :func:`simulator.synth_math.generate` for the fleet's
+Keys come from synth-math (regenerated with :func:`benchmarks.synth_math.generate` for the fleet's
 seeds) and, when a GSM8K directory is given, from its ``test.jsonl`` (answer: the number after
 ``####``) with the recorded solutions of ``example_model_solutions.jsonl`` when present.
 Lookup is by the whitespace-normalised question text (:func:`protocol.normalize_question`).
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from simulator import synth_math
+from benchmarks import synth_math
 from simulator.fleet import RECORDED_SYSTEMS
 from simulator.protocol import normalize_number, normalize_question
 from simulator.skill import draw, sigmoid

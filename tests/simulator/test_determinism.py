@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from benchmarks.synth_math import generate
 from simulator import protocol
 from simulator.protocol import Role
-from simulator.synth_math import generate
 
 from .conftest import Sim
 from .helpers import chat, texts

@@ -10,8 +10,8 @@ import httpx
 import openai
 import pytest
 
+from benchmarks.synth_math import generate
 from simulator import protocol
-from simulator.synth_math import generate
 
 from .conftest import KEY, ZERO_LATENCY, Sim
 

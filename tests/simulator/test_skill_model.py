@@ -9,9 +9,9 @@ from typing import TypeVar
 
 import pytest
 
+from benchmarks.synth_math import Problem, generate
 from simulator import protocol
 from simulator.protocol import Role
-from simulator.synth_math import Problem, generate
 
 from .conftest import Sim
 from .helpers import chat, texts

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from simulator.synth_math import generate
+from benchmarks.synth_math import generate
 
 
 def test_the_same_seed_gives_the_same_problems_and_a_longer_run_extends_a_shorter_one() -> None:
