@@ -17,8 +17,9 @@ a new candidate. When the prompt announces a count ("I will provide you with 3 r
 no more are taken. The last candidate ends at a section label (``Instruction:``,
 ``Reasoning:``, ``Unit Tests:``, ...), at a paragraph that gives an instruction ("Rank the ...",
 "Please ..."), or where the question is quoted again. Inside a candidate, a ``Critique:`` line
-starts that candidate's critique. A known limit, documented in simulator/README.md: a numbered
-list inside a candidate of style 4 whose numbers continue the outer sequence is misread.
+starts that candidate's critique. A number that occurs several times (a numbered list inside a
+candidate) starts the next candidate where it follows a final-answer line; a list inside a
+candidate with no final answer can still be misread (simulator/README.md, "Not simulated").
 """
 
 from __future__ import annotations
@@ -62,10 +63,10 @@ _SECTION = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _INSTRUCTION_PARAGRAPH = re.compile(
-    r"\n[ \t]*\n[ \t]*(?:\*\*)?(?:please|now|rank|evaluate|critique|synthesi[sz]e|combine|given"
-    r"|based on|using|your task|return|reply|respond|output|write|provide|remember|finally"
-    r"|consider|check|verify|decide|which|compare|judge|assess|give|answer with|the output"
-    r"|all (?:the|of the) )\b",
+    r"\n[ \t]*\n[ \t]*(?:\*\*)?(?:please|now|rank|order|evaluate|critique|synthesi[sz]e|combine"
+    r"|merge|fuse|return|reply|respond|output|write|provide|remember|finally|check|verify"
+    r"|decide|compare|judge|assess|give|answer with|the output|all (?:the|of the)|is (?:this|the)"
+    r"|does|do|how|what|which)\b(?![ \t]*:)",
     re.IGNORECASE,
 )
 _CRITIQUE = re.compile(
@@ -80,14 +81,14 @@ _NUMBERED_CRITIQUE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _ROLE_NOUN = re.compile(
-    r"response|candidate|answers|ranking|critique|verdict|unit test|identifier", re.IGNORECASE
+    r"response|candidate|answer|draft|ranking|critique|verdict|unit test|identifier", re.IGNORECASE
 )
 _TEST_LINE = re.compile(
     r"^[ \t]*(?:[-*][ \t]*)?(?:\*\*)?(?:unit[ \t]+)?test[ \t]*(?:#|no\.)?[ \t]*(\d+)(?:\*\*)?[ \t]*"
     r"[:.)-][ \t]*(.+?)[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
-_TESTS_HEADING = re.compile(r"unit[ \t]+tests?[^\n]*:[ \t]*\n", re.IGNORECASE)
+_TESTS_HEADING = re.compile(r"^[^\n]*\btests?\b[^\n]*:[ \t]*\n", re.IGNORECASE | re.MULTILINE)
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*\u2022]|\d+[.)])[ \t]+(.+?)[ \t]*$")
 _VERDICT_ONLY = re.compile(r"^\W*(passed|failed|pass|fail|correct|incorrect|yes|no)\W*$", re.I)
 _WORD_NUMBERS = {
@@ -118,14 +119,30 @@ class Material:
     rest: str = ""
 
 
-def _sequence(marks: list[re.Match[str]], group: int, limit: int | None) -> list[re.Match[str]]:
+_FINAL_LINE = re.compile(r"answer|\\boxed|####|\[(?:correct|incorrect)\]", re.IGNORECASE)
+
+
+def _sequence(
+    text: str, marks: list[re.Match[str]], group: int, limit: int | None
+) -> list[re.Match[str]]:
+    """Markers numbered 1, 2, 3, ... in order. Where a number occurs several times (a list
+    inside a candidate), the one right after a line that ends a response (a final answer) is
+    the next candidate; failing that, the first."""
     taken: list[re.Match[str]] = []
-    for mark in marks:
-        if int(mark.group(group)) == len(taken) + 1:
-            taken.append(mark)
-            if limit is not None and len(taken) == limit:
-                break
+    while limit is None or len(taken) < limit:
+        after = taken[-1].start() if taken else -1
+        options = [m for m in marks
+                   if int(m.group(group)) == len(taken) + 1 and m.start() > after]
+        if not options:
+            break
+        ending = [m for m in options if _after_final_line(text, m.start())]
+        taken.append(ending[0] if ending and taken else options[0])
     return taken
+
+
+def _after_final_line(text: str, start: int) -> bool:
+    previous = text[:start].rstrip().rsplit("\n", 1)[-1]
+    return _FINAL_LINE.search(previous) is not None
 
 
 def _last_body_end(text: str, start: int) -> int:
@@ -177,7 +194,7 @@ def read_material(text: str) -> Material:
         return _material(bodies, "tag", ordered[0].group(1), rest, separate)
     for style, pattern, group in (("label", _LABEL, 2), ("bracket", _BRACKET, 1),
                                   ("numbered", _NUMBERED, 1)):
-        marks = _sequence(list(pattern.finditer(text)), group, limit)
+        marks = _sequence(text, list(pattern.finditer(text)), group, limit)
         if style == "numbered" and (len(marks) < 2 or not _announced(text, marks[0].start())):
             continue
         if marks:

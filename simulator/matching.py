@@ -14,8 +14,8 @@ lookups slow, so only shingles held by at most :data:`RARE` texts nominate candi
 candidates' coverage is then checked over all their shingles.
 
 Several known texts in one prompt (a few-shot prefix, a conversation): the best coverage wins,
-then the longer text, then the one that appears last in the prompt (the question being asked
-follows its examples).
+then the one that ends last in the prompt (the question being asked follows its examples), then
+the longer text (a question with its context over the same question without it).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ class ShingleIndex:
                 continue
             places = [i for i, h in enumerate(hashes) if h in known]
             match = Match(text_id, coverage, _passages(places, spans, len(known)))
-            found.append((round(coverage, 2), len(known), places[-1] if places else 0, match))
+            found.append((round(coverage, 2), places[-1] if places else 0, len(known), match))
         found.sort(key=lambda item: item[:3], reverse=True)
         return [match for *_, match in found]
 
