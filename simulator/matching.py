@@ -29,7 +29,7 @@ from simulator.text import WORD
 __all__ = ["MIN_COVERAGE", "Match", "ShingleIndex", "shingles"]
 
 SHINGLE = 5
-RARE = 256
+RARE = 64
 MIN_COVERAGE = 0.8
 _MAX_CANDIDATES = 24  # candidates checked per prompt, by number of rare shingles hit
 
@@ -77,30 +77,36 @@ class ShingleIndex:
 
     def find(self, prompt: str) -> list[Match]:
         """Known texts found in ``prompt``, best first (see the module docstring)."""
-        spans = [(m.start(), m.end(), m.group().lower()) for m in WORD.finditer(prompt)]
-        tokens = [t for _, _, t in spans]
-        hashes = shingles(tokens)
+        hashes = shingles(WORD.findall(prompt.lower()))
         present = set(hashes)
         hits: Counter[int] = Counter()
+        postings = self._postings
         for h in present:
-            posting = self._postings.get(h)
+            posting = postings.get(h)
             if posting is not None and len(posting) <= RARE:
                 hits.update(posting)
-        found: list[tuple[float, int, int, Match]] = []
+        found: list[tuple[float, int, int, int, list[int]]] = []
         for text_id, _ in hits.most_common(_MAX_CANDIDATES):
             known = self._shingles[text_id]
             coverage = len(known & present) / max(len(known), 1)
             if coverage < MIN_COVERAGE:
                 continue
             places = [i for i, h in enumerate(hashes) if h in known]
-            match = Match(text_id, coverage, _passages(places, spans, len(known)))
-            found.append((round(coverage, 2), places[-1] if places else 0, len(known), match))
+            found.append((round(coverage, 2), places[-1] if places else 0, len(known), text_id,
+                          places))
+        if not found:
+            return []
         found.sort(key=lambda item: item[:3], reverse=True)
-        return [match for *_, match in found]
+        # Character offsets only now, for the few texts found (most prompts find one).
+        spans = [(m.start(), m.end()) for m in WORD.finditer(prompt)]
+        return [
+            Match(text_id, coverage, _passages(places, spans, size))
+            for coverage, _, size, text_id, places in found
+        ]
 
 
 def _passages(
-    places: list[int], spans: list[tuple[int, int, str]], size: int
+    places: list[int], spans: list[tuple[int, int]], size: int
 ) -> tuple[tuple[int, int], ...]:
     """Character spans of the runs of matching shingles long enough to be the text itself."""
     out: list[tuple[int, int]] = []
