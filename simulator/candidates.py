@@ -88,7 +88,10 @@ _TEST_LINE = re.compile(
     r"[:.)-][ \t]*(.+?)[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
-_TESTS_HEADING = re.compile(r"^[^\n]*\btests?\b[^\n]*:[ \t]*\n", re.IGNORECASE | re.MULTILINE)
+_TESTS_HEADING = re.compile(
+    r"^(?:[^\n]*\btests?\b[^\n]*:|#{1,6}[^\n]*\btests?\b[^\n]*)[ \t]*\n",
+    re.IGNORECASE | re.MULTILINE,
+)
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*\u2022]|\d+[.)])[ \t]+(.+?)[ \t]*$")
 _VERDICT_ONLY = re.compile(r"^\W*(passed|failed|pass|fail|correct|incorrect|yes|no)\W*$", re.I)
 _WORD_NUMBERS = {

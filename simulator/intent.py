@@ -55,7 +55,7 @@ _CUES: tuple[tuple[Role, re.Pattern[str]], ...] = (
         r"\brank(?:s|ing|ed)?\b|\border (?:the|these|all) (?:\w+ )?(?:responses|candidates|answers)"
         r"|best to worst|most to least|\[\d*\] ?> ?\[\d*\]", _I)),
     (Role.CRITIQUE, re.compile(
-        r"strengths?\s*(?:and|&|/)\s*weakness|\bcritique (?:each|every|all|the|these)\b"
+        r"strengths?\b[^\n]{0,60}\bweakness|\bcritique (?:each|every|all|the|these)\b"
         r"|\bwrite (?:a )?critiques?\b|\bcritiques? for (?:each|every)\b", _I)),
     (Role.APPLY_TESTS, re.compile(
         r"\b(?:pass(?:es)?|fails?)\s+(?:each|every|all|any)\b|\beach (?:unit )?test\b|\[passed\]"
@@ -100,6 +100,9 @@ class Asks:
     ``verdict``: ``brackets`` (``[Correct]``), ``line`` (``Verdict: correct``), ``yes_no``,
     ``true_false``. ``tests``: ``python_list``, ``bullets`` or ``numbered``.
     ``results``: ``archon`` (``Unit Test #1: [Passed]``) or ``plain`` (``Test 1: pass``).
+    ``critique_header``: a heading the prompt prescribes per critique, ``N`` standing for the
+    candidate number (``### Critique of candidate N``); ``overall``: the label of the closing
+    judgement line (``Overall`` unless the prompt names one such as ``Verdict hint``).
     """
 
     answer: str | None = None
@@ -109,6 +112,8 @@ class Asks:
     verdict: str | None = None
     tests: str | None = None
     results: str | None = None
+    critique_header: str | None = None
+    overall: str = "Overall"
 
 
 def _answer_form(text: str) -> str | None:
@@ -157,4 +162,10 @@ def read_asks(instructions: str) -> Asks:
         tests = "numbered"
     results = "archon" if re.search(r"\[passed\]", lowered) else (
         "plain" if re.search(r"test\s*#?\s*\d+\s*:\s*(?:pass|fail)", lowered) else None)
-    return Asks(_answer_form(instructions), ranking_first, prefix, bare, verdict, tests, results)
+    header = re.search(
+        r"((?:#{1,6} )?(?:critique|review|evaluation) (?:of|for) (?:candidate|response|answer) )"
+        r"N\b",
+        instructions, re.IGNORECASE)
+    overall = "Verdict hint" if "verdict hint" in lowered else "Overall"
+    return Asks(_answer_form(instructions), ranking_first, prefix, bare, verdict, tests, results,
+                header.group(1) + "N" if header else None, overall)

@@ -117,10 +117,14 @@ class Judge:
                 strengths = "It sets out the information in the question sensibly."
                 weaknesses = f"A step does not follow from the question, so {said} is wrong."
                 overall = "likely incorrect"
-            header = self._name(number) + (":" if self.reading.material.style in ("label", "tag")
-                                           else "")
+            asks = self.reading.asks
+            if asks.critique_header:
+                header = asks.critique_header.replace("N", str(number))
+            else:
+                header = self._name(number) + (
+                    ":" if self.reading.material.style in ("label", "tag") else "")
             blocks.append(f"{header}\nStrengths:\n- {strengths}\nWeaknesses:\n- {weaknesses}\n"
-                          f"Overall: {overall}.")
+                          f"{asks.overall}: {overall}")
         return "\n\n".join(blocks)
 
     def order(self) -> list[int]:
