@@ -155,6 +155,10 @@ class Judge:
             tied = sorted(v for v, c in counts.items() if c == top)
             value = tied[int(self.sampler.uniform("fuse-tie") * len(tied))]
             shown = self._shown(value)
+        elif key is None and any(v is not None for v in self.values):
+            # An unplaced question: no skill to solve it afresh, so one candidate's answer.
+            known = [v for v in self.values if v is not None]
+            shown = known[int(self.sampler.uniform("fuse-pick") * len(known))]
         else:
             shown = solve()  # nothing convincing among the candidates: solve it afresh
         if key is None:

@@ -3,11 +3,15 @@ every request is a fresh sample (Archon sends no seed)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
+import yaml
 
 from benchmarks.synth_math import generate
+from simulator.fleet import DEFAULT_FLEET
 
-from .conftest import Sim
+from .conftest import KEY, ZERO_LATENCY, Sim, start_simulator
 from .helpers import answer, chat, texts
 
 # A level-3 problem: sim-small is right on it only some of the time.
@@ -104,3 +108,20 @@ def test_a_plain_prompt_that_contains_a_known_question_is_recognised(sim: Sim) -
         reply = texts(chat(client, "sim-frontier", prompt, temperature=0))[0]
     assert answer(reply) == easy.answer
     assert easy.solution[0] in reply  # the worked steps of this very problem
+
+
+def test_a_fleet_default_seed_makes_seedless_requests_repeat(tmp_path: Path) -> None:
+    fleet = yaml.safe_load(DEFAULT_FLEET.read_text())
+    fleet["default_seed"] = 4
+    path = tmp_path / "fleet.yaml"
+    path.write_text(yaml.safe_dump(fleet))
+    proc, url = start_simulator("--fleet", str(path), log=tmp_path / "simulator.log")
+    try:
+        with httpx.Client(base_url=url, headers={"authorization": f"Bearer {KEY}",
+                                                 **ZERO_LATENCY}) as client:
+            replies = {texts(chat(client, "sim-small", PROMPT))[0] for _ in range(6)}
+            seeded = texts(chat(client, "sim-small", PROMPT, seed=4))[0]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert replies == {seeded}

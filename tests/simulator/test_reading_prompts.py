@@ -169,3 +169,28 @@ def test_the_question_inside_a_judging_prompt_does_not_count_as_unplaced(sim: Si
         assert unplaced() == before
         say(client, prompts.ask("What is the capital of the moon's third ocean?"))
         assert unplaced() == before + 1
+
+
+def test_anthropic_sdk_with_system_blocks_gets_the_same_reading(sim: Sim) -> None:
+    import anthropic
+
+    messages = prompts.archon_rank(PROBLEM.question, CANDIDATES)
+    system, user = messages[0]["content"], messages[1]["content"]
+    with anthropic.Anthropic(base_url=sim.url, api_key=KEY, max_retries=0,
+                             default_headers=ZERO_LATENCY) as client:
+        message = client.messages.create(
+            model="sim-large", max_tokens=1000, system=[{"type": "text", "text": system}],
+            messages=[{"role": "user", "content": [{"type": "text", "text": user}]}],
+        )
+    block = message.content[0]
+    assert block.type == "text"
+    assert re.fullmatch(r"Answer: \[\d\] > \[\d\] > \[\d\]", block.text.splitlines()[0])
+
+
+def test_an_unplaced_fuser_prompt_returns_one_of_the_candidates_answers(
+    client: openai.OpenAI,
+) -> None:
+    question = "How many marbles does Quentin keep in the attic of the lighthouse?"
+    drafts = ["He keeps some.\nAnswer: 14", "Probably many.\nAnswer: 31"]
+    reply = say(client, prompts.archon_fuse(question, drafts))
+    assert re.search(r"\b(14|31)\b", reply.strip().splitlines()[-1]), reply
