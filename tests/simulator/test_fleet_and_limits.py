@@ -51,6 +51,11 @@ def test_a_key_is_refused_after_its_per_minute_budget_and_recovers_with_time() -
         ("keys: [{key: k}]\nllms: {a: {ability: 0, judge: 0, replay: gpt4}}\n", "llms.a.replay"),
         ("keys: []\nllms: {a: {ability: 0, judge: 0}}\n", "keys"),
         ("keys: [{key: k}]\nllms: {a: {judge: 0}}\n", "llms.a.ability"),
+        ("keys: [{key: k}]\nllms: {a: {ability: 0, judge: 0, kind: embed}}\n", "llms.a.kind"),
+        ("keys: [{key: k}]\nllms: {a: {ability: 0, judge: 0}}\nanswer_keys: {math_style: x}\n",
+         "answer_keys.math_style"),
+        ("keys: [{key: k}]\nllms: {a: {ability: 0, judge: 0}}\nanswer_keys: {mixeval: x}\n",
+         "answer_keys.mixeval"),
     ],
 )
 def test_a_fleet_file_typo_names_the_file_and_field(tmp_path: Path, text: str, where: str) -> None:
