@@ -21,8 +21,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from math_verify import parse, verify
-
 from benchmarks.answers import answer_spans, last_boxed
 from benchmarks.base import BenchmarkError, Item, Scored
 from benchmarks.files import read_jsonl
@@ -50,6 +48,8 @@ def _timeout() -> int | None:
 
 def parse_answer(latex: str) -> list[Any]:
     """math-verify's reading of one answer written in LaTeX (empty: nothing it can read)."""
+    from math_verify import parse  # imported when first needed: it pulls in sympy
+
     if not latex.strip():
         return []
     parsed: list[Any] = parse(f"\\boxed{{{latex}}}", parsing_timeout=_timeout())
@@ -58,6 +58,8 @@ def parse_answer(latex: str) -> list[Any]:
 
 def math_equivalent(gold: str, answer: str) -> bool:
     """True when math-verify finds ``answer`` equivalent to ``gold`` (both LaTeX)."""
+    from math_verify import verify
+
     gold_parsed, answer_parsed = parse_answer(gold), parse_answer(answer)
     if not gold_parsed or not answer_parsed:
         return False
