@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 import string
-from fractions import Fraction
 from collections.abc import Mapping
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 

@@ -11,9 +11,9 @@ Reading the option a reply chose (:func:`read_choice`), from the first answer sp
 2. the span starts with a letter label (``B``, ``(B)``, ``B)``, ``B.``, ``[B]``, ``Option B``,
    bold already removed): that letter, whatever follows;
 3. letters named in the span (``(C)``, ``option C``, a capital ``C`` standing alone; ``A``
-   followed by a lower-case word other than or/and/is/... is the article): exactly one -> that letter; **several ->
-   no answer** (extracted None, score 0, the note lists them): a reply naming two options has
-   not chosen one;
+   before a lower-case word other than or/and/is/... is the article): exactly one -> that
+   letter; **several -> no answer** (extracted None, score 0, the note lists them): a reply
+   naming two options has not chosen one;
 4. exactly one option's text inside the span: that option.
 
 A reply in which no span names an option has no answer (extracted None, score 0, note "names no

@@ -24,10 +24,11 @@ from typing import Any
 from benchmarks.base import Benchmark, BenchmarkError, Item
 from benchmarks.free_form import MixEvalHardFree
 from benchmarks.math_style import DEFAULT_DATA, MathStyle
-from benchmarks.multiple_choice import MixEvalHardMC
 from benchmarks.mt_bench import MTBench
+from benchmarks.multiple_choice import MixEvalHardMC
 from benchmarks.numeric import GSM8K, SynthMath
-from benchmarks.splits import SEARCH_FRACTION, split as split_items
+from benchmarks.splits import SEARCH_FRACTION
+from benchmarks.splits import split as split_items
 
 __all__ = ["BENCHMARKS", "DATASETS_ENV", "check_options", "data_source", "get",
            "load_questions", "resolve_data"]

@@ -12,8 +12,18 @@ import sys
 import typer
 
 from models.errors import ItasError, UserError
-from scheduler.cli import (benchmarks, demo, jobs, llms, probe, run, scheduler, services, validate,
-                           worker)
+from scheduler.cli import (
+    benchmarks,
+    demo,
+    jobs,
+    llms,
+    probe,
+    run,
+    scheduler,
+    services,
+    validate,
+    worker,
+)
 from simulator.cli import app as simulator_app
 
 app = typer.Typer(
