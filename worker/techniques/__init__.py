@@ -1,4 +1,5 @@
-"""The inference-time techniques of Archon, one module each; see base.py for the contract."""
+"""The inference-time techniques of Archon, one module each (and beside each, the module of
+its prompt and of the parser of its replies); see base.py for the contract."""
 
 from __future__ import annotations
 
