@@ -98,6 +98,10 @@ def check_llm_refs(refs: Iterable[LLMRef], registry: Registry) -> list[str]:
         except ConfigError as exc:
             field = "model" if ref.model not in registry.llms else "model_type"
             errors.append(f"{ref.path}.{field}: {exc} ({ref.type} in layer {ref.layer})")
+            continue
+        if registry.is_reward_model(ref.model) and ref.type != "ranker":
+            errors.append(f"{ref.path}.model: {ref.model} is a reward model (a scoring "
+                          f"endpoint), which only a ranker can use; this is a {ref.type}")
     return errors
 
 

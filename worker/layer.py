@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from worker.techniques import TECHNIQUES
+from worker.techniques import technique_for
 from worker.techniques.base import (
     MAX_ATTEMPTS,
     CallResult,
@@ -67,14 +67,15 @@ def run_layer_calls(
     call: Caller,
     pool: ThreadPoolExecutor,
     on_unusable: UnusableSink | None = None,
+    is_reward_model: Callable[[str], bool] = lambda _llm: False,
 ) -> LayerState:
     """Plan, run concurrently, combine. Exceptions of ``call`` (retryable errors after the
     client's own retries) propagate: the task retries the layer, whose finished calls are
-    then cache hits."""
+    then cache hits. ``is_reward_model`` tells which LLMs score instead of chatting."""
     if state.unit_tests:
         conversation = conversation.with_unit_tests(state.unit_tests)
-    plans = [(c, TECHNIQUES[c.type], TECHNIQUES[c.type].plan(c, conversation, state))
-             for c in components]
+    techniques = [(c, technique_for(c, is_reward_model)) for c in components]
+    plans = [(c, t, t.plan(c, conversation, state)) for c, t in techniques]
     futures = [[pool.submit(ask, call, technique, c, state, s, on_unusable) for s in specs]
                for c, technique, specs in plans]
     results = [[f.result() for f in group] for group in futures]

@@ -52,7 +52,7 @@ class LLMCaller:
             temperature=spec.temperature, max_tokens=spec.max_tokens,
             sample_index=spec.sample_index,
             # A repeated attempt is another request; attempt 0 keeps the key it always had.
-            extra={"attempt": spec.attempt} if spec.attempt else None,
+            extra=_extra(spec),
         )
         found = self._cache.get(digest)
         if found is not None:
@@ -117,3 +117,15 @@ class LLMCaller:
 def _result(spec: CallSpec, response: CachedResponse, digest: str) -> CallResult:
     return CallResult(spec, response.text, request_hash=digest,
                       finish_reason=response.finish_reason)
+
+
+def _extra(spec: CallSpec) -> dict[str, object] | None:
+    """What decides the answer beyond the chat fields: the attempt (a repeated ask is another
+    request) and a reward model's documents. None for a first chat ask, so that its cache key
+    is the one it always had."""
+    extra: dict[str, object] = {}
+    if spec.attempt:
+        extra["attempt"] = spec.attempt
+    if spec.documents:
+        extra["documents"] = list(spec.documents)
+    return extra or None

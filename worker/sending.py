@@ -27,7 +27,7 @@ def make_sender(client: redis.Redis, prefix: str) -> Sender:
     def send(endpoint: Any, llm: Any, spec: CallSpec) -> CachedResponse:
         request = ChatRequest(llm=llm.wire_model, messages=spec.message_dicts(),
                               temperature=spec.temperature, max_tokens=spec.max_tokens,
-                              seed=spec.seed)
+                              seed=spec.seed, documents=spec.documents)
         response = call_llm(endpoint, request, limiter=limiter)
         return CachedResponse(text=response.text, tokens_in=response.tokens_in,
                               tokens_out=response.tokens_out, latency_s=response.latency_s,

@@ -236,3 +236,21 @@ def test_failed_calls_are_counted_and_skipped() -> None:
     new, _, _ = _run([Comp("generator", samples=4)], LayerState(),
                      lambda s: None if s.sample_index < 2 else "7")
     assert len(new.candidates) == 2 and new.failed_calls == 2
+
+
+def test_a_ranker_on_a_reward_model_scores_the_candidates_in_one_call() -> None:
+    unusable: list[CallResult] = []
+    seen: list[CallSpec] = []
+
+    def call(spec: CallSpec) -> CallResult:
+        seen.append(spec)
+        return CallResult(spec, '{"scores": [0.1, 0.9, 0.5]}', finish_reason="stop")
+
+    with ThreadPoolExecutor(2) as pool:
+        new = run_layer_calls([Comp("ranker", model="llm-blender/PairRM", top_k=2)],
+                              CONVERSATION, _state("a", "b", "c"), call=call, pool=pool,
+                              on_unusable=unusable.append,
+                              is_reward_model=lambda llm: llm == "llm-blender/PairRM")
+    assert [s.role for s in seen] == [Role.SCORE]
+    assert seen[0].documents == ("a", "b", "c") and seen[0].messages == (("user", QUERY),)
+    assert [c.text for c in new.candidates] == ["b", "c"] and not unusable

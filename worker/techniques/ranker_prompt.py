@@ -5,8 +5,10 @@ first, joined by ``>``. The example in the prompt names one more response than t
 model that copies the example instead of ranking writes an identifier that does not exist, and
 the reply is refused rather than read as a ranking.
 
-Read: the last line holding a chain of at least two identifiers joined by ``>`` — ``[2] > [1]
-> [3]``, ``Ranking: 3 > 2 > 1``, ``**Answer:** [2] > [3] > [1]``, ``Response 2 > Response 1``.
+Read: a chain of at least two identifiers joined by ``>`` — ``[2] > [1] > [3]``, ``Ranking:
+3 > 2 > 1``, ``**Answer:** [2] > [3] > [1]``, ``Response 2 > Response 1``: the last one on a
+line labelled ``Ranking:`` (or ``Answer:``, Archon's label), else the one chain the reply
+gives (several that disagree are refused).
 Identifiers must exist and appear once. A chain that names only some responses is accepted
 when it names at least as many as the ranker passes on (``needed``): the rest follow in their
 input order (Archon appends the missing ones the same way).
@@ -26,6 +28,7 @@ SYSTEM_PROMPT = "You are an impartial judge who ranks answers from best to worst
 _ID = r"(?:\[\s*(?:response\s*)?(\d+)\s*\]|(?:response|candidate)?\s*#?\s*(\d+))"
 _CHAIN = re.compile(rf"{_ID}(?:[\s*_]*>[\s*_]*{_ID})+", re.IGNORECASE)
 _ONE_ID = re.compile(_ID, re.IGNORECASE)
+_LABEL = re.compile(r"^[\s*_#>-]*(?:final\s+)?(?:ranking|answer|order)\b", re.IGNORECASE)
 
 
 def messages(conversation: Conversation, candidates: Sequence[Candidate],
@@ -56,16 +59,25 @@ def _example_order(n: int) -> list[int]:
 
 def parse(text: str, count: int, needed: int) -> list[int]:
     """Response numbers (1-based), best first, all ``count`` of them (see the module docstring).
-    Raises ReplyError when no usable ranking line is found."""
+    Raises ReplyError when no usable ranking line is found, or when the reply gives several
+    rankings that disagree and none is labelled ``Ranking:`` (a small real model wrote
+    ``[2] > [1] > [3]`` first and "the correct answer is [3] > [2] > [1]" later)."""
     chains = [(line, m.group(0)) for line in text.splitlines()
               for m in _CHAIN.finditer(line)]
     if not chains:
         raise ReplyError("no ranking such as '[2] > [1] > [3]' in the reply")
-    # A chain of bracketed identifiers, or on a line that says it ranks, wins over a bare
-    # comparison such as "5 > 3" in the reasoning.
-    marked = [chain for line, chain in chains
-              if "[" in chain or re.search(r"rank|answer|order", line, re.IGNORECASE)]
-    order = [int(a or b) for a, b in _ONE_ID.findall((marked or [c for _, c in chains])[-1])]
+    labelled = [chain for line, chain in chains if _LABEL.search(line)]
+    # A chain of bracketed identifiers wins over a bare comparison such as "5 > 3".
+    bracketed = [chain for _, chain in chains if "[" in chain] or [c for _, c in chains]
+    if labelled:
+        chosen = labelled[-1]
+    else:
+        readings = {tuple(_ids(chain)) for chain in bracketed}
+        if len(readings) > 1:
+            raise ReplyError(f"the reply gives {len(readings)} different rankings and none "
+                             "on a line starting with 'Ranking:'")
+        chosen = bracketed[-1]
+    order = _ids(chosen)
     if any(not 1 <= n <= count for n in order):
         raise ReplyError(f"ranking {order} names a response outside 1..{count}")
     if len(set(order)) != len(order):
@@ -73,3 +85,7 @@ def parse(text: str, count: int, needed: int) -> list[int]:
     if len(order) < min(needed, count):
         raise ReplyError(f"ranking {order} names {len(order)} responses, {needed} are needed")
     return order + [n for n in range(1, count + 1) if n not in order]
+
+
+def _ids(chain: str) -> list[int]:
+    return [int(a or b) for a, b in _ONE_ID.findall(chain)]

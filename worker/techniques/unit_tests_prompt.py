@@ -6,8 +6,10 @@ checkable sentence each, one per line, numbered. Read: numbered lines (``1.``, `
 form Archon asks for).
 
 Evaluator — asked: reasoning, then one line per test ``Test N: pass`` or ``Test N: fail``.
-Read: for each test the last line that names it (``Test 2: PASS``, ``Unit Test #2: [Passed]``,
-``- Test 2 - fails``, ``2. Pass``) with a pass or fail word; every test must have one.
+Read: the reply is cut at lines that name a test (``Test 2: PASS``, ``Unit Test #2: [Passed]``,
+``- Test 2 - fails``, ``2. Pass``); a test's result is the last pass or fail word in its part,
+which may sit on the next line (a small real model wrote ``Test 1: <the test>`` then
+``- Passed``). Every test must have one.
 """
 
 from __future__ import annotations
@@ -26,10 +28,9 @@ _NUMBERED = re.compile(
     r"^[ \t>*_-]*(?:(?:unit\s+)?test\s*#?\s*)?(\d+)[ \t*_]*[.):][ \t*_]*(\S.*?)\s*$",
     re.IGNORECASE | re.MULTILINE)
 _BULLET = re.compile(r"^[ \t]*[-*•][ \t]+(\S.*?)\s*$", re.MULTILINE)
-_RESULT = re.compile(
-    r"^[ \t>*_-]*(?:(?:unit\s+)?test\s*#?\s*)?(\d+)\b[^\n]*?"
-    r"\b(pass(?:ed|es)?|fail(?:ed|s|ure)?)\b",
-    re.IGNORECASE | re.MULTILINE)
+_TEST_MARK = re.compile(
+    r"^[ \t>*_#-]*(?:(?:unit\s+)?test\s*#?\s*(\d+)|(\d+)[.)])", re.IGNORECASE | re.MULTILINE)
+_OUTCOME = re.compile(r"\b(pass(?:ed|es)?|fail(?:ed|s|ure)?)\b", re.IGNORECASE)
 
 
 def generator_messages(conversation: Conversation, cap: int | None, *,
@@ -113,7 +114,11 @@ def parse_results(text: str, count: int) -> list[bool]:
 def read_results_leniently(text: str, count: int) -> dict[int, bool]:
     """The results that can be read (the last one given for each test)."""
     seen: dict[int, bool] = {}
-    for number, word in _RESULT.findall(text):
-        if 1 <= int(number) <= count:
-            seen[int(number)] = word.lower().startswith("pass")
+    marks = list(_TEST_MARK.finditer(text))
+    for i, mark in enumerate(marks):
+        number = int(mark.group(1) or mark.group(2))
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        outcomes = _OUTCOME.findall(text[mark.end():end])
+        if 1 <= number <= count and outcomes:
+            seen[number] = outcomes[-1].lower().startswith("pass")
     return seen
