@@ -189,6 +189,9 @@ class LLMCall(SQLModel, table=True):
     status: str = "ok"  # ok|error|parse_failure|truncated
     cache_hit: bool = False
     error_class: str | None = None
+    #: The chat messages sent, on a paid call (a cache hit points to it by request_hash).
+    request_messages: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSONB, nullable=True))
     response_text: str | None = None
     created_at: datetime = _ts()
 

@@ -83,6 +83,7 @@ class LLMCaller:
             tokens_out=response.tokens_out, cost_usd=cost,
             latency_s=0.0 if cache_hit else response.latency_s, status="ok",
             cache_hit=cache_hit, response_text=None if cache_hit else response.text,
+            request_messages=None if cache_hit else _sent(spec),
         )
 
     def _record_failure(self, digest: str, endpoint: str, llm: Any, spec: CallSpec,
@@ -129,3 +130,11 @@ def _extra(spec: CallSpec) -> dict[str, object] | None:
     if spec.documents:
         extra["documents"] = list(spec.documents)
     return extra or None
+
+
+def _sent(spec: CallSpec) -> list[dict[str, Any]]:
+    """What a paid call sent, for the record (the documents of a reward model as a message)."""
+    sent: list[dict[str, Any]] = list(spec.message_dicts())
+    if spec.documents:
+        sent.append({"role": "documents", "content": list(spec.documents)})
+    return sent

@@ -10,8 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from models.architecture import architecture_hash, load_architecture
 from benchmarks.registry import load_questions
+from models.architecture import architecture_hash, load_architecture
 from scheduler.evaluations import summarize
 from scheduler.reconcile import redispatch_stalled
 from tests.engine import Engine

@@ -27,9 +27,11 @@ def upgrade() -> None:
     op.add_column('llm_calls', sa.Column('role', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
     op.add_column('llm_calls', sa.Column('attempt', sa.Integer(), server_default='0', nullable=False))
     op.add_column('llm_calls', sa.Column('finish_reason', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+    op.add_column('llm_calls', sa.Column('request_messages', postgresql.JSONB(astext_type=sa.Text()), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column('llm_calls', 'request_messages')
     op.drop_column('llm_calls', 'finish_reason')
     op.drop_column('llm_calls', 'attempt')
     op.drop_column('llm_calls', 'role')
