@@ -85,3 +85,26 @@ def test_a_reply_without_an_answer_line_says_how_it_was_read() -> None:
     assert scorer.score({"answer": "15"}, "Final answer: 15").note is None
     assert "no number" in (scorer.score({"answer": "15"}, "No idea.").note or "")
     assert "time of day" in (scorer.score({"answer": "1"}, "Final answer: 1:00 PM").note or "")
+
+
+def test_the_scorer_agrees_with_the_recorded_grades_of_four_real_systems(datasets: object) -> None:
+    """GSM8K's example_model_solutions.jsonl: 4 x 1,319 real GPT-3 solutions (ending ``A: N``)
+    with their official is_correct; the scorer must grade every one the same way."""
+    import json
+    from pathlib import Path
+
+    from benchmarks.registry import load_questions
+
+    assert isinstance(datasets, Path)
+    items = load_questions("gsm8k", split="all")
+    lines = (datasets / "gsm8k" / "example_model_solutions.jsonl").read_text().splitlines()
+    scorer = get("gsm8k")
+    accuracy = {}
+    for system in ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification"):
+        graded = [(scorer.score(item.reference, row[system]["solution"]).score,
+                   row[system]["is_correct"])
+                  for item, row in zip(items, map(json.loads, lines), strict=True)]
+        assert [score == 1.0 for score, _ in graded] == [right for _, right in graded]
+        accuracy[system] = round(sum(score or 0 for score, _ in graded) / len(graded), 3)
+    assert accuracy == {"6b_finetuning": 0.217, "6b_verification": 0.39,
+                        "175b_finetuning": 0.347, "175b_verification": 0.563}

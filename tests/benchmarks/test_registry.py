@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import threading
@@ -180,3 +181,14 @@ def test_math_scoring_works_in_a_worker_thread() -> None:
     thread.start()
     thread.join(30)
     assert results == [1.0]
+
+
+def test_the_package_imports_nothing_of_the_service() -> None:
+    package = Path(__file__).resolve().parents[2] / "benchmarks"
+    for module in package.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            for name in names:
+                assert name.split(".")[0] not in {"models", "worker", "scheduler", "simulator"}, \
+                    (module.name, name)
