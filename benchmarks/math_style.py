@@ -146,9 +146,6 @@ class MathStyle:
 
 
 def _level(value: Any) -> int | None:
-    if value is None:
-        return None
-    match = _LEVEL.match(str(value).strip())
-    if match is None:
-        raise ValueError(f"level {value!r}")
-    return int(match[1])
+    """1..5 from ``3`` or ``"Level 3"``; None when absent or unknown (MATH has ``Level ?``)."""
+    match = _LEVEL.match(str(value).strip()) if value is not None else None
+    return int(match[1]) if match else None
