@@ -352,6 +352,11 @@ def _check_job(job: SearchJob, data: dict[str, Any], errors: list[str], warnings
             if choice in choices[:i]:
                 errors.append(f"space.{axis}[{i}]: {shown(choice)} is already a choice")
 
+    if valid("benchmark") and get_benchmark(job.benchmark.value).kind == "judged":
+        # Its answers get no score until the LLM-judged benchmarks land; a search needs one.
+        errors.append(f"benchmark: {job.benchmark.value} is scored by an LLM judge, which "
+                      "itas does not run yet; search on a deterministically scored benchmark "
+                      "(`itas benchmarks list`)")
     if valid("benchmark", "data"):
         _check_data(job, errors, warnings, updates, base_dir)
     if valid("benchmark", "benchmark_options"):
