@@ -236,7 +236,7 @@ def test_the_job_is_frozen(registry: Registry) -> None:
 
 def test_a_judged_benchmark_cannot_be_searched_until_its_judge_exists(tmp_path: Path) -> None:
     path = tmp_path / "job.yaml"
-    path.write_text("name: j\\nbenchmark: mt-bench\\ndata: q.jsonl\\nllms: [sim-large]\\n")
-    (tmp_path / "q.jsonl").write_text('{"question_id": 1, "category": "x", "turns": ["a", "b"]}\\n')
+    path.write_text("name: j\nbenchmark: mt-bench\ndata: q.jsonl\nllms: [sim-large]\n")
+    (tmp_path / "q.jsonl").write_text('{"question_id": 1, "category": "x", "turns": ["a", "b"]}\n')
     with pytest.raises(InvalidSearchJob, match="benchmark: mt-bench is scored by an LLM judge"):
         load_search_job(path, structure_only=True)
