@@ -66,6 +66,7 @@ _INSTRUCTION_PARAGRAPH = re.compile(
     r"\n[ \t]*\n[ \t]*(?:\*\*)?(?:please|now|rank|order|evaluate|critique|synthesi[sz]e|combine"
     r"|merge|fuse|return|reply|respond|output|write|provide|remember|finally|check|verify"
     r"|decide|compare|judge|assess|give|answer with|the output|all (?:the|of the)|is (?:this|the)"
+    r"|review|consider|weigh|identify|select|choose|pick|determine|for (?:each|every)"
     r"|does|do|how|what|which)\b(?![ \t]*:)",
     re.IGNORECASE,
 )

@@ -46,6 +46,7 @@ class Role(StrEnum):
 
 
 _I = re.IGNORECASE
+_IS = re.IGNORECASE | re.DOTALL
 _CUES: tuple[tuple[Role, re.Pattern[str]], ...] = (
     (Role.FUSE, re.compile(
         r"synthesi[sz]|\bfuse\b|\bfusing\b|\bcombine\b|\bmerge\b|\baggregate\b"
@@ -55,8 +56,9 @@ _CUES: tuple[tuple[Role, re.Pattern[str]], ...] = (
         r"\brank(?:s|ing|ed)?\b|\border (?:the|these|all) (?:\w+ )?(?:responses|candidates|answers)"
         r"|best to worst|most to least|\[\d*\] ?> ?\[\d*\]", _I)),
     (Role.CRITIQUE, re.compile(
-        r"strengths?\b[^\n]{0,60}\bweakness|\bcritique (?:each|every|all|the|these)\b"
-        r"|\bwrite (?:a )?critiques?\b|\bcritiques? for (?:each|every)\b", _I)),
+        r"strengths?\b.{0,200}?\bweakness|\bcritique (?:each|every|all|the|these)\b"
+        r"|\b(?:review|assess|evaluate|critici[sz]e) (?:each|every|all)\b"
+        r"|\bwrite (?:a )?critiques?\b|\bcritiques? for (?:each|every)\b", _IS)),
     (Role.APPLY_TESTS, re.compile(
         r"\b(?:pass(?:es)?|fails?)\s+(?:each|every|all|any)\b|\beach (?:unit )?test\b|\[passed\]"
         r"|\bpass(?:ed)? or fail(?:ed)?\b|\bapply (?:the|these|each|every) (?:unit )?tests?\b"

@@ -6,7 +6,6 @@ over HTTP in the other modules.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -82,18 +81,15 @@ def test_unit_test_writing_needs_no_candidate_and_judging_without_one_is_generat
     assert infer_role("Rank the responses.", "", has_candidates=False) is Role.GENERATE
 
 
-def test_the_index_finds_a_question_in_a_long_prompt_fast_and_prefers_the_last() -> None:
+def test_the_index_finds_a_question_in_a_long_prompt_and_prefers_the_last() -> None:
     store = KeyStore(synth_math_keys(range(10), 1000))
     problems = generate(3, 40)
     shots = "\n\n".join(f"Question: {p.question}\nAnswer: {p.answer}" for p in problems[:5])
     target = problems[7]
     prompt = (f"{shots}\n\nQuestion: **{target.question.upper()}**\n" + "filler words " * 400)
-    started = time.perf_counter()
-    for _ in range(100):
-        placement = store.place(prompt)
-    per_call = (time.perf_counter() - started) / 100
+    # How fast is measured by bench/simulator_throughput.py, not asserted here.
+    placement = store.place(prompt)
     assert placement is not None and placement.key.answer == target.answer
-    assert per_call < 0.005, per_call  # a several-KB prompt against ~10,000 questions
     assert store.place("Goran has apples. How many apples are there now?") is None
 
 
