@@ -136,7 +136,7 @@ def load_mt_bench(path: Path) -> list[AnswerKey]:
                 source="mt-bench",
                 kind=Kind.OPEN,
                 turns=turns,
-                match_texts=tuple((t, i) for i, t in enumerate(turns) if len(words(t)) >= 5),
+                match_texts=tuple((t, i) for i, t in enumerate(turns) if len(words(t)) >= 3),
             )
         )
     return keys

@@ -4,8 +4,10 @@ A real LLM recognises a question whatever is written around it: a benchmark's fr
 a fuser's instructions, five candidate responses. The simulator does the same by content. Every
 text it knows (a question, or a question with its context and options) is cut into *shingles*,
 runs of :data:`SHINGLE` consecutive words (simulator/text.py: lower case, punctuation, markdown
-and LaTeX commands dropped, so formatting does not matter). A prompt is cut the same way;
-a known text whose shingles are nearly all in the prompt (:data:`MIN_COVERAGE`) is found in it.
+and LaTeX commands dropped, so formatting does not matter); a text of 3 or 4 words ("Simplify
+$\\sqrt{50}$.") is one run of its own length, and one of fewer words cannot be found. A prompt is
+cut the same way; a known text whose shingles are nearly all in the prompt
+(:data:`MIN_COVERAGE`) is found in it.
 
 Why not a substring scan: a prompt of several KB against ~13,000 known questions would cost
 seconds; the index costs one dictionary lookup per prompt shingle. Shingles shared by very many
@@ -29,16 +31,15 @@ from simulator.text import WORD
 __all__ = ["MIN_COVERAGE", "Match", "ShingleIndex", "shingles"]
 
 SHINGLE = 5
+MIN_WORDS = 3  # a known text of 3 or 4 words is one shingle of its own length
 RARE = 64
 MIN_COVERAGE = 0.8
 _MAX_CANDIDATES = 24  # candidates checked per prompt, by number of rare shingles hit
 
 
-def shingles(tokens: Sequence[str]) -> list[int]:
-    """Hashes of the word runs of ``tokens`` (one run for a text shorter than SHINGLE)."""
-    if len(tokens) < SHINGLE:
-        return [hash(tuple(tokens))] if tokens else []
-    return [hash(run) for run in zip(*(tokens[i:] for i in range(SHINGLE)), strict=False)]
+def shingles(tokens: Sequence[str], size: int = SHINGLE) -> list[int]:
+    """Hashes of the runs of ``size`` words of ``tokens`` (none if it is shorter)."""
+    return [hash(run) for run in zip(*(tokens[i:] for i in range(size)), strict=False)]
 
 
 @dataclass(frozen=True)
@@ -60,14 +61,19 @@ class ShingleIndex:
     def __init__(self) -> None:
         self._postings: dict[int, list[int]] = {}
         self._shingles: list[frozenset[int]] = []
-        self._lengths: list[int] = []
+        self._sizes: list[int] = []  # the shingle size of each text (SHINGLE, or 3-4 if short)
+        self._short_sizes: set[int] = set()
 
     def add(self, text: str) -> int:
         """Index ``text``; returns its id (ids are consecutive from 0)."""
         text_id = len(self._shingles)
-        hashes = frozenset(shingles(WORD.findall(text.lower())))
+        tokens = WORD.findall(text.lower())
+        size = min(SHINGLE, len(tokens)) if len(tokens) >= MIN_WORDS else SHINGLE
+        if size < SHINGLE:
+            self._short_sizes.add(size)
+        hashes = frozenset(shingles(tokens, size))
         self._shingles.append(hashes)
-        self._lengths.append(len(hashes))
+        self._sizes.append(size)
         for h in hashes:
             self._postings.setdefault(h, []).append(text_id)
         return text_id
@@ -77,47 +83,49 @@ class ShingleIndex:
 
     def find(self, prompt: str) -> list[Match]:
         """Known texts found in ``prompt``, best first (see the module docstring)."""
-        hashes = shingles(WORD.findall(prompt.lower()))
-        present = set(hashes)
+        tokens = WORD.findall(prompt.lower())
+        by_size = {size: shingles(tokens, size) for size in (SHINGLE, *self._short_sizes)}
+        present = set().union(*by_size.values())
         hits: Counter[int] = Counter()
         postings = self._postings
         for h in present:
             posting = postings.get(h)
             if posting is not None and len(posting) <= RARE:
                 hits.update(posting)
-        found: list[tuple[float, int, int, int, list[int]]] = []
+        found: list[tuple[float, int, int, int, list[int], int]] = []
         for text_id, _ in hits.most_common(_MAX_CANDIDATES):
             known = self._shingles[text_id]
             coverage = len(known & present) / max(len(known), 1)
             if coverage < MIN_COVERAGE:
                 continue
-            places = [i for i, h in enumerate(hashes) if h in known]
-            found.append((round(coverage, 2), places[-1] if places else 0, len(known), text_id,
-                          places))
+            size = self._sizes[text_id]
+            places = [i for i, h in enumerate(by_size[size]) if h in known]
+            end = places[-1] + size if places else 0
+            found.append((round(coverage, 2), end, len(known), text_id, places, size))
         if not found:
             return []
         found.sort(key=lambda item: item[:3], reverse=True)
         # Character offsets only now, for the few texts found (most prompts find one).
         spans = [(m.start(), m.end()) for m in WORD.finditer(prompt)]
         return [
-            Match(text_id, coverage, _passages(places, spans, size))
-            for coverage, _, size, text_id, places in found
+            Match(text_id, coverage, _passages(places, spans, count, size))
+            for coverage, _, count, text_id, places, size in found
         ]
 
 
 def _passages(
-    places: list[int], spans: list[tuple[int, int]], size: int
+    places: list[int], spans: list[tuple[int, int]], count: int, size: int
 ) -> tuple[tuple[int, int], ...]:
     """Character spans of the runs of matching shingles long enough to be the text itself."""
     out: list[tuple[int, int]] = []
     runs: list[list[int]] = []
     for place in places:
-        if runs and place - runs[-1][-1] <= SHINGLE:
+        if runs and place - runs[-1][-1] <= size:
             runs[-1].append(place)
         else:
             runs.append([place])
     for run in runs:
-        if len(run) >= max(1, size // 2):
-            last = min(run[-1] + SHINGLE - 1, len(spans) - 1)
+        if len(run) >= max(1, count // 2):
+            last = min(run[-1] + size - 1, len(spans) - 1)
             out.append((spans[run[0]][0], spans[last][1]))
     return tuple(out)

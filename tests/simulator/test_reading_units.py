@@ -6,6 +6,7 @@ over HTTP in the other modules.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,24 @@ def test_math_style_answers_with_nested_braces_are_read_from_files_and_replies()
 def test_option_letters_are_read_in_the_common_forms(reply: str, letter: str) -> None:
     options = ("sewers", "laboratory", "basement", "clinic", "cellar")
     assert extract(Kind.CHOICE, reply, options) == letter
+
+
+def test_short_questions_of_three_or_four_words_are_found_but_not_inside_other_words() -> None:
+    keys = load_math_style(DATA / "math-style-sample.jsonl")
+    short = dataclasses.replace(keys[0], question="Simplify $\\sqrt{50}$.")
+    store = KeyStore([short, *keys[1:]])
+    found = store.place("Solve this.\n\nSimplify $\\sqrt{50}$.\n\nPut the answer in \\boxed{}.")
+    assert found is not None and found.key is short
+    assert store.place("Simplify the fraction 50 over 7, please.") is None
+
+
+def test_every_question_of_the_packaged_math_style_set_is_placed() -> None:
+    from simulator.loader import PACKAGED_MATH_STYLE
+
+    if not PACKAGED_MATH_STYLE.exists():
+        pytest.skip("benchmarks/data/math-style.jsonl is not in this checkout")
+    keys = load_math_style(PACKAGED_MATH_STYLE)
+    store = KeyStore(keys)
+    for key in keys:
+        placement = store.place(f"Solve the problem.\n\n{key.question}\n\nBox the answer.")
+        assert placement is not None and placement.key is key, key.question
