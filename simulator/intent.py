@@ -95,7 +95,8 @@ def infer_role(instructions: str, system: str, has_candidates: bool) -> Role:
 class Asks:
     """The reply format a prompt names, each field None when it names none.
 
-    ``answer``: ``boxed``, ``hashes`` (``#### x``), ``answer_line`` (``Answer: x``),
+    ``answer``: ``boxed``, ``hashes`` (``#### x``), ``final_line`` (``Final answer: x``),
+    ``answer_line`` (``Answer: x``),
     ``answer_is`` (``The answer is x``), ``letter`` (the option letter alone), ``short``
     (a few words). ``ranking_first``: the ranking goes on the first line; ``ranking_prefix``:
     ``Answer: `` or ``Ranking: `` before it; ``ranking_bare``: ``2 > 1 > 3`` without brackets.
@@ -124,6 +125,8 @@ def _answer_form(text: str) -> str | None:
         return "boxed"
     if "####" in text:
         return "hashes"
+    if re.search(r"final answer\W{0,3}:", lowered):
+        return "final_line"
     if re.search(r"option letter|letter (?:of|from) the|only the letter|just the letter", lowered):
         return "letter"
     if re.search(r"\banswer\*{0,2}\s*:", text, _I):

@@ -45,6 +45,8 @@ def final_answer(kind: Kind, shown: str, body: str, asks: Asks, sampler: Sampler
         return f"{body}{sep}The final answer is $\\boxed{{{shown}}}$."
     if form == "hashes":
         return f"{body}{sep}#### {shown}"
+    if form == "final_line":
+        return f"{body}{sep}Final answer: {shown}"
     if form == "answer_line":
         return f"{body}{sep}Answer: {math}"
     if form == "bold":

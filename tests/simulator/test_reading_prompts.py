@@ -194,3 +194,24 @@ def test_an_unplaced_fuser_prompt_returns_one_of_the_candidates_answers(
     drafts = ["He keeps some.\nAnswer: 14", "Probably many.\nAnswer: 31"]
     reply = say(client, prompts.archon_fuse(question, drafts))
     assert re.search(r"\b(14|31)\b", reply.strip().splitlines()[-1]), reply
+
+
+@pytest.mark.parametrize("kind", ["number", "choice"])
+def test_a_framing_that_asks_for_final_answer_gets_that_line(
+    client: openai.OpenAI, sim: Sim, kind: str
+) -> None:
+    if kind == "number":
+        question, pattern = PROBLEM.question, r"^Final answer: -?\d+$"
+    else:
+        import json
+
+        from .conftest import require_datasets
+
+        row = json.loads((require_datasets() / "mixeval_hard" / "multiple-choice.json")
+                         .read_text())["0"]
+        options = "\n".join(f"{'ABCD'[i]}. {o}" for i, o in enumerate(row["options"]))
+        question, pattern = f"{row['prompt']}\n{options}", r"^Final answer: [A-D]$"
+    framing = ("You may reason first; then finish your reply with one line that gives the "
+               "answer alone, after the words \"Final answer:\".")
+    reply = say(client, prompts.ask(question, framing))
+    assert re.search(pattern, reply.strip().splitlines()[-1]), reply
