@@ -75,10 +75,11 @@ _CRITIQUE = re.compile(
     r"(?::|$)(?:\*\*)?",
     re.IGNORECASE | re.MULTILINE,
 )
-# "### Critique of candidate 2" / "Critique for Response 2:": a critique section of its own.
+# "### Critique of candidate 2" / "Critique for Response 2:" / "Critique of [2]:": a critique
+# section of its own.
 _NUMBERED_CRITIQUE = re.compile(
     r"^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*)?(?:critique|feedback|evaluation|review)[ \t]+(?:of|for)"
-    rf"[ \t]+{_NOUNS}[ \t]*#?[ \t]*(\d+)(?:\*\*)?[ \t]*:?(?:\*\*)?",
+    rf"[ \t]+(?:{_NOUNS}[ \t]*)?#?[ \t]*\[?(\d+)\]?(?:\*\*)?[ \t]*:?(?:\*\*)?",
     re.IGNORECASE | re.MULTILINE,
 )
 _ROLE_NOUN = re.compile(
@@ -170,8 +171,9 @@ def _numbered_critiques(text: str) -> tuple[str, dict[int, str]]:
     spans = []
     for i, mark in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else _last_body_end(text, mark.end())
-        label = _LABEL.search(text, mark.end(), end)
-        end = label.start() if label is not None else end
+        for pattern in (_LABEL, _BRACKET):  # the next candidate ends this critique
+            if (found := pattern.search(text, mark.end(), end)) is not None:
+                end = found.start()
         critiques[int(mark.group(1))] = text[mark.end() : end].strip()
         spans.append((mark.start(), end))
     return (_without(text, spans) if spans else text), critiques

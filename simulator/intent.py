@@ -51,7 +51,9 @@ _CUES: tuple[tuple[Role, re.Pattern[str]], ...] = (
     (Role.FUSE, re.compile(
         r"synthesi[sz]|\bfuse\b|\bfusing\b|\bcombine\b|\bmerge\b|\baggregate\b"
         r"|(?:a|one) single,? (?:[\w-]+ ){0,3}(?:response|answer)"
-        r"|(?:one|a) (?:better|improved|refined|stronger) (?:response|answer)", _I)),
+        r"|(?:one|a) (?:better|improved|refined|stronger) (?:response|answer)"
+        r"|\b(?:write|produce|give|create|compose) (?:one|a) (?:single|new|better|improved"
+        r"|refined|final)\b[^.\n]{0,40}\b(?:response|answer)\b", _I)),
     (Role.RANK, re.compile(
         r"\brank(?:s|ing|ed)?\b|\border (?:the|these|all) (?:\w+ )?(?:responses|candidates|answers)"
         r"|best to worst|most to least|\[\d*\] ?> ?\[\d*\]", _I)),

@@ -131,3 +131,14 @@ def test_every_question_of_the_packaged_math_style_set_is_placed() -> None:
     for key in keys:
         placement = store.place(f"Solve the problem.\n\n{key.question}\n\nBox the answer.")
         assert placement is not None and placement.key is key, key.question
+
+
+def test_critiques_under_bracketed_identifiers_end_at_the_next_response() -> None:
+    text = ("Responses:\n\n[1]\nAnswer: 4\n\nCritique of [1]:\nStrengths: short\n"
+            "Weaknesses: wrong sum\n\n[2]\nAnswer: 5\n\nCritique of [2]:\nStrengths: right\n\n"
+            "Write one new, high-quality response to the request.")
+    material = read_material(text)
+    assert material.candidates == ("Answer: 4", "Answer: 5")
+    assert material.critiques == {1: "Strengths: short\nWeaknesses: wrong sum",
+                                  2: "Strengths: right"}
+    assert infer_role(material.rest, "", has_candidates=True) is Role.FUSE
