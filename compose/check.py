@@ -50,7 +50,8 @@ SHIPPED_FLEET = REPO / "simulator" / "fleet.yaml"
 MARKER = "# written by compose/check.py; deleted when it ends"
 LAB = Path(os.environ.get("COMPOSE_LAB", REPO.parent / "shared" / "tools" / "compose-lab" / "lab"))
 OUT = REPO / ".itas" / "compose-check"
-COMPOSE = ["compose", "-f", "compose/docker-compose.yml"]
+# A project name of its own: the check's `down -v` never touches a deployment named itas.
+COMPOSE = ["compose", "-p", "itas-compose-check", "-f", "compose/docker-compose.yml"]
 FLOWER = "http://127.0.0.1:5555"
 DASHBOARD = "http://127.0.0.1:8080"
 REQUIRED_VARIABLES = ("POSTGRES_PASSWORD", "FLOWER_BASIC_AUTH")
@@ -329,6 +330,8 @@ def main() -> int:
         done(t)
         t = step(f"3. compose up -d --build --wait --scale worker={args.workers}")
         deployed = True
+        # Leftovers of an interrupted run would hold the old run's password in their volume.
+        compose("down", "-v", "--remove-orphans", timeout=180, quiet=True)
         compose("up", "-d", "--build", "--wait", "--wait-timeout", "300",
                 "--scale", f"worker={args.workers}", timeout=600, quiet=True)
         print(indent(compose("ps", "--format", "table {{.Service}}\t{{.Status}}",
