@@ -298,6 +298,12 @@ def check_canaries(canaries: dict[str, str], texts: dict[str, str]) -> int:
     return hits
 
 
+def _stopped(*_: object) -> None:
+    print("\ncompose-check: FAILED: stopped by SIGTERM (a timeout?); cleaning up",
+          file=sys.stderr, flush=True)
+    sys.exit(143)
+
+
 # --- the run ------------------------------------------------------------------------------------
 
 def main() -> int:
@@ -314,7 +320,7 @@ def main() -> int:
               file=sys.stderr)
         return 1
     # A SIGTERM (CI's timeout) takes the same way out as a failure: through the finally below.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, _stopped)
     OUT.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     deployed = False
