@@ -24,17 +24,14 @@ that says how to write it.
 **Errors** (nothing is queued; every one is reported, each with its path):
 
 * values: ``type`` one of the seven types; ``model`` a non-empty string; ``model_type`` a
-  non-empty string; ``0 <= temperature <= 2``; ``max_tokens``, ``samples``, ``top_k``,
-  ``first_k``, ``unit_test_cap``, ``ranker_batch_size`` integers >= 1; flags true/false;
+  non-empty string (a ranker may leave it empty: Archon's reward-model rankers do, and the
+  registry finds the model by name); ``0 <= temperature <= 2``; ``max_tokens``, ``samples``,
+  ``top_k``, ``first_k``, ``unit_test_cap``, ``ranker_batch_size`` integers >= 1; flags true/false;
   ``temperature`` and ``max_tokens`` required (Archon reads them for every component);
 * a ranker without ``top_k`` (Archon requires it);
 * a critic, ranker, verifier, unit_test_generator or unit_test_evaluator sharing its layer;
-* a generator that candidates can reach (only layer 0, or the layer right after a
-  unit_test_generator, start from the query alone — combine candidates with a fuser);
 * a fuser, critic, ranker, verifier or unit_test_evaluator that no candidate can reach (in
-  layer 0, or after a unit_test_generator);
-* a unit_test_generator that candidates reach (Archon's unit-test layer hands on none, so they
-  would be lost: it belongs before the generators);
+  layer 0, or after a layer of unit_test_generator only at the start);
 * a unit_test_evaluator with no unit_test_generator in an earlier layer;
 * a ``top_k`` (ranker, unit_test_evaluator) larger than the candidates that can reach it, counted
   by :mod:`models.archon_types` (e.g. 3 generators x 3 samples = 9);
@@ -45,7 +42,10 @@ that says how to write it.
 **Warnings** (the architecture runs): an unknown field (named with the nearest known one, e.g.
 ``length_contorl`` -> ``length_control``); a known field with no effect on its type (``top_k``
 on a generator); ``samples > 1`` on a type that uses one sample; a ``model_type`` that is not
-one of Archon's; a ranker with ``use_critiques`` that no critique reaches; a ``first_k`` above the
+one of Archon's; a ranker with ``use_critiques`` that no critique reaches; a generator that
+candidates reach (as in Archon it answers the query afresh and its answers replace them: MoA's
+layered proposers); ``ranker_batch_size`` (a scoring endpoint takes every candidate at once);
+an empty ``model_type`` on a ranker; a ``first_k`` above the
 candidates that can reach it; more than 32 candidates reaching one layer (Archon warns about
 context windows too); a last layer that hands on several candidates.
 
@@ -98,6 +98,10 @@ def check_llm_refs(refs: Iterable[LLMRef], registry: Registry) -> list[str]:
         except ConfigError as exc:
             field = "model" if ref.model not in registry.llms else "model_type"
             errors.append(f"{ref.path}.{field}: {exc} ({ref.type} in layer {ref.layer})")
+            continue
+        if registry.is_reward_model(ref.model) and ref.type != "ranker":
+            errors.append(f"{ref.path}.model: {ref.model} is a reward model (a scoring "
+                          f"endpoint), which only a ranker can use; this is a {ref.type}")
     return errors
 
 

@@ -41,8 +41,6 @@ _EXPECTED = {
 _TYPES = [t.value for t in ComponentType]
 _TOP_LEVEL = ("name", "layers", "custom")
 _LEGACY_LAYER = ("models", "branches")
-#: A local reward model Archon can rank with; not an LLM behind an API.
-_PAIRRM = "llm-blender/PairRM"
 
 
 @dataclass(frozen=True)
@@ -243,9 +241,17 @@ def _archon_specifics(found: Findings, raw: dict[str, Any], path: str,
             f"{path}.model_type: {shown(model_type)} is not one of Archon's model types"
             + (f"; did you mean {hint}?" if hint else
                " (fine if your endpoints registry maps it)"))
-    if raw.get("model") == _PAIRRM:
-        found.errors.append(f"{path}.model: {_PAIRRM} is a local reward model, not an LLM "
-                            "behind an API; itas ranks with LLMs: name one here")
+    if kind is ComponentType.RANKER and raw.get("ranker_batch_size") is not None:
+        found.warnings.append(
+            f"{path}.ranker_batch_size: has no effect in itas: a reward model's scoring "
+            "endpoint scores all candidates of a question in one request")
+    if model_type == "" and kind is not ComponentType.RANKER:
+        found.errors.append(f"{path}.model_type: expected {_EXPECTED['model_type']}, got \"\"")
+    elif model_type == "" and kind is ComponentType.RANKER:
+        # Archon's reward-model rankers (llm-blender/PairRM) carry an empty model_type: the
+        # endpoints registry finds them by name, on a scoring endpoint.
+        found.warnings.append(f"{path}.model_type: empty; the endpoints registry resolves "
+                              f"{shown(raw.get('model'))} by its name alone")
 
 
 def _is_count(value: object) -> TypeGuard[int]:

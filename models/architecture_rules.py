@@ -70,18 +70,13 @@ def _check_component(found: Findings, shape: Shape, path: str, i: int, layer_siz
             f"{path}: a {kind} runs alone in its layer (Archon runs it on all the candidates of "
             f"the layer before), but this layer has {layer_size} components; give it a layer")
     if shape.type is T.GENERATOR and received:
-        found.errors.append(
-            f"{path}: a generator starts from the query alone, but up to {received} candidates "
-            f"reach it from layer {i - 1}; generators belong in layer 0 (or right after a "
-            "unit_test_generator); use a fuser to combine candidates")
-    if shape.type is T.UNIT_TEST_GENERATOR and received:
-        found.errors.append(
-            f"{path}: a unit_test_generator hands on no candidates (as in Archon), so the "
-            f"{received} candidates from layer {i - 1} would be lost; put it in a layer before "
-            "the generators")
+        found.warnings.append(
+            f"{path}: a generator answers the query afresh (as in Archon): the up to {received} "
+            f"candidates from layer {i - 1} do not reach it and are replaced by its answers; "
+            "use a fuser to build on them")
     if shape.type in NEEDS_CANDIDATES and received == 0:
         why = ("the first layer receives none" if i == 0
-               else f"layer {i - 1} hands on none (a unit_test_generator layer)")
+               else f"layer {i - 1} hands on none")
         found.errors.append(f"{path}: a {kind} works on candidates, but {why}; "
                             "start with generators")
     if shape.type is T.UNIT_TEST_EVALUATOR and not unit_tests:

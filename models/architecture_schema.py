@@ -26,7 +26,9 @@ class Component(BaseModel):
     #: The LLM's name, looked up in the endpoints registry.
     model: str = Field(min_length=1)
     #: Archon's access point (OpenAI_API, Together_API, ...); the registry maps it to endpoints.
-    model_type: str = Field(min_length=1)
+    #: Empty only on a ranker naming a reward model (Archon's PairRM configs): the registry
+    #: then finds the model by name (the reader enforces this).
+    model_type: str
     temperature: float = Field(ge=0, le=2)
     max_tokens: int = Field(ge=1)
     #: Generators and fusers: how many candidates they write. Others use one sample.

@@ -6,13 +6,14 @@ component classes), so that a config behaves in itas as it did in Archon:
 ==================== =================== ============================================ ==========
 type                 needs candidates    hands on to the next layer                   critiques
 ==================== =================== ============================================ ==========
-generator            none may reach it   ``samples`` new candidates                   none
+generator            ignores them        ``samples`` new candidates (they replace     none
+                                         any that reached it)
 fuser                yes                 ``samples`` fused candidates                 none
 critic               yes                 the same candidates                          new
 ranker               yes                 the ``top_k`` best                           kept, cut
 verifier             yes                 those judged correct (all if none is; at     kept, cut
                                          most ``first_k`` when set)
-unit_test_generator  none may reach it   **no candidates** (it only writes the unit   none
+unit_test_generator  none needed        the same candidates (it writes the unit       none
                                          tests, which every later layer sees)
 unit_test_evaluator  yes, and unit tests the ``top_k`` passing most tests (or the      none
                                          first ``first_k`` that pass all)
@@ -44,8 +45,6 @@ T = ComponentType
 
 #: Work on the candidates the layer before handed on; nothing to do without them.
 NEEDS_CANDIDATES = frozenset({T.FUSER, T.CRITIC, T.RANKER, T.VERIFIER, T.UNIT_TEST_EVALUATOR})
-#: Start from the query alone: Archon refuses candidates reaching them.
-STARTS_FRESH = frozenset({T.GENERATOR, T.UNIT_TEST_GENERATOR})
 #: Run alone in their layer (Archon asserts ``len(self.models) == 1`` for these).
 RUNS_ALONE = frozenset({T.CRITIC, T.RANKER, T.VERIFIER, T.UNIT_TEST_GENERATOR,
                         T.UNIT_TEST_EVALUATOR})
@@ -94,7 +93,7 @@ def hands_on(layer: Sequence[Shape], received: int | None) -> int | None:
     producers = [s for s in layer if s.type in (T.GENERATOR, T.FUSER)]
     if producers:
         return sum(s.samples for s in producers)
-    if not layer or layer[0].type is T.UNIT_TEST_GENERATOR:
+    if not layer:
         return 0
     if received is None:
         return None
@@ -109,7 +108,7 @@ def hands_on(layer: Sequence[Shape], received: int | None) -> int | None:
         # Archon returns early with first_k candidates that pass every test, else the top_k.
         keep = max(first.top_k or received, first.first_k or 0)
         return min(keep, received)
-    return received  # critic: the same candidates, now with critiques
+    return received  # critic (now with critiques), unit_test_generator: the same candidates
 
 
 def hands_on_critiques(layer: Sequence[Shape], received: bool) -> bool:

@@ -20,6 +20,8 @@ from models.problems import close_matches
 class EndpointKind(StrEnum):
     OPENAI = "openai"
     ANTHROPIC = "anthropic"
+    #: A reward model's scoring endpoint (``/v1/rerank``): only rankers can use its LLMs.
+    RERANK = "rerank"
 
 
 class Endpoint(BaseModel):
@@ -57,7 +59,8 @@ class Endpoint(BaseModel):
         return keys
 
     def serves(self, model_type: str) -> bool:
-        return not self.model_types or model_type in self.model_types
+        # An empty model_type (Archon's reward-model rankers) leaves the choice to the registry.
+        return not model_type or not self.model_types or model_type in self.model_types
 
 
 class LLM(BaseModel):
@@ -99,6 +102,11 @@ class Registry:
 
     def endpoint_for(self, llm_name: str) -> Endpoint:
         return self.endpoints[self.llm(llm_name).endpoint]
+
+    def is_reward_model(self, llm_name: str) -> bool:
+        """Whether ``llm_name`` is served by a scoring (rerank) endpoint; False when unknown."""
+        llm = self.llms.get(llm_name)
+        return llm is not None and self.endpoints[llm.endpoint].kind is EndpointKind.RERANK
 
     def resolve(self, model: str, model_type: str) -> tuple[LLM, Endpoint]:
         """The LLM and endpoint an architecture's ``model`` / ``model_type`` pair names.

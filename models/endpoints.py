@@ -6,7 +6,9 @@ names another)::
     endpoints:
       together:
         kind: openai                # openai: any OpenAI-compatible server (OpenAI, Together,
-                                    # Groq, vLLM, Ollama, llama.cpp, TGI); or anthropic
+                                    # Groq, vLLM, Ollama, llama.cpp, TGI); or anthropic; or
+                                    # rerank: a reward model's /v1/rerank (vLLM, Infinity,
+                                    # Jina, Cohere), usable by rankers only
         base_url: https://api.together.xyz/v1   # as the provider's SDK takes it: for openai
                                     # with /v1 (the client adds /chat/completions); for
                                     # anthropic the bare host (the client adds /v1/messages)
@@ -91,7 +93,8 @@ _NO_SECRETS = ("keys are never written in the registry: put each key in an envir
                "variable of the workers and list the variable names in api_key_envs")
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 _EXPECTED = {
-    "kind": "openai (any OpenAI-compatible server) or anthropic",
+    "kind": "openai (any OpenAI-compatible server), anthropic, or rerank (a reward model's "
+            "scoring endpoint)",
     "base_url": "an http(s) URL such as https://api.openai.com/v1",
     "api_key_envs": "a list of environment variable names",
     "requests_per_min": "an integer >= 1 (per key)",

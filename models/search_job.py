@@ -4,7 +4,8 @@ A search job is a YAML file, documented field by field in ``docs/search-job.md``
 ``examples/search-demo.yaml``; ``itas validate job.yaml`` checks it. In short::
 
     name: demo                          # required
-    benchmark: synth-math               # synth-math | gsm8k (gsm8k needs data:)
+    benchmark: synth-math               # `itas benchmarks list`; most need data:
+    benchmark_options: {}               # the benchmark's own (mixeval: subsets: [MMLU])
     llms: [sim-frontier, sim-large]     # >= 1, names from the endpoints registry
     space: {samples: [1, 3, 5], fusion_layers: [0, 1, 2], ...}
     budget: {usd_per_question: 0.01, total_usd: 5}
@@ -38,8 +39,15 @@ MAX_DEFAULT_GENERATORS = 5
 
 
 class Benchmark(StrEnum):
+    """The benchmarks a job can search on: the names of :data:`benchmarks.registry.BENCHMARKS`
+    (a test keeps the two equal; the registry says what each is)."""
+
     SYNTH_MATH = "synth-math"
     GSM8K = "gsm8k"
+    MATH = "math"
+    MIXEVAL_HARD_MC = "mixeval-hard-mc"
+    MIXEVAL_HARD_FREE = "mixeval-hard-free"
+    MT_BENCH = "mt-bench"
 
 
 class Sampler(StrEnum):
@@ -147,8 +155,12 @@ class SearchJob(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     benchmark: Benchmark = Field(strict=False)
-    #: gsm8k: the folder holding test.jsonl, or the file; relative to the job file.
+    #: The benchmark's data file, or the folder holding it; relative to the job file. Required
+    #: by the benchmarks that need data (gsm8k, mixeval-*, mt-bench); math has a packaged
+    #: default; synth-math takes none.
     data: Path | None = Field(default=None, strict=False)
+    #: The benchmark's own options (checked by the benchmark: ``itas benchmarks list --json``).
+    benchmark_options: dict[str, Any] = Field(default_factory=dict)
     #: Share of the benchmark searched on; the rest ranks the finalists (the paper: 20/80).
     search_fraction: float = Field(default=0.2, gt=0, lt=1)
     #: At most this many search-split questions are used (None: all of them).

@@ -18,6 +18,10 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from benchmarks.base import BenchmarkError
+from benchmarks.registry import check_options as check_benchmark_options
+from benchmarks.registry import get as get_benchmark
+from benchmarks.registry import resolve_data
 from models.errors import ConfigError, InvalidSearchJob
 from models.problems import at, nearest, shown
 from models.search_job import (
@@ -47,7 +51,8 @@ _COUNT = "an integer >= 1"
 _EXPECTED = {
     "name": "a non-empty string (at most 100 characters)",
     "benchmark": "one of " + ", ".join(b.value for b in Benchmark),
-    "data": "a path to GSM8K's test.jsonl or the folder holding it",
+    "data": "a path to the benchmark's data file or the folder holding it",
+    "benchmark_options": "a mapping of the benchmark's options (name: value)",
     "search_fraction": "a number between 0 and 1 (exclusive)",
     **dict.fromkeys(("questions", "final_questions", "final_top_k", "trials",
                      "parallel_trials", "calls_per_question", "tokens_per_question",
@@ -280,6 +285,35 @@ def _registry() -> Registry:
     return load_registry()
 
 
+def _check_data(job: SearchJob, errors: list[str], warnings: list[str],
+                updates: dict[str, Any], base_dir: Path | None) -> None:
+    """``data`` against what the benchmark takes; a relative path is taken from the job file's
+    folder (and stored resolved). The ITAS_DATASETS default of ``itas run`` does not apply:
+    a job file names its data, so it means the same wherever the scheduler runs."""
+    benchmark = get_benchmark(job.benchmark.value)
+    if benchmark.data_help is None:
+        if job.data is not None:
+            warnings.append(f"data: {job.benchmark.value} needs no data file, ignored")
+        return
+    if job.data is None:
+        if benchmark.needs_data:
+            errors.append(f"data: required for {job.benchmark.value}, expected "
+                          f"{benchmark.data_help}")
+        return
+    resolved = job.data if job.data.is_absolute() or base_dir is None else base_dir / job.data
+    try:
+        resolve_data(benchmark, resolved)
+    except BenchmarkError as exc:
+        errors.append(str(exc) if str(exc).startswith("data: ") else f"data: {exc}")
+    updates["data"] = resolved
+
+
+def _check_benchmark_options(job: SearchJob, errors: list[str]) -> None:
+    benchmark = get_benchmark(job.benchmark.value)
+    for line in check_benchmark_options(benchmark, job.benchmark_options):
+        errors.append(f"benchmark_options.{line}")
+
+
 def _check_job(job: SearchJob, data: dict[str, Any], errors: list[str], warnings: list[str], *,
                base_dir: Path | None, registry: Registry | None, skip: set[str]) -> SearchJob:
     """The rules that span fields; returns the job with its derived defaults filled in."""
@@ -318,19 +352,15 @@ def _check_job(job: SearchJob, data: dict[str, Any], errors: list[str], warnings
             if choice in choices[:i]:
                 errors.append(f"space.{axis}[{i}]: {shown(choice)} is already a choice")
 
-    if not valid("benchmark", "data"):
-        pass
-    elif job.benchmark is Benchmark.GSM8K:
-        if job.data is None:
-            errors.append(f"data: required for gsm8k, expected {_EXPECTED['data']}")
-        else:
-            resolved = job.data if job.data.is_absolute() or base_dir is None \
-                else base_dir / job.data
-            if not resolved.exists():
-                errors.append(f"data: {resolved} does not exist, expected {_EXPECTED['data']}")
-            updates["data"] = resolved
-    elif job.data is not None:
-        warnings.append(f"data: {job.benchmark.value} needs no data file, ignored")
+    if valid("benchmark") and get_benchmark(job.benchmark.value).kind == "judged":
+        # Its answers get no score until the LLM-judged benchmarks land; a search needs one.
+        errors.append(f"benchmark: {job.benchmark.value} is scored by an LLM judge, which "
+                      "itas does not run yet; search on a deterministically scored benchmark "
+                      "(`itas benchmarks list`)")
+    if valid("benchmark", "data"):
+        _check_data(job, errors, warnings, updates, base_dir)
+    if valid("benchmark", "benchmark_options"):
+        _check_benchmark_options(job, errors)
 
     for i, rung in enumerate(job.rungs[1:] if valid("rungs") else [], 1):
         if rung <= job.rungs[i - 1]:

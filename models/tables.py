@@ -66,8 +66,18 @@ class Question(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     benchmark: str
     question_id: str
+    #: The first user turn as the LLM sees it (for display; ``turns`` is what is sent).
     text: str
+    #: The answer key in short, for display; scoring reads ``reference``.
     answer: str
+    #: Every user turn as the LLM sees it, the benchmark's framing included (MT-Bench has two).
+    turns: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False,
+                                                                    server_default="[]"))
+    #: The benchmark's system prompt; None: the architecture's default assistant prompt.
+    system_prompt: str | None = None
+    #: What the benchmark's scorer needs (answer key, options, targets), as the benchmark wrote it.
+    reference: dict[str, Any] = Field(default_factory=dict, sa_column=Column(
+        JSONB, nullable=False, server_default="{}"))
     created_at: datetime = _ts()
 
 
@@ -85,7 +95,8 @@ class Evaluation(SQLModel, table=True):
     job_id: int | None = Field(default=None, foreign_key="search_jobs.id", index=True)
     trial_number: int | None = None
     rung: int | None = None
-    #: Why it runs: "run" (itas run/ask), "power_ranking", "trial", "final".
+    #: Why it runs: "run" (itas run), "ask" (itas ask: not scored), "power_ranking", "trial",
+    #: "final".
     purpose: str = Field(default="run", sa_column_kwargs={"server_default": "run"})
     benchmark: str
     split: str = "search"
@@ -109,7 +120,12 @@ class Answer(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     evaluation_id: int = Field(foreign_key="evaluations.id", index=True)
     question_id: str
+    #: The answer read from the final text by the benchmark's extractor (None: it gives none).
     final_answer: str | None = None
+    #: The architecture's whole final reply to the last turn, as its last layer chose it.
+    final_text: str | None = None
+    #: Why the extractor found no answer, or why a benchmark does not score deterministically.
+    score_note: str | None = None
     score: float | None = None
     status: str = "ok"  # ok|failed
     #: Why a failed question failed (error class and message; never a key).
@@ -156,6 +172,13 @@ class LLMCall(SQLModel, table=True):
     endpoint: str
     llm_name: str = Field(index=True)
     sample_index: int = 0
+    #: What the technique asked: generate, critique, rank, fuse, verify, unit_test_generate,
+    #: unit_test_evaluate, score (a reward model).
+    role: str | None = None
+    #: 0 for the first ask; 1, 2, ... when an unparseable or truncated reply was asked again.
+    attempt: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    #: The provider's reason to stop: "stop", "length" (cut at max_tokens), ...
+    finish_reason: str | None = None
     evaluation_id: int | None = Field(default=None, foreign_key="evaluations.id", index=True)
     question_id: str | None = None
     layer_index: int | None = None
@@ -163,9 +186,12 @@ class LLMCall(SQLModel, table=True):
     tokens_out: int = 0
     cost_usd: float = 0.0
     latency_s: float = 0.0
-    status: str = "ok"  # ok|error|parse_failure
+    status: str = "ok"  # ok|error|parse_failure|truncated
     cache_hit: bool = False
     error_class: str | None = None
+    #: The chat messages sent, on a paid call (a cache hit points to it by request_hash).
+    request_messages: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSONB, nullable=True))
     response_text: str | None = None
     created_at: datetime = _ts()
 

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import yaml
 
 from models.errors import ItasError
 from scheduler.processes import start_process, stop
@@ -53,15 +52,3 @@ def answers(url: str) -> bool:
         return True
     except httpx.HTTPError:
         return False
-
-
-def demo_fleet(directory: Path) -> Path:
-    from simulator.fleet import DEFAULT_FLEET
-
-    fleet = yaml.safe_load(DEFAULT_FLEET.read_text())
-    fleet["latency_scale"] = DEMO_LATENCY_SCALE
-    path = directory / "demo-fleet.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("# The default simulated fleet with latencies scaled for the demo.\n"
-                    + yaml.safe_dump(fleet))
-    return path

@@ -15,37 +15,47 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
+from benchmarks.base import Item
 from models.db import session_scope
 from models.tables import Evaluation, Question
-from scheduler.benchmarks import BenchmarkQuestion
 from worker.celery_app import LAYERS_QUEUE, app
 
 RUN_LAYER = "worker.tasks.run_layer"
 
 
 def queue_evaluation(database_url: str, *, architecture: dict[str, Any], arch_hash: str,
-                     benchmark: str, split: str, questions: Sequence[BenchmarkQuestion],
+                     benchmark: str, split: str, questions: Sequence[Item],
                      job_id: int | None = None, trial_number: int | None = None,
                      rung: int | None = None, purpose: str = "run") -> int:
-    """Store the questions and the evaluation, then send layer 0 of every question."""
+    """Store the questions (their turns as the benchmark framed them, and the reference its
+    scorer reads) and the evaluation, then send step 0 of every question."""
     with session_scope(database_url) as session:
         session.execute(insert(Question).values([
-            {"benchmark": benchmark, "question_id": q.question_id, "text": q.text,
-             "answer": q.answer} for q in questions
+            {"benchmark": benchmark, "question_id": q.item_id, "text": q.turns[0],
+             "answer": answer_shown(q), "turns": list(q.turns), "system_prompt": q.system,
+             "reference": dict(q.reference)} for q in questions
         ]).on_conflict_do_nothing())
         evaluation = Evaluation(
             job_id=job_id, trial_number=trial_number, rung=rung, purpose=purpose,
             benchmark=benchmark,
             split=split, architecture=architecture, architecture_hash=arch_hash,
-            question_ids=[q.question_id for q in questions], status="running",
+            question_ids=[q.item_id for q in questions], status="running",
         )
         session.add(evaluation)
         session.flush()
         evaluation_id = evaluation.id
     assert evaluation_id is not None
     for q in questions:
-        app.send_task(RUN_LAYER, args=[evaluation_id, q.question_id, 0], queue=LAYERS_QUEUE)
+        app.send_task(RUN_LAYER, args=[evaluation_id, q.item_id, 0], queue=LAYERS_QUEUE)
     return evaluation_id
+
+
+def answer_shown(item: Item) -> str:
+    """The answer key in short, for people reading the questions table."""
+    for key in ("answer", "targets", "target"):
+        if key in item.reference:
+            return str(item.reference[key])[:500]
+    return ""
 
 
 def answered(database_url: str, evaluation_id: int) -> int:

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from optuna.trial import TrialState
 
+from benchmarks.registry import load_questions
 from models.architecture import architecture_hash, parse_architecture
-from scheduler.benchmarks import load_questions
 from scheduler.search_context import SearchContext, queue, queued_before, wait_all
 
 
@@ -26,7 +26,8 @@ def final_ranking(ctx: SearchContext, say: Callable[[str], None]) -> None:
             break
     held_out = load_questions(ctx.job.benchmark, data=ctx.job.data, split="test",
                               limit=ctx.job.final_questions,
-                              search_fraction=ctx.job.search_fraction)
+                              search_fraction=ctx.job.search_fraction,
+                              options=ctx.job.benchmark_options)
     existing = queued_before(ctx, "final")
     evaluations = {t.number: existing.get((t.number, None)) or queue(
         ctx, t.user_attrs["architecture"], purpose="final", questions=held_out, split="test",

@@ -1,7 +1,8 @@
 """Reconciliation: PostgreSQL is the source of truth, the broker only a hint.
 
 An evaluation that has made no progress (no new layer output, no new answer) for ``stale_s``
-seconds gets each unanswered question's next layer sent again, from its last finished layer.
+seconds gets each unanswered question's next step (a layer of a turn) sent again, from its
+last finished one.
 A message lost with a broker restart, or a task whose retries ran out silently, is found this
 way. Sending again is harmless: ``run_layer`` skips a finished layer, and the calls of a
 half-done one are cache hits.
@@ -39,21 +40,24 @@ def redispatch_stalled(database_url: str, *, evaluation_ids: list[int], stale_s:
             continue  # sent recently; give that a chance first
         _last_sent[evaluation_id] = now
         with session_scope(database_url) as session:
+            # Steps run over every turn of a question (worker/evaluation_steps.py): a question
+            # of T turns on an L-layer architecture has steps 0 .. T*L - 1.
             pending = session.execute(text(
-                "SELECT q.qid, coalesce(max(l.layer_index) + 1, 0) FROM evaluations e "
+                "SELECT q.qid, coalesce(max(l.layer_index) + 1, 0), "
+                "  jsonb_array_length(e.architecture->'layers') * greatest(1, "
+                "    (SELECT jsonb_array_length(qs.turns) FROM questions qs WHERE "
+                "     qs.benchmark = e.benchmark AND qs.question_id = q.qid)) "
+                "FROM evaluations e "
                 "CROSS JOIN LATERAL jsonb_array_elements_text(e.question_ids) AS q(qid) "
                 "LEFT JOIN layer_outputs l ON l.evaluation_id = e.id AND l.question_id = q.qid "
                 "WHERE e.id = :e AND NOT EXISTS (SELECT 1 FROM answers a WHERE "
-                "a.evaluation_id = e.id AND a.question_id = q.qid) GROUP BY q.qid"),
+                "a.evaluation_id = e.id AND a.question_id = q.qid) GROUP BY q.qid, e.id"),
                 {"e": evaluation_id}).all()
-            layers = session.execute(text(
-                "SELECT jsonb_array_length(architecture->'layers') FROM evaluations "
-                "WHERE id = :e"), {"e": evaluation_id}).scalar_one()
-        for question_id, next_layer in pending:
-            # After the last layer's output only the scoring is missing: rerun the last layer,
+        for question_id, next_step, steps in pending:
+            # After the last step's output only the scoring is missing: rerun the last step,
             # which skips its calls and scores.
-            layer = min(int(next_layer), int(layers) - 1)
-            app.send_task(RUN_LAYER, args=[evaluation_id, question_id, layer],
+            step = min(int(next_step), int(steps) - 1)
+            app.send_task(RUN_LAYER, args=[evaluation_id, question_id, step],
                           queue=LAYERS_QUEUE)
             sent += 1
     return sent

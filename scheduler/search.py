@@ -18,10 +18,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from benchmarks.registry import load_questions
 from models.endpoints import load_registry
 from models.settings import load_settings
 from scheduler import jobs
-from scheduler.benchmarks import load_questions
 from scheduler.final_ranking import final_ranking
 from scheduler.power_ranking import power_ranking
 from scheduler.search_context import LeaseLost, SearchContext, rung_sizes
@@ -44,7 +44,8 @@ def run_job(database_url: str, job_id: int, *, owner: str, lease_s: float = 60.0
     settings = load_settings()
     registry = load_registry(settings.endpoints_file, simulator_url=settings.simulator_url)
     questions = load_questions(job.benchmark, data=job.data, split="search",
-                               limit=job.questions, search_fraction=job.search_fraction)
+                               limit=job.questions, search_fraction=job.search_fraction,
+                               options=job.benchmark_options)
     sampler = make_sampler(job.sampler, seed=job.seed,
                            grid=grid_space(job.space) if job.sampler == "grid" else None)
     study = open_study(database_url, study_name=record.study_name, sampler=sampler,

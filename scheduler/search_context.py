@@ -16,11 +16,11 @@ from typing import Any
 import optuna
 from sqlalchemy import text
 
+from benchmarks.base import Item
 from models.architecture import architecture_hash, parse_architecture
 from models.db import session_scope
 from models.endpoints import Registry
 from scheduler import jobs
-from scheduler.benchmarks import BenchmarkQuestion
 from scheduler.evaluations import answered, queue_evaluation
 from scheduler.reconcile import redispatch_stalled
 
@@ -35,7 +35,7 @@ class SearchContext:
     job: Any  # models.search_job.SearchJob
     registry: Registry
     study: optuna.Study
-    search_questions: list[BenchmarkQuestion]
+    search_questions: list[Item]
     lease_s: float
     poll_s: float
     stale_s: float
@@ -44,7 +44,7 @@ class SearchContext:
         """Questions a trial has answered by the end of each rung."""
         return rung_sizes(len(self.search_questions), self.job.rungs)
 
-    def rung_questions(self, rung: int) -> list[BenchmarkQuestion]:
+    def rung_questions(self, rung: int) -> list[Item]:
         """Only the questions a rung adds: earlier rungs' answers are not asked again."""
         sizes = self.rung_sizes()
         return self.search_questions[sizes[rung - 1] if rung else 0:sizes[rung]]
@@ -76,7 +76,7 @@ def tick(ctx: SearchContext, evaluation_ids: list[int]) -> None:
 
 
 def queue(ctx: SearchContext, arch: dict[str, Any], *, purpose: str,
-          questions: list[BenchmarkQuestion], split: str = "search",
+          questions: list[Item], split: str = "search",
           trial_number: int | None = None, rung: int | None = None) -> int:
     """Queue an evaluation of ``arch`` for this job; its id."""
     parsed, _ = parse_architecture(arch)

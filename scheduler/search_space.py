@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from models.architecture import architecture_hash, parse_architecture
-from models.search_job import Benchmark, FinalCheck, SearchJob, SearchSpace
+from models.search_job import FinalCheck, SearchJob, SearchSpace
 from scheduler.cost_estimate import CostEstimate, estimate_cost, over_budget
 
 if TYPE_CHECKING:
@@ -191,24 +191,18 @@ def grid_points(space: SearchSpace) -> Iterator[dict[str, Any]]:
 
 
 def search_question_count(job: SearchJob) -> int | None:
-    """How many search questions a trial answers at most, when it can be told without I/O
-    beyond the job's own data file; None when unknown."""
-    total: int | None = None
-    if job.benchmark is Benchmark.SYNTH_MATH:
-        from scheduler.benchmarks import SYNTH_MATH_COUNT
+    """How many search questions a trial answers at most; None when the benchmark's data
+    cannot be read here (the job then fails, saying why, when it starts)."""
+    from benchmarks.base import BenchmarkError
+    from benchmarks.registry import load_questions
 
-        total = SYNTH_MATH_COUNT
-    elif job.data is not None:
-        path = job.data / "test.jsonl" if job.data.is_dir() else job.data
-        try:
-            with path.open(encoding="utf-8") as lines:
-                total = sum(1 for line in lines if line.strip())
-        except OSError:
-            total = None
-    if total is None:
+    try:
+        total = len(load_questions(str(job.benchmark), data=job.data, split="search",
+                                   search_fraction=job.search_fraction,
+                                   options=job.benchmark_options))
+    except BenchmarkError:
         return job.questions
-    split = round(total * job.search_fraction)
-    return min(split, job.questions) if job.questions else split
+    return min(total, job.questions) if job.questions else total
 
 
 #: Grids larger than this are not enumerated by :func:`survey` (it would take too long).

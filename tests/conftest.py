@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from scheduler.processes import stop
-from tests.engine import CANARY_KEYS, Engine, start_cache_redis, start_simulator
+from tests.engine import CANARY_KEYS, Engine, datasets, start_cache_redis, start_simulator
 from tests.services import RunServices, ServiceMissing, close_services, open_services
 from tests.workers import WorkerPool
 
@@ -58,7 +58,8 @@ def engine(services: RunServices, tmp_path_factory: pytest.TempPathFactory) -> I
     cache, cache_url = start_cache_redis(directory)
     env = {**services.env(), "ITAS_SIMULATOR_URL": simulator_url,
            "ITAS_CACHE_REDIS_URL": cache_url,
-           "ITAS_SIM_KEY_1": CANARY_KEYS[0], "ITAS_SIM_KEY_2": CANARY_KEYS[1]}
+           "ITAS_SIM_KEY_1": CANARY_KEYS[0], "ITAS_SIM_KEY_2": CANARY_KEYS[1],
+           **({"ITAS_DATASETS": str(datasets())} if datasets() else {})}
     pool = WorkerPool(env, directory)
     try:
         # Layer work only: tests of the control queue expect its messages to stay put.

@@ -72,12 +72,25 @@ def start_cache_redis(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
     return process, f"redis://127.0.0.1:{port}/0"
 
 
+#: The MATH-style set itas ships (benchmarks/data), which the simulator must know to answer it.
+MATH_STYLE = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "math-style.jsonl"
+
+
+def datasets() -> Path | None:
+    """The shared datasets folder ($ITAS_DATASETS), when this machine has it."""
+    folder = os.environ.get("ITAS_DATASETS")
+    return Path(folder) if folder and Path(folder).is_dir() else None
+
+
 def start_simulator(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     fleet = write_fleet(directory / "fleet.yaml")
     log = directory / "simulator.log"
+    known = ["--math-style", str(MATH_STYLE)]
+    if datasets() is not None:
+        known += ["--datasets", str(datasets())]
     process = start_process([sys.executable, "-m", "simulator", "--fleet", str(fleet),
-                             "--port", str(port)], log, dict(os.environ))
+                             "--port", str(port), *known], log, dict(os.environ))
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/v1/models", process, log)
     return process, url

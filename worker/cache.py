@@ -93,15 +93,17 @@ class ResponseCache:
         with session_scope(self._database_url) as session:
             row = session.execute(
                 text(
-                    "SELECT response_text, tokens_in, tokens_out, latency_s FROM llm_calls "
+                    "SELECT response_text, tokens_in, tokens_out, latency_s, "
+                    "coalesce(finish_reason, 'stop') FROM llm_calls "
                     "WHERE request_hash = :h AND NOT cache_hit AND response_text IS NOT NULL "
-                    "AND status IN ('ok', 'parse_failure') ORDER BY id LIMIT 1"
+                    "AND status IN ('ok', 'parse_failure', 'truncated') ORDER BY id LIMIT 1"
                 ),
                 {"h": digest},
             ).first()
         if row is None:
             return None
-        return CachedResponse(text=row[0], tokens_in=row[1], tokens_out=row[2], latency_s=row[3])
+        return CachedResponse(text=row[0], tokens_in=row[1], tokens_out=row[2], latency_s=row[3],
+                              finish_reason=row[4])
 
     def _put_hot(self, digest: str, response: CachedResponse) -> None:
         self._redis.set(self._key("cache", digest), json.dumps(asdict(response)), ex=HOT_TTL_S)

@@ -1,6 +1,17 @@
 """The database side of evaluating: reading a layer's input, writing its output, finishing a
 question and its evaluation. Every write is idempotent (ON CONFLICT DO NOTHING, or guarded by
-a WHERE), because a task may run twice."""
+a WHERE), because a task may run twice.
+
+Steps: a question of T user turns is answered turn by turn, each turn through every layer, so
+an evaluation of an L-layer architecture runs steps ``0 .. T*L - 1`` per question; step ``s`` is
+layer ``s % L`` of turn ``s // L``. ``layer_outputs.layer_index`` and ``llm_calls.layer_index``
+hold the step (for one-turn questions, the layer).
+
+The final answer to a turn is the first candidate its last layer hands on. Archon picks one at
+random when several are left; itas takes the first, so that a run is reproducible, and rankers
+and unit-test evaluators put their best first (``itas validate`` warns about an architecture
+that ends with several candidates).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +21,12 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 
+from benchmarks.base import Scored
+from benchmarks.registry import get as get_benchmark
 from models.db import session_scope
 from models.tables import Answer, Evaluation, LayerOutput, Question
-from simulator.protocol import ProtocolParseError, normalize_number, parse_answer
 from worker.techniques.base import LayerState
+from worker.techniques.conversation import Conversation
 
 
 def load_evaluation(database_url: str, evaluation_id: int) -> Evaluation:
@@ -59,32 +72,53 @@ def save_layer(database_url: str, evaluation_id: int, question_id: str, layer_in
             state=state).on_conflict_do_nothing())
 
 
-def final_answer(state: LayerState) -> str | None:
-    """The number in the first candidate of the last layer (Archon's output), if any."""
-    if not state.candidates:
-        return None
-    try:
-        return parse_answer(state.candidates[0].text)
-    except ProtocolParseError:
-        return None
+def turns_of(question: Question) -> list[str]:
+    """The user turns of a question (rows written before turns existed hold only ``text``)."""
+    return list(question.turns) if question.turns else [question.text]
 
 
-def score(answer: str | None, key: str) -> float:
-    """Exact numeric match after normalisation ($, commas, 18.0 == 18)."""
-    if answer is None:
-        return 0.0
-    return 1.0 if normalize_number(answer) == normalize_number(key) else 0.0
+def final_text(state: LayerState) -> str | None:
+    """The architecture's answer to a turn: the first candidate of its last layer."""
+    return state.candidates[0].text if state.candidates else None
+
+
+def conversation_at(database_url: str, evaluation_id: int, question: Question, turn: int,
+                    layers: int) -> Conversation | None:
+    """The conversation turn ``turn`` answers: the earlier turns with the architecture's own
+    final answers to them. None when an earlier turn ended without an answer."""
+    turns = turns_of(question)
+    history: list[tuple[str, str]] = []
+    for earlier in range(turn):
+        state = LayerState.from_json(layer_state(
+            database_url, evaluation_id, question.question_id, earlier * layers + layers - 1))
+        answer = final_text(state)
+        if answer is None:
+            return None
+        history.append((turns[earlier], answer))
+    return Conversation(query=turns[turn], system=question.system_prompt,
+                        history=tuple(history))
 
 
 def finish_question(database_url: str, evaluation: Evaluation, question: Question,
-                    last_layer: int) -> None:
-    """Score the question, write its answer once, and finish the evaluation when it was the
-    last question to finish."""
+                    last_step: int) -> None:
+    """Score the question from the architecture's final text with its benchmark's scorer,
+    write its answer once, and finish the evaluation when it was the last question to finish.
+
+    A question whose architecture handed on no candidate (every reply empty or truncated) got
+    no answer from it: that is the architecture's own outcome, scored as the benchmark scores
+    an empty reply and marked ``no_answer``, so that it can be told apart from a wrong one.
+    ``last_step`` may be below the question's last step when an earlier turn gave no answer."""
     assert evaluation.id is not None
     states = [layer_state(database_url, evaluation.id, question.question_id, i)
-              for i in range(last_layer + 1)]
-    last = LayerState.from_json(states[-1])
-    answer = final_answer(last)
+              for i in range(last_step + 1)]
+    text_out = None
+    last = next((s for s in reversed(states) if s is not None), None)
+    if last is not None:
+        text_out = final_text(LayerState.from_json(last))
+    if evaluation.purpose == "ask":  # `itas ask`: a question of the user's, no answer key
+        scored = Scored(None, None, "asked with itas ask: not scored")
+    else:
+        scored = get_benchmark(evaluation.benchmark).score(question.reference, text_out or "")
     elapsed = sum(float((s or {}).get("elapsed_s", 0.0)) for s in states)
     with session_scope(database_url) as session:
         cost = session.execute(text(
@@ -93,9 +127,9 @@ def finish_question(database_url: str, evaluation: Evaluation, question: Questio
         ).scalar_one()
         session.execute(insert(Answer).values(
             evaluation_id=evaluation.id, question_id=question.question_id,
-            final_answer=answer, score=score(answer, question.answer),
-            status="ok" if last.candidates else "failed", cost_usd=float(cost),
-            latency_s=elapsed).on_conflict_do_nothing())
+            final_answer=scored.extracted, final_text=text_out, score=scored.score,
+            score_note=scored.note, status="ok" if text_out is not None else "no_answer",
+            cost_usd=float(cost), latency_s=elapsed).on_conflict_do_nothing())
     _finish_evaluation_if_complete(database_url, evaluation.id)
 
 

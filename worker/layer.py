@@ -1,8 +1,9 @@
 """Running one layer of an architecture on one question.
 
 All calls of all components of the layer run at once in a thread pool (Archon runs them one
-after another); the pool is per process and flat, see techniques/base.py. How the
-contributions of a layer's components combine into the state handed on:
+after another); the pool is per process and flat, see techniques/base.py. Each call is asked
+until its technique can read the reply, at most ``MAX_ATTEMPTS`` times (a truncated reply is
+not read). How the contributions of a layer's components combine into the state handed on:
 
 - candidates: the concatenation, in component order, of every component that produces some
   (generator, fuser, ranker, verifier, unit-test evaluator); if none does, the input candidates
@@ -17,28 +18,66 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from worker.techniques import TECHNIQUES
-from worker.techniques.base import CallResult, CallSpec, Candidate, LayerState
+from worker.techniques import technique_for
+from worker.techniques.base import (
+    MAX_ATTEMPTS,
+    CallResult,
+    CallSpec,
+    Candidate,
+    LayerState,
+    ReplyError,
+    Technique,
+)
+from worker.techniques.conversation import Conversation
 
 Caller = Callable[[CallSpec], CallResult]
-ParseFailureSink = Callable[[CallResult], None]
+#: Told of every reply that could not be used (its ``problem`` is set), attempt by attempt.
+UnusableSink = Callable[[CallResult], None]
+
+
+def ask(call: Caller, technique: Technique, component: Any, state: LayerState,
+        spec: CallSpec, on_unusable: UnusableSink | None = None) -> CallResult:
+    """Make ``spec`` and read its reply; ask again (next attempt) while the reply is truncated
+    or unreadable. Returns the first usable result, or the last attempt's with its problem."""
+    result = call(spec)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        if result.text is None:
+            return result  # the call failed for good: the technique's rule counts it
+        if result.finish_reason == "length":
+            result.problem = f"truncated at max_tokens ({result.spec.max_tokens})"
+        else:
+            try:
+                result.parsed = technique.parse(component, state, result.spec, result.text)
+                return result
+            except ReplyError as exc:
+                result.problem = str(exc)
+        if on_unusable:
+            on_unusable(result)
+        if attempt == MAX_ATTEMPTS:
+            break
+        result = call(spec.retry(attempt))
+    return result
 
 
 def run_layer_calls(
     components: Sequence[Any],
-    question: str,
+    conversation: Conversation,
     state: LayerState,
     *,
     call: Caller,
     pool: ThreadPoolExecutor,
-    on_parse_failure: ParseFailureSink | None = None,
+    on_unusable: UnusableSink | None = None,
+    is_reward_model: Callable[[str], bool] = lambda _llm: False,
 ) -> LayerState:
     """Plan, run concurrently, combine. Exceptions of ``call`` (retryable errors after the
     client's own retries) propagate: the task retries the layer, whose finished calls are
-    then cache hits."""
-    plans = [(c, TECHNIQUES[c.type], TECHNIQUES[c.type].plan(c, question, state))
-             for c in components]
-    futures = [[pool.submit(call, s) for s in specs] for _, _, specs in plans]
+    then cache hits. ``is_reward_model`` tells which LLMs score instead of chatting."""
+    if state.unit_tests:
+        conversation = conversation.with_unit_tests(state.unit_tests)
+    techniques = [(c, technique_for(c, is_reward_model)) for c in components]
+    plans = [(c, t, t.plan(c, conversation, state)) for c, t in techniques]
+    futures = [[pool.submit(ask, call, technique, c, state, s, on_unusable) for s in specs]
+               for c, technique, specs in plans]
     results = [[f.result() for f in group] for group in futures]
 
     produced: list[Candidate] = []
@@ -47,7 +86,7 @@ def run_layer_calls(
     unit_tests: list[str] | None = None
     new = LayerState(parse_failures=state.parse_failures, failed_calls=state.failed_calls)
     for (component, technique, _), group in zip(plans, results, strict=True):
-        contribution = technique.combine(component, question, state, group)
+        contribution = technique.combine(component, conversation, state, group)
         if contribution.candidates is not None:
             any_producer = True
             produced.extend(contribution.candidates)
@@ -56,10 +95,7 @@ def run_layer_calls(
         if contribution.unit_tests is not None:
             unit_tests = contribution.unit_tests
         new.failed_calls += contribution.failed_calls
-        new.parse_failures += len(contribution.parse_failures)
-        if on_parse_failure:
-            for failed in contribution.parse_failures:
-                on_parse_failure(failed)
+        new.parse_failures += len(contribution.unusable)
     new.candidates = produced if any_producer else passthrough
     new.unit_tests = unit_tests if unit_tests is not None else list(state.unit_tests)
     return new

@@ -51,15 +51,17 @@ class LLMCaller:
             endpoint=endpoint.name, llm=llm.wire_model, messages=spec.message_dicts(),
             temperature=spec.temperature, max_tokens=spec.max_tokens,
             sample_index=spec.sample_index,
+            # A repeated attempt is another request; attempt 0 keeps the key it always had.
+            extra=_extra(spec),
         )
         found = self._cache.get(digest)
         if found is not None:
             self._record(digest, endpoint.name, llm, spec, found[0], cache_hit=True)
-            return CallResult(spec, found[0].text, request_hash=digest)
+            return _result(spec, found[0], digest)
         with self._cache.single_flight(digest) as answered:
             if answered is not None:
                 self._record(digest, endpoint.name, llm, spec, answered, cache_hit=True)
-                return CallResult(spec, answered.text, request_hash=digest)
+                return _result(spec, answered, digest)
             try:
                 response = self._send(endpoint, llm, spec)
             except FatalEndpointError as exc:
@@ -69,23 +71,26 @@ class LLMCaller:
             # Durable first: once PostgreSQL has it, no flush of Redis makes us pay again.
             self._record(digest, endpoint.name, llm, spec, response, cache_hit=False)
             self._cache.put_hot(digest, response)
-            return CallResult(spec, response.text, request_hash=digest)
+            return _result(spec, response, digest)
 
     def _record(self, digest: str, endpoint: str, llm: Any, spec: CallSpec,
                 response: CachedResponse, *, cache_hit: bool) -> None:
         cost = 0.0 if cache_hit else llm.cost_usd(response.tokens_in, response.tokens_out)
         self._insert(
             request_hash=digest, endpoint=endpoint, llm_name=llm.name,
-            sample_index=spec.sample_index, tokens_in=response.tokens_in,
+            sample_index=spec.sample_index, role=spec.role.value, attempt=spec.attempt,
+            finish_reason=response.finish_reason, tokens_in=response.tokens_in,
             tokens_out=response.tokens_out, cost_usd=cost,
             latency_s=0.0 if cache_hit else response.latency_s, status="ok",
             cache_hit=cache_hit, response_text=None if cache_hit else response.text,
+            request_messages=None if cache_hit else _sent(spec),
         )
 
     def _record_failure(self, digest: str, endpoint: str, llm: Any, spec: CallSpec,
                         exc: Exception) -> None:
         self._insert(request_hash=digest, endpoint=endpoint, llm_name=llm.name,
-                     sample_index=spec.sample_index, status="error", cache_hit=False,
+                     sample_index=spec.sample_index, role=spec.role.value,
+                     attempt=spec.attempt, status="error", cache_hit=False,
                      error_class=type(exc).__name__)
 
     def _insert(self, **values: Any) -> None:
@@ -94,15 +99,42 @@ class LLMCaller:
         with session_scope(self._database_url) as session:
             session.execute(insert(LLMCall).values(**values).on_conflict_do_nothing())
 
-    def mark_parse_failure(self, result: CallResult) -> None:
-        """Record on the call's use that its reply did not follow its role's format."""
+    def mark_unusable(self, result: CallResult) -> None:
+        """Record on the call's use that its reply could not be used: ``truncated`` (cut at
+        max_tokens) or ``parse_failure`` (it did not give what its prompt asked for)."""
         if result.request_hash is None:
             return
+        status = "truncated" if result.finish_reason == "length" else "parse_failure"
         with session_scope(self._database_url) as session:
             session.execute(
-                text("UPDATE llm_calls SET status = 'parse_failure' WHERE request_hash = :h "
+                text("UPDATE llm_calls SET status = :s WHERE request_hash = :h "
                      "AND evaluation_id IS NOT DISTINCT FROM :e AND question_id IS NOT "
                      "DISTINCT FROM :q AND layer_index IS NOT DISTINCT FROM :l"),
-                {"h": result.request_hash, "e": self._site.evaluation_id,
+                {"s": status, "h": result.request_hash, "e": self._site.evaluation_id,
                  "q": self._site.question_id, "l": self._site.layer_index},
             )
+
+
+def _result(spec: CallSpec, response: CachedResponse, digest: str) -> CallResult:
+    return CallResult(spec, response.text, request_hash=digest,
+                      finish_reason=response.finish_reason)
+
+
+def _extra(spec: CallSpec) -> dict[str, object] | None:
+    """What decides the answer beyond the chat fields: the attempt (a repeated ask is another
+    request) and a reward model's documents. None for a first chat ask, so that its cache key
+    is the one it always had."""
+    extra: dict[str, object] = {}
+    if spec.attempt:
+        extra["attempt"] = spec.attempt
+    if spec.documents:
+        extra["documents"] = list(spec.documents)
+    return extra or None
+
+
+def _sent(spec: CallSpec) -> list[dict[str, Any]]:
+    """What a paid call sent, for the record (the documents of a reward model as a message)."""
+    sent: list[dict[str, Any]] = list(spec.message_dicts())
+    if spec.documents:
+        sent.append({"role": "documents", "content": list(spec.documents)})
+    return sent

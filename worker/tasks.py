@@ -76,10 +76,11 @@ class LayerTask(Task):  # type: ignore[misc]  # Celery is untyped
     max_retries=8,
 )
 def run_layer(self: Task, evaluation_id: int, question_id: str, layer_index: int) -> str:
-    """Run layer ``layer_index`` of an evaluation's architecture on one question, store its
-    output, and queue the next layer (or score the question after the last).
+    """Run step ``layer_index`` of an evaluation on one question — layer ``layer_index % L``
+    of turn ``layer_index // L`` for an L-layer architecture (see worker/evaluation_steps.py)
+    — store its output, and queue the next step (or score the question after the last).
 
-    Idempotent: a finished layer is not run again, only handed on.
+    Idempotent: a finished step is not run again, only handed on.
     """
     from models.architecture import parse_architecture
     from worker import evaluation_steps as steps
@@ -92,28 +93,36 @@ def run_layer(self: Task, evaluation_id: int, question_id: str, layer_index: int
     evaluation = steps.load_evaluation(rt.database_url, evaluation_id)
     architecture, _ = parse_architecture(evaluation.architecture)
     question = steps.load_question(rt.database_url, evaluation.benchmark, question_id)
-    last_layer = len(architecture.layers) - 1
+    layers = len(architecture.layers)
+    last_step = len(steps.turns_of(question)) * layers - 1
+    turn, layer = divmod(layer_index, layers)
 
     if steps.layer_state(rt.database_url, evaluation_id, question_id, layer_index) is None:
+        conversation = steps.conversation_at(rt.database_url, evaluation_id, question, turn,
+                                             layers)
+        if conversation is None:  # an earlier turn gave no answer: nothing to go on with
+            steps.finish_question(rt.database_url, evaluation, question, layer_index - 1)
+            return "scored"
         previous: dict[str, Any] | None = None
-        if layer_index > 0:
+        if layer > 0:
             previous = steps.layer_state(rt.database_url, evaluation_id, question_id,
                                          layer_index - 1)
             if previous is None:
-                raise LookupError(f"layer {layer_index - 1} of evaluation {evaluation_id} "
+                raise LookupError(f"step {layer_index - 1} of evaluation {evaluation_id} "
                                   f"question {question_id} has no output")
         caller = LLMCaller(registry=rt.registry, cache=rt.cache, database_url=rt.database_url,
                            send=rt.send, site=CallSite(evaluation_id, question_id, layer_index))
         started = time.monotonic()
-        state = run_layer_calls(architecture.layers[layer_index], question.text,
+        state = run_layer_calls(architecture.layers[layer], conversation,
                                 LayerState.from_json(previous), call=caller, pool=rt.pool,
-                                on_parse_failure=caller.mark_parse_failure)
+                                on_unusable=caller.mark_unusable,
+                                is_reward_model=rt.registry.is_reward_model)
         stored = state.to_json() | {"elapsed_s": round(time.monotonic() - started, 4)}
         steps.save_layer(rt.database_url, evaluation_id, question_id, layer_index, stored)
 
-    if layer_index < last_layer:
+    if layer_index < last_step:
         app.send_task("worker.tasks.run_layer",
                       args=[evaluation_id, question_id, layer_index + 1], queue=LAYERS_QUEUE)
         return "next"
-    steps.finish_question(rt.database_url, evaluation, question, last_layer)
+    steps.finish_question(rt.database_url, evaluation, question, last_step)
     return "scored"

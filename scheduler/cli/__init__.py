@@ -12,7 +12,18 @@ import sys
 import typer
 
 from models.errors import ItasError, UserError
-from scheduler.cli import demo, jobs, llms, probe, run, scheduler, services, validate, worker
+from scheduler.cli import (
+    benchmarks,
+    demo,
+    jobs,
+    llms,
+    probe,
+    run,
+    scheduler,
+    services,
+    validate,
+    worker,
+)
 from simulator.cli import app as simulator_app
 
 app = typer.Typer(
@@ -24,6 +35,7 @@ app = typer.Typer(
 )
 app.add_typer(services.app, name="services")
 app.add_typer(simulator_app, name="simulator")
+app.add_typer(benchmarks.app, name="benchmarks")
 app.command("worker")(worker.run_worker)
 app.command("flower")(worker.run_flower)
 app.command("probe")(probe.run_probe)

@@ -10,12 +10,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import typer
+import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from models.errors import ItasError, UserError
 from models.settings import load_settings, resolve_service_urls
-from scheduler.demo import DEMO_JOB, DEMO_KEYS, answers, background, demo_fleet
+from scheduler.demo import DEMO_JOB, DEMO_KEYS, DEMO_LATENCY_SCALE, answers, background
 from scheduler.processes import ITAS
 from scheduler.services import manager
 
@@ -107,3 +108,17 @@ def _follow(job_id: int) -> None:
             time.sleep(1.0)
     if status.state != "completed":
         raise ItasError(f"search job {job_id} {status.state}: {status.error}")
+
+
+# The simulator's own default fleet file is read here, in the command that starts the simulator
+# as a process: nothing else in scheduler/ may import simulator/.
+def demo_fleet(directory: Path) -> Path:
+    from simulator.fleet import DEFAULT_FLEET
+
+    fleet = yaml.safe_load(DEFAULT_FLEET.read_text())
+    fleet["latency_scale"] = DEMO_LATENCY_SCALE
+    path = directory / "demo-fleet.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("# The default simulated fleet with latencies scaled for the demo.\n"
+                    + yaml.safe_dump(fleet))
+    return path

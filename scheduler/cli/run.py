@@ -11,9 +11,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from models.errors import InvalidArchitecture, ItasError
+from benchmarks.base import BenchmarkError, Item
+from benchmarks.registry import load_questions
+from models.errors import ConfigError, InvalidArchitecture, ItasError
 from models.settings import load_settings, resolve_service_urls
-from scheduler.benchmarks import BenchmarkQuestion, load_questions
 from scheduler.evaluations import queue_evaluation, summarize, wait_for
 
 console = Console(stderr=True)
@@ -33,15 +34,16 @@ def checked_architecture(path: Path) -> tuple[dict[str, Any], str, list[str]]:
     return architecture.model_dump(mode="json"), architecture_hash(architecture), warnings
 
 
-def _evaluate(path: Path, benchmark: str, questions: list[BenchmarkQuestion], split: str,
-              timeout: float, quiet: bool) -> tuple[int, dict[str, Any]]:
+def _evaluate(path: Path, benchmark: str, questions: list[Item], split: str,
+              timeout: float, quiet: bool, purpose: str = "run") -> tuple[int, dict[str, Any]]:
     """Queue and wait; returns the evaluation id and the architecture as stored."""
     arch_json, arch_hash, warnings = checked_architecture(path)
     for warning in warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     database_url = resolve_service_urls(load_settings()).database_url
     evaluation_id = queue_evaluation(database_url, architecture=arch_json, arch_hash=arch_hash,
-                                     benchmark=benchmark, split=split, questions=questions)
+                                     benchmark=benchmark, split=split, questions=questions,
+                                     purpose=purpose)
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                   disable=quiet) as progress:
@@ -56,15 +58,20 @@ def _evaluate(path: Path, benchmark: str, questions: list[BenchmarkQuestion], sp
 
 def run(
     architecture: Path = typer.Argument(..., help="Architecture file (Archon JSON)."),
-    benchmark: str = typer.Option(..., "--benchmark", help="synth-math or gsm8k."),
-    data: Path | None = typer.Option(None, help="Dataset folder (gsm8k: holds test.jsonl)."),
+    benchmark: str = typer.Option(..., "--benchmark",
+                                  help="A benchmark of `itas benchmarks list`."),
+    data: Path | None = typer.Option(
+        None, help="The benchmark's data file or folder (default: under $ITAS_DATASETS)."),
     limit: int | None = typer.Option(None, help="Only the first N questions of the split."),
     split: str = typer.Option("search", help="search (20%), test (80%) or all."),
     as_json: bool = typer.Option(False, "--json", help="Last line: one JSON object."),
     timeout: float = typer.Option(3600.0, help="Seconds to wait for the workers."),
 ) -> None:
     """Evaluate an architecture on a benchmark through the workers; print its figures."""
-    questions = load_questions(benchmark, data=data, split=split, limit=limit)
+    try:
+        questions = load_questions(benchmark, data=data, split=split, limit=limit)
+    except BenchmarkError as exc:
+        raise ConfigError(str(exc)) from exc
     evaluation_id, _ = _evaluate(architecture, benchmark, questions, split, timeout, as_json)
     database_url = resolve_service_urls(load_settings()).database_url
     summary = summarize(database_url, evaluation_id).as_dict()
@@ -86,8 +93,9 @@ def ask(
     if not question.strip():
         raise InvalidArchitecture("question: expected a non-empty question")
     question_id = "ask-" + hashlib.sha256(question.strip().encode()).hexdigest()[:16]
-    asked = [BenchmarkQuestion(question_id, question.strip(), "")]
-    evaluation_id, arch_json = _evaluate(architecture, "ask", asked, "all", timeout, True)
+    asked = [Item(question_id, (question.strip(),), None, {})]
+    evaluation_id, arch_json = _evaluate(architecture, "ask", asked, "all", timeout, True,
+                                         purpose="ask")
     database_url = resolve_service_urls(load_settings()).database_url
     last_layer = len(arch_json["layers"]) - 1
     state = layer_state(database_url, evaluation_id, question_id, last_layer)

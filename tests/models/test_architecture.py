@@ -63,8 +63,6 @@ MALFORMED: list[tuple[str, Any, str, str]] = [
      "layers[2][0].top_k", "expected at most 2"),
     ("ranker without top_k", arch([gen(5)], [comp("ranker")]), "layers[1][0].top_k",
      "required for a ranker"),
-    ("generator after candidates", arch([gen(3)], [gen(2)]), "layers[1][0]",
-     "use a fuser"),
     ("ranker sharing its layer", arch([gen(4)], [comp("critic"), comp("ranker", top_k=2)]),
      "layers[1][1]", "runs alone"),
     ("samples 0", arch([gen(0)]), "layers[0][0].samples", "expected an integer >= 1, got 0"),
@@ -108,9 +106,6 @@ MALFORMED: list[tuple[str, Any, str, str]] = [
      "layers[1].models[0].top_k", "expected at most 2"),
     ("unit_test_evaluator without tests", arch([gen(3)], [comp("unit_test_evaluator")]),
      "layers[1][0]", "no earlier layer has a unit_test_generator"),
-    ("unit_test_generator after candidates", arch([gen(3)], [comp("unit_test_generator")],
-                                                  [comp("unit_test_evaluator")]),
-     "layers[1][0]", "would be lost"),
     ("fuser right after unit tests", arch([comp("unit_test_generator")], [comp("fuser")]),
      "layers[1][0]", "layer 0 hands on none"),
     ("unit_test_evaluator top_k too large",
@@ -118,8 +113,8 @@ MALFORMED: list[tuple[str, Any, str, str]] = [
      "layers[2][0].top_k", "expected at most 2"),
     ("no answer at the end", arch([comp("unit_test_generator")]), "layers[0]",
      "gives no answer"),
-    ("PairRM is not an LLM", arch([gen(4)], [comp("ranker", "llm-blender/PairRM", top_k=2)]),
-     "layers[1][0].model", "local reward model"),
+    ("empty model_type on a generator", arch([gen(model_type="")]),
+     "layers[0][0].model_type", "non-empty string"),
 ]
 
 
@@ -203,10 +198,15 @@ def test_first_pass_is_archons_spelling_of_first_k_1() -> None:
     assert candidates_out(old) == [0, 5, 1]
 
 
+#: Warnings an example may draw on purpose: it is written as Archon wrote its PairRM configs.
+ARCHON_STYLE = ("model_type: empty; the endpoints registry resolves",
+                "ranker_batch_size: has no effect")
+
+
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.name)
 def test_examples_are_valid_against_the_default_registry(path: Path) -> None:
     loaded, warnings = load_architecture(path)
-    assert warnings == []
+    assert [w for w in warnings if not any(a in w for a in ARCHON_STYLE)] == []
     assert candidates_out(loaded)[-1] == 1
     assert check_llms(loaded, load_registry(simulator_url="http://127.0.0.1:8300")) == []
 
@@ -253,7 +253,43 @@ def test_stored_form_reads_back_as_the_same_architecture(path: Path) -> None:
     loaded, _ = parse_architecture(json.loads(path.read_text()))
     stored = json.loads(json.dumps(loaded.model_dump(mode="json")))
     again, warnings = parse_architecture(stored)
-    assert warnings == []
+    assert [w for w in warnings if not any(a in w for a in ARCHON_STYLE)] == []
     assert again.layers == loaded.layers
     assert architecture_hash(again) == architecture_hash(loaded)
     assert architecture_hash(Architecture.model_validate(stored)) == architecture_hash(loaded)
+
+
+def test_moa_layered_proposers_load_and_answer_afresh_as_in_archon() -> None:
+    # Archon's archon-8-proposer-2-layer config: generators in layer 1 too.
+    loaded, warnings = parse_architecture(arch([gen(1), gen(1)], [gen(1), gen(1), gen(1)],
+                                               [comp("fuser")]))
+    assert candidates_out(loaded) == [2, 3, 1]
+    assert any(w.startswith("layers[1][0]: a generator answers the query afresh")
+               for w in warnings)
+
+
+def test_unit_test_generator_after_candidates_hands_them_on() -> None:
+    loaded, _ = parse_architecture(arch([gen(3)], [comp("unit_test_generator")],
+                                        [comp("unit_test_evaluator", top_k=1)]))
+    assert candidates_out(loaded) == [3, 3, 1]
+
+
+def test_archons_pairrm_config_loads_and_its_reward_model_is_in_the_default_registry() -> None:
+    # The shape of Archon's archon-1-110bFuser-1-PairRM3-8-70BM.json: legacy layers, an empty
+    # model_type and a ranker_batch_size on the reward-model ranker.
+    pairrm = {"type": "ranker", "model": "llm-blender/PairRM", "model_type": "", "top_k": 3,
+              "temperature": 0.7, "max_tokens": 2048, "samples": 1, "ranker_batch_size": 4}
+    data = arch({"models": [gen(2), gen(2), gen(1)]}, {"models": [pairrm]},
+                {"models": [comp("fuser")]})
+    loaded, warnings = parse_architecture(data)
+    assert candidates_out(loaded) == [5, 3, 1]
+    assert any("ranker_batch_size: has no effect" in w for w in warnings)
+    registry = load_registry(simulator_url="http://127.0.0.1:8300")
+    assert check_llms(loaded, registry) == []
+    assert registry.is_reward_model("llm-blender/PairRM")
+
+
+def test_a_reward_model_anywhere_but_a_ranker_is_refused() -> None:
+    loaded, _ = parse_architecture(arch([gen(3)], [comp("fuser", "sim-pairrm")]))
+    errors = check_llms(loaded, load_registry(simulator_url="http://127.0.0.1:8300"))
+    assert len(errors) == 1 and "only a ranker can use" in errors[0]

@@ -22,6 +22,8 @@ FLEET = {
     "gpt3-175b-finetune-sim": (20.0, 20.0), "gpt3-175b-verifier-sim": (20.0, 20.0),
     "gpt3-6b-finetune-replay": (0.2, 0.2), "gpt3-6b-verifier-replay": (0.2, 0.2),
     "gpt3-175b-finetune-replay": (20.0, 20.0), "gpt3-175b-verifier-replay": (20.0, 20.0),
+    # the simulated reward model, also under the name Archon's PairRM configs use
+    "sim-pairrm": (0.0, 0.0), "llm-blender/PairRM": (0.0, 0.0),
 }
 
 GOOD = """\
@@ -69,9 +71,12 @@ def test_default_registry_matches_the_simulators_fleet_file() -> None:
         pytest.skip("simulator/fleet.yaml is not in this checkout yet (the simulator branch)")
     fleet = yaml.safe_load(fleet_file.read_text())["llms"]
     registry = load_registry(simulator_url=SIM)
-    assert set(registry.llms) == set(fleet)
-    for name, spec in fleet.items():
-        assert (registry.llms[name].price_in_per_mtok, registry.llms[name].price_out_per_mtok) \
+    # Every simulated LLM is in the registry, and every registry name (an alias such as
+    # llm-blender/PairRM included) is one of the fleet's on the wire, at its price.
+    assert {llm.wire_model for llm in registry.llms.values()} == set(fleet)
+    for name, llm in registry.llms.items():
+        spec = fleet[llm.wire_model]
+        assert (llm.price_in_per_mtok, llm.price_out_per_mtok) \
             == (spec["price"]["input_per_mtok"], spec["price"]["output_per_mtok"]), name
 
 
@@ -106,7 +111,7 @@ def test_keys_come_from_the_environment_only_at_call_time(tmp_path: Path) -> Non
 # (id, registry text, path of the problem, words of the message)
 MALFORMED = [
     ("unknown kind", GOOD.replace("kind: openai", "kind: grpc"), "endpoints.local.kind",
-     "openai (any OpenAI-compatible server) or anthropic"),
+     "openai (any OpenAI-compatible server), anthropic, or rerank"),
     ("LLM on an unknown endpoint", GOOD.replace("endpoint: local", "endpoint: locl"),
      "llms.m.endpoint", "close matches: local"),
     ("negative price", GOOD.replace("price_in_per_mtok: 1", "price_in_per_mtok: -1"),

@@ -75,6 +75,9 @@ class ChatRequest:
     n: int = 1
     stop: Sequence[str] | None = None
     top_p: float | None = None
+    #: Only for a reward model's rerank endpoint: the texts to score against the last user
+    #: message (worker/clients/rerank.py). Chat formats ignore it.
+    documents: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         if not self.messages:
@@ -145,4 +148,5 @@ def estimate_tokens(request: ChatRequest) -> int:
     message for the chat template) and the most the answer can use. Deliberately on the high
     side; :meth:`worker.ratelimit.Permit.release` corrects it with the reported usage."""
     prompt = sum((len(m["content"]) + 3) // 4 + 4 for m in request.messages)
+    prompt += sum((len(d) + 3) // 4 for d in request.documents)
     return prompt + request.max_tokens * request.n

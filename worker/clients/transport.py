@@ -62,6 +62,7 @@ from worker.clients.base import (
     WireFormat,
 )
 from worker.clients.openai import OPENAI
+from worker.clients.rerank import RERANK
 from worker.clients.retry_after import retry_after_s
 
 __all__ = ["http_client", "read_api_key", "reset_http_client", "send_chat", "wire_format"]
@@ -70,6 +71,7 @@ _KINDS: dict[str, WireFormat] = {
     "openai": OPENAI,
     "openai-compatible": OPENAI,
     "anthropic": ANTHROPIC,
+    "rerank": RERANK,
 }
 _MESSAGE_LIMIT = 300
 

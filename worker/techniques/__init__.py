@@ -1,12 +1,17 @@
-"""The inference-time techniques of Archon, one module each; see base.py for the contract."""
+"""The inference-time techniques of Archon, one module each (and beside each, the module of
+its prompt and of the parser of its replies); see base.py for the contract."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from worker.techniques.base import Technique
 from worker.techniques.critic import Critic
 from worker.techniques.fuser import Fuser
 from worker.techniques.generator import Generator
 from worker.techniques.ranker import Ranker
+from worker.techniques.reward_ranker import RewardRanker
 from worker.techniques.unit_tests import UnitTestEvaluator, UnitTestGenerator
 from worker.techniques.verifier import Verifier
 
@@ -19,3 +24,13 @@ TECHNIQUES: dict[str, Technique] = {
     "unit_test_generator": UnitTestGenerator(),
     "unit_test_evaluator": UnitTestEvaluator(),
 }
+
+REWARD_RANKER: Technique = RewardRanker()
+
+
+def technique_for(component: Any, is_reward_model: Callable[[str], bool]) -> Technique:
+    """The technique that runs ``component``: a ranker whose LLM is a reward model (served by a
+    scoring endpoint) scores instead of prompting."""
+    if component.type == "ranker" and is_reward_model(str(component.model)):
+        return REWARD_RANKER
+    return TECHNIQUES[component.type]

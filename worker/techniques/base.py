@@ -5,31 +5,73 @@ all calls of all its components concurrently, then each technique *combines* its
 its contribution. One round per layer keeps the thread pool flat (no task waits on a subtask in
 the same pool) and lets every call of a layer overlap.
 
-Parse failures never pass silently: a reply that does not follow its role's format is counted
-in ``LayerState.parse_failures``, marked on its call record, and handled by the rule written in
-the technique's docstring.
+Replies are read by the technique's ``parse`` (its prompt module's parser) as soon as they
+arrive. A reply that does not parse, or that was cut off at ``max_tokens``, is asked again with
+the next *attempt* (see :data:`MAX_ATTEMPTS` and :meth:`CallSpec.retry`). A result that is still
+unusable after the last attempt carries its ``problem``; it is counted in
+``LayerState.parse_failures``, marked on its call record, and handled by the rule written in the
+technique's docstring — never turned into a default without a trace.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any, Protocol
 
-from simulator.protocol import Role, build_prompt
+from worker.techniques.conversation import Conversation, Messages
+
+#: How many times one call is asked before its technique's rule for an unusable reply applies:
+#: the first ask and two more. Each attempt is a new request (its own cache key and seed).
+MAX_ATTEMPTS = 3
+#: Attempt *a* of sample *i* is sent with seed ``i + a * ATTEMPT_SEED_STRIDE``: a new sample,
+#: far from the indices real samples use.
+ATTEMPT_SEED_STRIDE = 100_000
+
+
+class Role(StrEnum):
+    """What a call asks of its LLM; recorded on every call."""
+
+    GENERATE = "generate"
+    CRITIQUE = "critique"
+    RANK = "rank"
+    FUSE = "fuse"
+    VERIFY = "verify"
+    UNIT_TEST_GENERATE = "unit_test_generate"
+    UNIT_TEST_EVALUATE = "unit_test_evaluate"
+    SCORE = "score"  # a reward model scoring candidates
+
+
+class ReplyError(ValueError):
+    """A reply does not give what its prompt asked for; the message says what is missing."""
 
 
 @dataclass(frozen=True)
 class CallSpec:
-    """One LLM call a technique wants. ``sample_index`` is sent as the provider's seed."""
+    """One LLM call a technique wants.
+
+    ``documents`` is set only for reward-model calls (role ``score``): the candidates to score
+    against the last user message.
+    """
 
     llm: str
     model_type: str | None
-    messages: tuple[tuple[str, str], ...]  # (role, content) pairs: hashable and ordered
+    messages: Messages
     temperature: float
     max_tokens: int
     sample_index: int
     role: Role
+    attempt: int = 0
+    documents: tuple[str, ...] = ()
+
+    @property
+    def seed(self) -> int:
+        """Sent as the provider's seed: the sample index, moved for a repeated attempt."""
+        return self.sample_index + self.attempt * ATTEMPT_SEED_STRIDE
+
+    def retry(self, attempt: int) -> CallSpec:
+        return replace(self, attempt=attempt)
 
     def message_dicts(self) -> list[dict[str, str]]:
         return [{"role": role, "content": content} for role, content in self.messages]
@@ -37,12 +79,24 @@ class CallSpec:
 
 @dataclass
 class CallResult:
-    """The outcome of a CallSpec. ``text`` is None when the call failed for good."""
+    """The outcome of a CallSpec.
+
+    ``text`` is None when the call failed for good (``error_class`` says why). ``parsed`` is
+    what the technique's parser read; ``problem`` says why a reply could not be used (it did
+    not parse, or was truncated) after every attempt.
+    """
 
     spec: CallSpec
     text: str | None
     error_class: str | None = None
     request_hash: str | None = None
+    finish_reason: str | None = None
+    parsed: Any = None
+    problem: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.text is not None and self.problem is None
 
 
 @dataclass
@@ -87,28 +141,40 @@ class Contribution:
     ``candidates``: the candidates it produces for the next layer (generators, fusers, and the
     filters: rankers, verifiers, unit-test evaluators). ``passthrough``: the input candidates,
     changed (a critic attaches critiques); they go on when no component of the layer produces.
+    ``unusable``: results that stayed unusable after every attempt (counted as parse failures).
     """
 
     candidates: list[Candidate] | None = None
     passthrough: list[Candidate] | None = None
     unit_tests: list[str] | None = None
-    parse_failures: list[CallResult] = field(default_factory=list)
+    unusable: list[CallResult] = field(default_factory=list)
     failed_calls: int = 0
 
 
 class Technique(Protocol):
-    def plan(self, component: Any, question: str, state: LayerState) -> list[CallSpec]: ...
+    """One of Archon's techniques. Implementations are stateless and thread-safe."""
 
-    def combine(self, component: Any, question: str, state: LayerState,
-                results: Sequence[CallResult]) -> Contribution: ...
+    def plan(self, component: Any, conversation: Conversation,
+             state: LayerState) -> list[CallSpec]:
+        """The calls to make for this layer input (none: the technique has nothing to do)."""
+        ...
+
+    def parse(self, component: Any, state: LayerState, spec: CallSpec, text: str) -> Any:
+        """What the reply to ``spec`` says; raises :class:`ReplyError` when it does not say it."""
+        ...
+
+    def combine(self, component: Any, conversation: Conversation, state: LayerState,
+                results: Sequence[CallResult]) -> Contribution:
+        """The contribution, from the results of the planned calls (in plan order)."""
+        ...
 
 
-def spec(component: Any, role: Role, prompt: str, sample_index: int) -> CallSpec:
+def spec(component: Any, role: Role, messages: Messages, sample_index: int) -> CallSpec:
     """A CallSpec from a component's LLM and sampling fields."""
     return CallSpec(
         llm=str(component.model),
         model_type=getattr(component, "model_type", None),
-        messages=(("user", prompt),),
+        messages=messages,
         temperature=float(getattr(component, "temperature", 0.7) or 0.0),
         max_tokens=int(getattr(component, "max_tokens", 2048) or 2048),
         sample_index=sample_index,
@@ -116,29 +182,29 @@ def spec(component: Any, role: Role, prompt: str, sample_index: int) -> CallSpec
     )
 
 
-def prompt_with(role: Role, question: str, candidates: Sequence[Candidate],
-                use_critiques: bool, unit_tests: Sequence[str] = ()) -> str:
-    critiques = ({i: c.critique for i, c in enumerate(candidates, 1) if c.critique}
-                 if use_critiques else None)
-    return build_prompt(role, question, candidates=[c.text for c in candidates],
-                        critiques=critiques, unit_tests=unit_tests)
+def no_system(component: Any) -> bool:
+    return bool(getattr(component, "no_system", False))
 
 
-def answers_as_candidates(results: Sequence[CallResult]) -> Contribution:
-    """Generators' and fusers' rule: every reply is a candidate; one without an ``Answer:``
-    line is still kept (its reasoning can help a later fuser) and counted as a parse failure;
-    a failed call is counted and skipped."""
-    from simulator.protocol import ProtocolParseError, parse_answer
+def free_text(text: str) -> str:
+    """The parser of generators and fusers: any non-empty reply is a response. How a final
+    answer is given is the benchmark's business (its framing and extractor), not theirs."""
+    if not text.strip():
+        raise ReplyError("the reply is empty")
+    return text
 
+
+def replies_as_candidates(results: Sequence[CallResult]) -> Contribution:
+    """Generators' and fusers' rule: every usable reply is a candidate; an empty or truncated
+    reply (after every attempt) is not a response, so it is dropped and counted; a failed call
+    is counted and skipped."""
     out = Contribution(candidates=[])
     assert out.candidates is not None
     for result in results:
         if result.text is None:
             out.failed_calls += 1
-            continue
-        out.candidates.append(Candidate(result.text))
-        try:
-            parse_answer(result.text)
-        except ProtocolParseError:
-            out.parse_failures.append(result)
+        elif result.problem is not None:
+            out.unusable.append(result)
+        else:
+            out.candidates.append(Candidate(result.text))
     return out

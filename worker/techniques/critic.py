@@ -1,8 +1,8 @@
-"""Critic: one call that writes strengths and weaknesses of every input candidate; the
-critiques travel with their candidates to later rankers and fusers.
+"""Critic: one call that writes strengths and weaknesses of every input candidate; each
+critique travels with its candidate to later rankers and fusers (Archon's ``critiques``).
 
-Parse rule: a reply with no parseable critique block leaves the candidates without critiques
-(counted); blocks that parse are used, blocks that do not are dropped.
+Rule after the last attempt: the critiques that can be read are attached, the candidates
+without one keep none, and the reply counts as a parse failure. The candidates always go on.
 """
 
 from __future__ import annotations
@@ -10,56 +10,47 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from simulator.protocol import ProtocolParseError, Role, parse_critiques
+from worker.techniques import critic_prompt
 from worker.techniques.base import (
     CallResult,
     CallSpec,
     Candidate,
     Contribution,
     LayerState,
-    prompt_with,
+    Role,
+    no_system,
     spec,
 )
+from worker.techniques.conversation import Conversation
 
 
 class Critic:
-    def plan(self, component: Any, question: str, state: LayerState) -> list[CallSpec]:
+    def plan(self, component: Any, conversation: Conversation,
+             state: LayerState) -> list[CallSpec]:
         if not state.candidates:
             return []
-        return [spec(component, Role.CRITIQUE,
-                     prompt_with(Role.CRITIQUE, question, state.candidates, False), 0)]
+        messages = critic_prompt.messages(conversation, state.candidates,
+                                          no_system=no_system(component))
+        return [spec(component, Role.CRITIQUE, messages, 0)]
 
-    def combine(self, component: Any, question: str, state: LayerState,
+    def parse(self, component: Any, state: LayerState, spec: CallSpec,
+              text: str) -> dict[int, str]:
+        return critic_prompt.parse(text, len(state.candidates))
+
+    def combine(self, component: Any, conversation: Conversation, state: LayerState,
                 results: Sequence[CallResult]) -> Contribution:
-        out = Contribution()
-        if not results or results[0].text is None:
-            out.failed_calls = len(results)
+        out = Contribution(passthrough=list(state.candidates))
+        if not results:
             return out
-        reply = results[0].text
-        blocks = _critique_blocks(reply)
-        try:
-            parse_critiques(reply)
-        except ProtocolParseError:
-            out.parse_failures.append(results[0])
-        kept = [Candidate(c.text, blocks.get(i, c.critique))
-                for i, c in enumerate(state.candidates, 1)]
-        out.passthrough = kept
+        result = results[0]
+        if result.text is None:
+            out.failed_calls = 1
+            return out
+        if result.usable:
+            critiques: dict[int, str] = result.parsed
+        else:
+            out.unusable.append(result)
+            critiques = critic_prompt.parse_partial(result.text, len(state.candidates))
+        out.passthrough = [Candidate(c.text, critiques.get(i, c.critique))
+                           for i, c in enumerate(state.candidates, 1)]
         return out
-
-
-def _critique_blocks(reply: str) -> dict[int, str]:
-    """Raw text of each ``### Critique of candidate N`` block that parses on its own."""
-    from simulator.protocol import parse_critique_body
-
-    blocks: dict[int, str] = {}
-    parts = reply.split("### Critique of candidate ")
-    for part in parts[1:]:
-        head, _, body = part.partition("\n")
-        if not head.strip().isdigit():
-            continue
-        try:
-            parse_critique_body(body, int(head))
-        except ProtocolParseError:
-            continue
-        blocks[int(head)] = body.strip()
-    return blocks

@@ -1,7 +1,9 @@
-"""Fuser: ``samples`` answers from one LLM that read every input candidate (and the critiques
-that reached them, as Archon's fuser does) and write one better answer each.
+"""Fuser: ``samples`` responses from one LLM that read every input candidate (and the
+critiques that reached them, as Archon's fuser does) and write one better response each.
 
-Parse rule: as the generator's: an answer without ``Answer:`` stays a candidate, counted.
+Rules: an empty or truncated fusion (after every attempt) is not a candidate, and is counted;
+when every fusion call failed or was unusable, the input candidates go on (they are the best
+the layer has).
 """
 
 from __future__ import annotations
@@ -9,31 +11,41 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from simulator.protocol import Role
+from worker.techniques import fuser_prompt
 from worker.techniques.base import (
     CallResult,
     CallSpec,
     Contribution,
     LayerState,
-    answers_as_candidates,
-    prompt_with,
+    Role,
+    free_text,
+    no_system,
+    replies_as_candidates,
     spec,
 )
+from worker.techniques.conversation import Conversation
 
 
 class Fuser:
-    def plan(self, component: Any, question: str, state: LayerState) -> list[CallSpec]:
+    def plan(self, component: Any, conversation: Conversation,
+             state: LayerState) -> list[CallSpec]:
         if not state.candidates:
             return []
-        prompt = prompt_with(Role.FUSE, question, state.candidates, True)
+        messages = fuser_prompt.messages(
+            conversation, state.candidates,
+            length_control=bool(getattr(component, "length_control", False)),
+            no_system=no_system(component))
         samples = int(getattr(component, "samples", 1) or 1)
-        return [spec(component, Role.FUSE, prompt, i) for i in range(samples)]
+        return [spec(component, Role.FUSE, messages, i) for i in range(samples)]
 
-    def combine(self, component: Any, question: str, state: LayerState,
+    def parse(self, component: Any, state: LayerState, spec: CallSpec, text: str) -> str:
+        return free_text(text)
+
+    def combine(self, component: Any, conversation: Conversation, state: LayerState,
                 results: Sequence[CallResult]) -> Contribution:
         if not results:  # nothing to fuse: hand the input on unchanged
             return Contribution(candidates=list(state.candidates))
-        out = answers_as_candidates(results)
-        if not out.candidates:  # every fusion call failed: the input is the best we have
+        out = replies_as_candidates(results)
+        if not out.candidates:
             out.candidates = list(state.candidates)
         return out

@@ -1,7 +1,9 @@
-"""Generator: ``samples`` independent answers from one LLM (sample i is seed i).
+"""Generator: ``samples`` independent responses from one LLM to the conversation as it is
+(sample i is seed i). As in Archon it reads no candidates: a generator after layer 0 (MoA's
+layered proposers) answers the query afresh, and its responses replace the candidates that
+reached it.
 
-Parse rule: a reply without an ``Answer:`` line is still a candidate (its reasoning can help a
-fuser); it counts as a parse failure, and scores as no answer if it ends up final.
+Rule: an empty or truncated reply (after every attempt) is not a candidate; it is counted.
 """
 
 from __future__ import annotations
@@ -9,23 +11,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from simulator.protocol import Role, build_prompt
 from worker.techniques.base import (
     CallResult,
     CallSpec,
     Contribution,
     LayerState,
-    answers_as_candidates,
+    Role,
+    free_text,
+    no_system,
+    replies_as_candidates,
     spec,
 )
+from worker.techniques.conversation import Conversation
 
 
 class Generator:
-    def plan(self, component: Any, question: str, state: LayerState) -> list[CallSpec]:
-        prompt = build_prompt(Role.GENERATE, question)
+    def plan(self, component: Any, conversation: Conversation,
+             state: LayerState) -> list[CallSpec]:
+        messages = conversation.as_is(no_system=no_system(component))
         samples = int(getattr(component, "samples", 1) or 1)
-        return [spec(component, Role.GENERATE, prompt, i) for i in range(samples)]
+        return [spec(component, Role.GENERATE, messages, i) for i in range(samples)]
 
-    def combine(self, component: Any, question: str, state: LayerState,
+    def parse(self, component: Any, state: LayerState, spec: CallSpec, text: str) -> str:
+        return free_text(text)
+
+    def combine(self, component: Any, conversation: Conversation, state: LayerState,
                 results: Sequence[CallResult]) -> Contribution:
-        return answers_as_candidates(results)
+        return replies_as_candidates(results)

@@ -1,7 +1,9 @@
-"""Ranker: one call that orders the input candidates best first; the top ``top_k`` go on.
+"""Ranker: one call that orders the input candidates best first; the top ``top_k`` go on,
+each with its critique. The ranker sees the critiques whenever they exist (Archon's ranker
+prompt shows them whenever a critic wrote some, whatever ``use_critiques`` says).
 
-Parse rule: a ranking that is not a permutation of the candidates is a parse failure
-(counted); the candidates then keep their input order and the first ``top_k`` go on.
+Rule after the last attempt: a reply with no usable ranking counts as a parse failure; the
+candidates keep their input order and the first ``top_k`` go on.
 """
 
 from __future__ import annotations
@@ -9,37 +11,46 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from simulator.protocol import ProtocolParseError, Role, parse_ranking
+from worker.techniques import ranker_prompt
 from worker.techniques.base import (
     CallResult,
     CallSpec,
     Contribution,
     LayerState,
-    prompt_with,
+    Role,
+    no_system,
     spec,
 )
+from worker.techniques.conversation import Conversation
+
+
+def _top_k(component: Any, state: LayerState) -> int:
+    return int(getattr(component, "top_k", None) or len(state.candidates))
 
 
 class Ranker:
-    def plan(self, component: Any, question: str, state: LayerState) -> list[CallSpec]:
+    def plan(self, component: Any, conversation: Conversation,
+             state: LayerState) -> list[CallSpec]:
         if len(state.candidates) < 2:
             return []
-        prompt = prompt_with(Role.RANK, question, state.candidates,
-                             bool(getattr(component, "use_critiques", False)))
-        return [spec(component, Role.RANK, prompt, 0)]
+        messages = ranker_prompt.messages(conversation, state.candidates,
+                                          no_system=no_system(component))
+        return [spec(component, Role.RANK, messages, 0)]
 
-    def combine(self, component: Any, question: str, state: LayerState,
+    def parse(self, component: Any, state: LayerState, spec: CallSpec,
+              text: str) -> list[int]:
+        return ranker_prompt.parse(text, len(state.candidates), _top_k(component, state))
+
+    def combine(self, component: Any, conversation: Conversation, state: LayerState,
                 results: Sequence[CallResult]) -> Contribution:
-        top_k = int(getattr(component, "top_k", None) or len(state.candidates))
         out = Contribution()
         order = list(range(1, len(state.candidates) + 1))
         if results:
             if results[0].text is None:
                 out.failed_calls = 1
+            elif results[0].usable:
+                order = results[0].parsed
             else:
-                try:
-                    order = parse_ranking(results[0].text, len(state.candidates))
-                except ProtocolParseError:
-                    out.parse_failures.append(results[0])
-        out.candidates = [state.candidates[i - 1] for i in order[:top_k]]
+                out.unusable.append(results[0])
+        out.candidates = [state.candidates[i - 1] for i in order[:_top_k(component, state)]]
         return out

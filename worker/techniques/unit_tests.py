@@ -1,12 +1,17 @@
 """Unit-test generator and evaluator (Archon's technique for checkable answers).
 
-- generator: one call writing tests a right answer must pass; at most ``unit_test_cap`` kept.
-  Rule: a reply with no numbered test is a parse failure and leaves no tests.
-- evaluator: one call per candidate applying every test. With ``first_k``: the first
-  ``first_k`` candidates (input order) that pass every test go on — or, when none passes all,
-  the one passing most. Otherwise the ``top_k`` passing most go on (stable order; all when
-  ``top_k`` is unset). Rule: results that do not parse count as a parse failure and as zero
-  tests passed.
+- generator: one call asking for exactly ``unit_test_cap`` tests; the tests are appended to the
+  query, as Archon appends them, so every later component sees them (see conversation.py). As
+  in Archon its layer hands the input candidates on unchanged.
+  Rule after the last attempt: the tests that can be read are used (at most ``unit_test_cap``);
+  none leaves the query without tests; either way the reply counts as a parse failure.
+- evaluator: one call per candidate applying every test. As in Archon: with ``first_k`` (or
+  ``first_pass``), when at least ``first_k`` candidates pass every test, the first ``first_k`` of
+  them (input order) go on; otherwise the candidates ranked by tests passed (stable), the first
+  ``top_k`` of them (all when ``top_k`` is unset). ``remove_unit_tests_from_prompt`` shows the
+  query without the appended tests (they are listed on their own anyway).
+  Rule after the last attempt: results that can be read count, the others count as failed, and
+  the reply counts as a parse failure.
 """
 
 from __future__ import annotations
@@ -14,73 +19,89 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from simulator.protocol import ProtocolParseError, Role, parse_test_results, parse_unit_tests
+from worker.techniques import unit_tests_prompt as prompts
 from worker.techniques.base import (
     CallResult,
     CallSpec,
     Contribution,
     LayerState,
-    prompt_with,
+    Role,
+    no_system,
     spec,
 )
+from worker.techniques.conversation import Conversation
+
+
+def _cap(component: Any) -> int | None:
+    cap = getattr(component, "unit_test_cap", None)
+    return int(cap) if cap else None
 
 
 class UnitTestGenerator:
-    def plan(self, component: Any, question: str, state: LayerState) -> list[CallSpec]:
-        return [spec(component, Role.UNIT_TEST_GENERATE,
-                     prompt_with(Role.UNIT_TEST_GENERATE, question, [], False), 0)]
+    def plan(self, component: Any, conversation: Conversation,
+             state: LayerState) -> list[CallSpec]:
+        messages = prompts.generator_messages(conversation, _cap(component),
+                                              no_system=no_system(component))
+        return [spec(component, Role.UNIT_TEST_GENERATE, messages, 0)]
 
-    def combine(self, component: Any, question: str, state: LayerState,
+    def parse(self, component: Any, state: LayerState, spec: CallSpec,
+              text: str) -> list[str]:
+        return prompts.parse_tests(text, _cap(component))
+
+    def combine(self, component: Any, conversation: Conversation, state: LayerState,
                 results: Sequence[CallResult]) -> Contribution:
-        # Archon's unit-test layer hands on no candidates, only the tests.
-        out = Contribution(candidates=[], unit_tests=[])
+        out = Contribution(passthrough=list(state.candidates), unit_tests=[])
         if not results or results[0].text is None:
             out.failed_calls = len(results)
             return out
-        try:
-            tests = parse_unit_tests(results[0].text)
-        except ProtocolParseError:
-            out.parse_failures.append(results[0])
-            return out
-        cap = getattr(component, "unit_test_cap", None)
-        out.unit_tests = tests[: int(cap)] if cap else tests
+        if results[0].usable:
+            out.unit_tests = list(results[0].parsed)
+        else:
+            out.unusable.append(results[0])
+            out.unit_tests = prompts.read_tests_leniently(results[0].text, _cap(component))
         return out
 
 
 class UnitTestEvaluator:
-    def plan(self, component: Any, question: str, state: LayerState) -> list[CallSpec]:
+    def plan(self, component: Any, conversation: Conversation,
+             state: LayerState) -> list[CallSpec]:
         if not state.unit_tests:
             return []
+        remove = bool(getattr(component, "remove_unit_tests_from_prompt", False))
         return [spec(component, Role.UNIT_TEST_EVALUATE,
-                     prompt_with(Role.UNIT_TEST_EVALUATE, question, [c], False,
-                                 state.unit_tests), 0)
+                     prompts.evaluator_messages(conversation, c, state.unit_tests,
+                                                remove_tests_from_query=remove,
+                                                no_system=no_system(component)), 0)
                 for c in state.candidates]
 
-    def combine(self, component: Any, question: str, state: LayerState,
+    def parse(self, component: Any, state: LayerState, spec: CallSpec,
+              text: str) -> list[bool]:
+        return prompts.parse_results(text, len(state.unit_tests))
+
+    def combine(self, component: Any, conversation: Conversation, state: LayerState,
                 results: Sequence[CallResult]) -> Contribution:
         out = Contribution()
         if not results:  # no tests to apply: order unchanged
             out.candidates = list(state.candidates)
             return out
-        passed = []
+        count = len(state.unit_tests)
+        passed: list[int] = []
         for result in results:
             if result.text is None:
                 out.failed_calls += 1
                 passed.append(0)
-                continue
-            try:
-                passed.append(sum(parse_test_results(result.text, len(state.unit_tests))))
-            except ProtocolParseError:
-                out.parse_failures.append(result)
-                passed.append(0)
-        order = sorted(range(len(state.candidates)), key=lambda i: -passed[i])
+            elif result.usable:
+                passed.append(sum(result.parsed))
+            else:
+                out.unusable.append(result)
+                passed.append(sum(prompts.read_results_leniently(result.text, count).values()))
         first_k = getattr(component, "first_k", None)
-        if first_k:
-            perfect = [i for i in range(len(state.candidates))
-                       if passed[i] == len(state.unit_tests)]
-            chosen = perfect[: int(first_k)] or order[:1]
+        perfect = [i for i, n in enumerate(passed) if n == count]
+        if first_k and len(perfect) >= int(first_k):
+            chosen = perfect[: int(first_k)]
         else:
             top_k = getattr(component, "top_k", None)
-            chosen = order[: int(top_k) if top_k else None]
+            ranked = sorted(range(len(passed)), key=lambda i: -passed[i])
+            chosen = ranked[: int(top_k) if top_k else None]
         out.candidates = [state.candidates[i] for i in chosen]
         return out

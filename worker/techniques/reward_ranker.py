@@ -1,0 +1,67 @@
+"""Reward-model ranker: a ranker whose LLM is a reward model (Archon's ``llm-blender/PairRM``)
+on a scoring endpoint. One call scores every input candidate against the query (the rerank
+wire format, worker/clients/rerank.py); the ``top_k`` best go on, each with its critique, as
+an LLM ranker's would. Archon runs PairRM locally in batches of ``ranker_batch_size``; a scoring
+endpoint takes all candidates of a question in one request, so that field has no effect.
+
+Rule after the last attempt: scores that cannot be read (not one number per candidate) count
+as a parse failure; the candidates keep their input order and the first ``top_k`` go on.
+Equal scores keep input order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from worker.techniques.base import (
+    CallResult,
+    CallSpec,
+    Contribution,
+    LayerState,
+    ReplyError,
+    Role,
+    spec,
+)
+from worker.techniques.conversation import Conversation
+
+
+def _top_k(component: Any, state: LayerState) -> int:
+    return int(getattr(component, "top_k", None) or len(state.candidates))
+
+
+class RewardRanker:
+    def plan(self, component: Any, conversation: Conversation,
+             state: LayerState) -> list[CallSpec]:
+        if len(state.candidates) < 2:
+            return []
+        base = spec(component, Role.SCORE, (("user", conversation.query_text()),), 0)
+        return [replace(base, documents=tuple(c.text for c in state.candidates))]
+
+    def parse(self, component: Any, state: LayerState, spec: CallSpec,
+              text: str) -> list[int]:
+        try:
+            scores = json.loads(text)["scores"]
+            values = [float(s) for s in scores]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ReplyError(f"not a list of scores: {text[:80]!r}") from exc
+        if len(values) != len(state.candidates):
+            raise ReplyError(f"{len(values)} scores for {len(state.candidates)} candidates")
+        ranked = sorted(range(len(values)), key=lambda i: -values[i])
+        return [i + 1 for i in ranked]
+
+    def combine(self, component: Any, conversation: Conversation, state: LayerState,
+                results: Sequence[CallResult]) -> Contribution:
+        out = Contribution()
+        order = list(range(1, len(state.candidates) + 1))
+        if results:
+            if results[0].text is None:
+                out.failed_calls = 1
+            elif results[0].usable:
+                order = results[0].parsed
+            else:
+                out.unusable.append(results[0])
+        out.candidates = [state.candidates[i - 1] for i in order[:_top_k(component, state)]]
+        return out
