@@ -156,8 +156,6 @@ def check_required_variables() -> None:
     """`compose config` fails naming each required variable that is unset, and passes with all."""
     scrubbed = {k: v for k, v in os.environ.items()
                 if k not in REQUIRED_VARIABLES and not k.startswith("COMPOSE_")}
-    empty = OUT / "empty.env"
-    empty.write_text("")
     for missing in REQUIRED_VARIABLES:
         given = OUT / f"without-{missing}.env"
         given.write_text("".join(f"{v}=x:y\n" for v in REQUIRED_VARIABLES if v != missing))
