@@ -1,13 +1,16 @@
 """Answer keys: what the simulator knows about the questions it may be asked.
 
-A key holds the exact answer, a difficulty on the shared logit scale, a short list of shared
-*distractors* (the wrong answers every simulated LLM draws its mistakes from, most common
-first, so different LLMs make the same mistakes) and text for right and wrong solutions.
+A key holds the exact answer (of a :class:`~simulator.values.Kind`: number, option letter,
+LaTeX, free text, or none for open questions), a difficulty on the shared logit scale, a short
+list of shared *distractors* (the wrong answers every simulated LLM draws its mistakes from,
+most common first, so different LLMs make the same mistakes) and text for right and wrong
+solutions.
 
-Keys come from synth-math (regenerated with :func:`benchmarks.synth_math.generate` for the fleet's
-seeds) and, when a GSM8K directory is given, from its ``test.jsonl`` (answer: the number after
-``####``) with the recorded solutions of ``example_model_solutions.jsonl`` when present.
-Lookup is by the whitespace-normalised question text (:func:`protocol.normalize_question`).
+Keys come from synth-math (regenerated with :func:`benchmarks.synth_math.generate` for the
+fleet's seeds) and, when a GSM8K directory is given, from its ``test.jsonl`` (answer: the number
+after ``####``) with the recorded solutions of ``example_model_solutions.jsonl`` when present;
+simulator/datasets.py loads the other benchmarks. A :class:`KeyStore` finds a key by content
+inside any prompt (simulator/matching.py).
 """
 
 from __future__ import annotations
@@ -22,13 +25,24 @@ from pathlib import Path
 
 from benchmarks import synth_math
 from simulator.fleet import RECORDED_SYSTEMS
-from simulator.protocol import normalize_number, normalize_question
+from simulator.matching import ShingleIndex
 from simulator.skill import draw, sigmoid
+from simulator.text import normalize_number, normalize_question
+from simulator.values import Kind, number_slips
 
-__all__ = ["AnswerKey", "KeyStore", "RECORDED_SYSTEMS", "load_gsm8k", "synth_math_keys"]
+__all__ = [
+    "AnswerKey",
+    "KeyStore",
+    "Placement",
+    "RECORDED_SYSTEMS",
+    "level_difficulty",
+    "load_gsm8k",
+    "normal_difficulty",
+    "synth_math_keys",
+]
 
 
-# Mean difficulty per synth-math level; a per-problem jitter spreads each level out.
+# Mean difficulty per level (synth-math, MATH); a per-problem jitter spreads each level out.
 _LEVEL_DIFFICULTY = {1: -1.5, 2: -0.75, 3: 0.0, 4: 0.75, 5: 1.5}
 _ANNOTATION = re.compile(r"<<[^>]*>>")
 
@@ -37,7 +51,11 @@ _ANNOTATION = re.compile(r"<<[^>]*>>")
 class AnswerKey:
     """Everything the skill model needs about one question (see the module docstring).
 
-    ``recorded`` maps a recorded system name to (solution text, answer, is_correct).
+    ``answer`` is canonical for ``kind`` (simulator/values.py). ``recorded`` maps a recorded
+    system name to (solution text, answer, is_correct). ``options`` are a multiple-choice
+    question's option texts (A, B, ...); ``accepted`` every canonical right free-form answer;
+    ``turns`` an open question's user turns. ``match_texts`` are the texts by which the question
+    is found in a prompt, each with the turn it belongs to (default: the question, turn 0).
     """
 
     question: str
@@ -48,37 +66,74 @@ class AnswerKey:
     wrong_solutions: Mapping[str, str] = field(default_factory=dict)
     recorded: Mapping[str, tuple[str, str | None, bool]] = field(default_factory=dict)
     source: str = "synth-math"
+    kind: Kind = Kind.NUMBER
+    options: tuple[str, ...] = ()
+    accepted: tuple[str, ...] = ()
+    turns: tuple[str, ...] = ()
+    match_texts: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def shown(self) -> str:
+        """The right answer as a reply writes it (LaTeX and free text as in the data)."""
+        if self.kind is Kind.LATEX and self.accepted:
+            return self.accepted[0]
+        if self.kind is Kind.TEXT and self.right_solution:
+            return self.right_solution[0]
+        return self.answer
+
+    def is_right(self, value: str | None) -> bool:
+        """Whether a canonical answer ``value`` is right (never for open questions)."""
+        if value is None or self.kind is Kind.OPEN:
+            return False
+        if self.kind is Kind.TEXT:
+            return value in self.accepted or value == self.answer
+        return value == self.answer
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A known question found in a prompt: its key, the turn asked, where the prompt quotes it."""
+
+    key: AnswerKey
+    turn: int
+    spans: tuple[tuple[int, int], ...]
 
 
 class KeyStore:
-    """Answer keys by normalised question. Immutable once built; safe to share."""
+    """Answer keys, found by exact question or by content (:meth:`place`). Shareable once built."""
 
     def __init__(self, keys: Iterable[AnswerKey] = ()) -> None:
         self._keys: dict[str, AnswerKey] = {}
+        self._index = ShingleIndex()
+        self._owners: list[tuple[AnswerKey, int]] = []
         self.add(keys)
 
     def add(self, keys: Iterable[AnswerKey]) -> None:
         for key in keys:
+            if key.question in self._keys:
+                continue  # a data set that lists one question twice
             self._keys[key.question] = key
+            for text, turn in key.match_texts or ((key.question, 0),):
+                self._index.add(text)
+                self._owners.append((key, turn))
 
     def get(self, question: str) -> AnswerKey | None:
-        """The key of ``question`` (normalised here), or None when it is unknown."""
+        """The key of exactly ``question`` (normalised here), or None when it is unknown."""
         return self._keys.get(normalize_question(question))
 
-    def find(self, question: str, texts: Iterable[str] = ()) -> AnswerKey | None:
-        """The key of ``question``, else of any paragraph or line of ``texts``.
-
-        The fallback lets a plain prompt ("Solve this:\n<question>\nBe brief.") still be
-        recognised; the ``### Question`` block of protocol.build_prompt needs no fallback.
-        """
-        key = self.get(question)
-        if key is not None:
-            return key
-        for text in texts:
-            for part in [*text.split("\n\n"), *text.splitlines()]:
-                if part.strip() and (key := self.get(part)) is not None:
-                    return key
-        return None
+    def place(self, prompt: str) -> Placement | None:
+        """The known question ``prompt`` asks, found by content; None when there is none."""
+        matches = self._index.find(prompt)
+        if not matches:
+            return None
+        key, turn = self._owners[matches[0].text_id]
+        spans: list[tuple[int, int]] = []
+        for match in matches:
+            owner, owner_turn = self._owners[match.text_id]
+            if owner is key:
+                turn = max(turn, owner_turn)
+                spans.extend(match.spans)
+        return Placement(key, turn, tuple(spans))
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -87,22 +142,23 @@ class KeyStore:
         return sum(1 for k in self._keys.values() if k.source == source)
 
 
+def normal_difficulty(*labels: object) -> float:
+    """A deterministic draw from N(0, 1), the difficulty of a question with no better prior."""
+    return math.sqrt(2) * _inverse_erf(2 * draw("difficulty", *labels) - 1)
+
+
+def level_difficulty(level: int, *labels: object) -> float:
+    """Difficulty of a level 1..5 question: the level's mean plus a jitter of sd ~0.4."""
+    jitter = 0.4 * math.sqrt(2) * _inverse_erf(2 * draw("difficulty", *labels) - 1)
+    return _LEVEL_DIFFICULTY[min(max(level, 1), 5)] + jitter
+
+
 def _distinct(values: Iterable[str | None], answer: str, limit: int = 4) -> tuple[str, ...]:
     seen: list[str] = []
     for value in values:
         if value is not None and value != answer and value not in seen:
             seen.append(value)
     return tuple(seen[:limit])
-
-
-def _perturbations(answer: str) -> list[str | None]:
-    """Generic slips of an exact answer, for keys with too few recorded mistakes."""
-    try:
-        x = float(answer)
-    except ValueError:
-        return []
-    out = [x * 2, x + 10, x - 1, x / 2, x + 1]
-    return [normalize_number(str(int(v) if v == int(v) else v)) for v in out if v >= 0]
 
 
 def synth_math_keys(seeds: Sequence[int], count: int) -> list[AnswerKey]:
@@ -116,18 +172,16 @@ def synth_math_keys(seeds: Sequence[int], count: int) -> list[AnswerKey]:
             if previous is not None:
                 slips.append(str(previous))  # stopped one step early
                 slips.append(str(2 * previous - values[-1]))  # last step applied backwards
-            slips += _perturbations(p.answer)
+            slips += number_slips(p.answer)
             distractors = _distinct(
                 (s for s in slips if s is not None and not s.startswith("-")), p.answer
             )
-            # Spread each level with a jitter of sd ~0.4 drawn from the problem id.
-            jitter = 0.4 * math.sqrt(2) * _inverse_erf(2 * draw("difficulty", p.id) - 1)
             wrong = {d: _wrong_synth(p, d) for d in distractors}
             keys.append(
                 AnswerKey(
                     question=normalize_question(p.question),
                     answer=p.answer,
-                    difficulty=_LEVEL_DIFFICULTY[p.level] + jitter,
+                    difficulty=level_difficulty(p.level, p.id),
                     distractors=distractors,
                     right_solution=p.solution,
                     wrong_solutions=wrong,
@@ -198,14 +252,14 @@ def load_gsm8k(
                 wrong_counts[value] += 1
                 wrong_text.setdefault(value, "\n".join(_clean_gsm8k_solution(text)))
         distractors = _distinct(
-            [v for v, _ in wrong_counts.most_common()] + _perturbations(answer), answer
+            [v for v, _ in wrong_counts.most_common()] + number_slips(answer), answer
         )
         u = draw("difficulty", question)
         if recorded_params and len(rec) == len(RECORDED_SYSTEMS):
             pattern = tuple(rec[s][2] for s in RECORDED_SYSTEMS)
             difficulty = _posterior_draw(pattern, recorded_params, u)
         else:
-            difficulty = math.sqrt(2) * _inverse_erf(2 * u - 1)
+            difficulty = normal_difficulty(question)
         keys.append(
             AnswerKey(
                 question=question,

@@ -25,10 +25,11 @@ from typing import TextIO
 
 import numpy as np
 
-from simulator import protocol
 from simulator.answer_keys import RECORDED_SYSTEMS, KeyStore, load_gsm8k
 from simulator.fleet import LLMSpec, load_fleet
 from simulator.server import Simulator, _Call
+from simulator.text import normalize_number, normalize_question
+from simulator.values import Kind, extract
 
 __all__ = ["fit_2pl", "run_calibration"]
 
@@ -49,7 +50,7 @@ def load_recorded(data: Path) -> tuple[list[str], np.ndarray]:
     text = (data / "example_model_solutions.jsonl").read_text(encoding="utf-8")
     rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     matrix = np.array([[bool(r[s]["is_correct"]) for s in RECORDED_SYSTEMS] for r in rows])
-    return [protocol.normalize_question(r["question"]) for r in rows], matrix
+    return [normalize_question(r["question"]) for r in rows], matrix
 
 
 def _nll(params: np.ndarray, patterns: np.ndarray, counts: np.ndarray) -> float:
@@ -105,7 +106,7 @@ def simulate(
     answers = np.empty((seeds, len(questions), len(llms)), dtype=object)
     for qi, question in enumerate(questions):
         key = simulator.keys.get(question)
-        prompt = protocol.build_prompt(protocol.Role.GENERATE, question)
+        prompt = f"{question}\n\nSolve it step by step; finish with a line starting 'Answer:'."
         for li, name in enumerate(llms):
             for seed in range(seeds):
                 call = _Call(
@@ -117,7 +118,7 @@ def simulate(
                     1.0,
                 )
                 (choice,) = simulator.choices(call)
-                answer = protocol.parse_answer(choice.text)
+                answer = extract(Kind.NUMBER, choice.text)
                 answers[seed, qi, li] = answer
                 out[seed, qi, li] = key is not None and answer == key.answer
     return out, answers
@@ -147,12 +148,12 @@ def recorded_answers(data: Path) -> list[tuple[list[str | None], str]]:
     for line in filter(str.strip, text.splitlines()):
         row = json.loads(line)
         values = [
-            protocol.normalize_number(row[s]["solution"].rsplit("A:", 1)[-1])
+            normalize_number(row[s]["solution"].rsplit("A:", 1)[-1])
             if "A:" in row[s]["solution"]
             else None
             for s in RECORDED_SYSTEMS
         ]
-        truth = protocol.normalize_number(row["ground_truth"].rsplit("A:", 1)[-1]) or ""
+        truth = normalize_number(row["ground_truth"].rsplit("A:", 1)[-1]) or ""
         out.append((values, truth))
     return out
 

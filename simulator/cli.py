@@ -2,7 +2,8 @@
 
 ``app`` is a Typer app: mounted as ``itas simulator`` (and run by ``python -m simulator``):
 
-    itas simulator [--fleet FILE] [--data DIR] [--host H] [--port P]   serve (default :8300)
+    itas simulator [--fleet FILE] [--data DIR] [--datasets DIR] [--math-style FILE ...]
+                   [--host H] [--port P]                                 serve (default :8300)
     itas simulator calibrate --data DIR                                  fit and compare
 
 User errors (bad fleet file, missing data directory, bad port) print one line naming the file
@@ -54,6 +55,18 @@ def serve(
     data: Annotated[
         Path | None, typer.Option(help="GSM8K directory to load answer keys from.")
     ] = None,
+    datasets: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="ITAS_DATASETS",
+            help="Datasets directory laid out as ../shared/datasets: the benchmarks found in "
+            "it (gsm8k/, mixeval_hard/, mt_bench/, math-style.jsonl) become known questions.",
+        ),
+    ] = None,
+    math_style: Annotated[
+        list[Path] | None,
+        typer.Option(help="A MATH-style JSONL file of known questions (repeatable)."),
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
 ) -> None:
@@ -65,8 +78,15 @@ def serve(
         _fail(f"--port: expected 1..65535, got {port}")
     from simulator.loader import load_simulator
 
+    if datasets is not None and not datasets.is_dir():
+        _fail(f"--datasets: {datasets} is not a directory")
+    for path in math_style or []:
+        if not path.is_file():
+            _fail(f"--math-style: {path} is not a file")
     try:
-        simulator = load_simulator(fleet, _data_dir(data))
+        simulator = load_simulator(
+            fleet, _data_dir(data), datasets=datasets, math_style=math_style or []
+        )
     except FleetError as exc:
         _fail(str(exc))
     import uvicorn

@@ -24,6 +24,7 @@ __all__ = [
     "RECORDED_SYSTEMS",
     "KeySpec",
     "LLMSpec",
+    "LLM_KINDS",
     "load_fleet",
     "parse_fault_rates",
 ]
@@ -42,7 +43,13 @@ _TOP_FIELDS = {
     "keys",
     "llms",
 }
-_LLM_FIELDS = {"description", "ability", "discrimination", "judge", "replay", "latency", "price"}
+_LLM_FIELDS = {
+    "description", "kind", "ability", "discrimination", "judge", "replay", "latency", "price"
+}
+_ANSWER_KEY_FIELDS = {"synth_math", "gsm8k_dir", "datasets_dir", "mixeval_hard_dir",
+                      "mt_bench_dir", "math_style"}
+#: What a simulated LLM serves: chat completions, or scores on the rerank route.
+LLM_KINDS = ("chat", "reward")
 
 # Fault kinds, in the order they are drawn (one uniform number picks at most one kind).
 FAULT_KINDS: tuple[str, ...] = ("429", "500", "503", "hang", "malformed", "truncated", "empty")
@@ -59,7 +66,8 @@ class LLMSpec:
     ``ability`` and ``discrimination`` are its 2PL item-response parameters for generating
     (P(right) = sigmoid(discrimination * (ability - difficulty))); ``judge`` is the ability it
     brings to critique, rank, fuse, verify and unit-test roles on the same scale. ``replay``
-    names a recorded GSM8K system whose real solutions it replays for sample 0.
+    names a recorded GSM8K system whose real solutions it replays for sample 0. ``kind`` is
+    ``chat`` (the completion routes) or ``reward`` (a reward model: the rerank route only).
     """
 
     name: str
@@ -73,6 +81,7 @@ class LLMSpec:
     output_per_mtok: float
     replay: str | None = None
     description: str = ""
+    kind: str = "chat"
 
 
 @dataclass(frozen=True)
@@ -94,10 +103,14 @@ class Fleet:
     faults: Mapping[str, float]
     latency_scale: float
     hang_seconds: float
-    default_seed: int
+    default_seed: int | None
     synth_math_seeds: tuple[int, ...]
     synth_math_count: int
     gsm8k_dir: Path | None
+    datasets_dir: Path | None = None
+    mixeval_hard_dir: Path | None = None
+    mt_bench_dir: Path | None = None
+    math_style: tuple[Path, ...] = ()
 
 
 def parse_fault_rates(text: str, where: str = "x-sim-fault") -> dict[str, float]:
@@ -194,6 +207,9 @@ def _llm(name: str, raw: Any, where: str) -> LLMSpec:
     )
     if p95 < median:
         raise FleetError(f"{where}.latency.ttft_p95_ms: must be >= ttft_median_ms")
+    kind = str(raw.get("kind", "chat"))
+    if kind not in LLM_KINDS:
+        raise FleetError(f"{where}.kind: expected one of {LLM_KINDS}, got {kind!r}")
     replay = raw.get("replay")
     if replay is not None and replay not in RECORDED_SYSTEMS:
         raise FleetError(f"{where}.replay: expected one of {RECORDED_SYSTEMS}, got {replay!r}")
@@ -213,6 +229,7 @@ def _llm(name: str, raw: Any, where: str) -> LLMSpec:
         ),
         replay=str(replay) if replay is not None else None,
         description=str(raw.get("description", "")),
+        kind=kind,
     )
 
 
@@ -260,14 +277,20 @@ def load_fleet(path: Path | str | None = None) -> Fleet:
     )
     _check_fault_sum(faults, f"{where}: faults")
     answer_keys = _mapping(raw.get("answer_keys", {}), f"{where}: answer_keys")
-    _no_unknown(answer_keys, {"synth_math", "gsm8k_dir"}, f"{where}: answer_keys")
+    _no_unknown(answer_keys, _ANSWER_KEY_FIELDS, f"{where}: answer_keys")
     synth = _mapping(answer_keys.get("synth_math", {}), f"{where}: answer_keys.synth_math")
     _no_unknown(synth, {"seeds", "count"}, f"{where}: answer_keys.synth_math")
     seeds = synth.get("seeds", list(range(10)))
     if not isinstance(seeds, list) or not all(isinstance(s, int) for s in seeds):
         raise FleetError(f"{where}: answer_keys.synth_math.seeds: expected a list of integers")
-    gsm8k = answer_keys.get("gsm8k_dir")
-    gsm8k_dir = (source.parent / str(gsm8k)).resolve() if gsm8k else None
+    def resolve(field: str) -> Path | None:
+        value = answer_keys.get(field)
+        return (source.parent / str(value)).resolve() if value else None
+
+    math_style = answer_keys.get("math_style") or []
+    if not isinstance(math_style, list) or not all(isinstance(p, str) for p in math_style):
+        raise FleetError(f"{where}: answer_keys.math_style: expected a list of file paths")
+    default_seed = raw.get("default_seed")
     return Fleet(
         source=source.resolve(),
         llms=llms,
@@ -277,10 +300,17 @@ def load_fleet(path: Path | str | None = None) -> Fleet:
             raw.get("latency_scale", 1.0), f"{where}: latency_scale", allow_zero=True
         ),
         hang_seconds=_positive(raw.get("hang_seconds", 120), f"{where}: hang_seconds"),
-        default_seed=int(_number(raw.get("default_seed", 0), f"{where}: default_seed")),
+        default_seed=(
+            None if default_seed is None
+            else int(_number(default_seed, f"{where}: default_seed"))
+        ),
         synth_math_seeds=tuple(seeds),
         synth_math_count=int(
             _positive(synth.get("count", 1000), f"{where}: answer_keys.synth_math.count")
         ),
-        gsm8k_dir=gsm8k_dir,
+        gsm8k_dir=resolve("gsm8k_dir"),
+        datasets_dir=resolve("datasets_dir"),
+        mixeval_hard_dir=resolve("mixeval_hard_dir"),
+        mt_bench_dir=resolve("mt_bench_dir"),
+        math_style=tuple((source.parent / p).resolve() for p in math_style),
     )

@@ -1,9 +1,10 @@
 """The simulator's HTTP server: OpenAI- and Anthropic-compatible endpoints over the fleet.
 
 Routes: ``POST /v1/chat/completions`` (OpenAI), ``POST /v1/messages`` (Anthropic),
+``POST /v1/rerank`` and ``/rerank`` (a reward model's scores, simulator/rerank.py),
 ``GET /v1/models`` (OpenAI list, or Anthropic's when the request has ``anthropic-version``),
-``GET /health`` (no auth; readiness, the bench's baseline, and the number of completion
-requests in flight now and at the peak since start).
+``GET /health`` (no auth; readiness, the bench's baseline, the number of requests in flight now
+and at the peak since start, and how many prompts held no question the simulator knows).
 
 A request goes through, in order: API key (401) -> body validation (400, unknown LLM 404) ->
 rate limits of the key (429 + retry-after) -> fault draw (see simulator/faults.py) -> simulated
@@ -16,6 +17,9 @@ latency -> the reply (simulator/roles.py). Test headers:
 * ``x-sim-seed: N`` the seed for ``/v1/messages`` (Anthropic has no seed field; a ``seed`` in
   the body is honoured too).
 
+A request without a seed is a fresh sample (random seed), as with a real provider, unless the
+fleet file sets ``default_seed``.
+
 API keys are never logged.
 """
 
@@ -26,6 +30,7 @@ import json
 import logging
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,12 +40,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from simulator import protocol, roles
+from simulator import rerank, roles
 from simulator.answer_keys import KeyStore
 from simulator.faults import pick_fault
 from simulator.fleet import Fleet, FleetError, LLMSpec, parse_fault_rates
 from simulator.ratelimit import Decision, RateLimiter
+from simulator.reading import read_request
 from simulator.skill import Sampler, draw
+from simulator.text import content_text, normalize_question
 from simulator.wire import ANTHROPIC, OPENAI, Choice, Dialect, count_tokens
 
 __all__ = ["Simulator", "build_app"]
@@ -63,6 +70,23 @@ class _Call:
     n: int
     seed: int
     temperature: float
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(count_tokens(content_text(m.get("content"))) + 4 for m in self.messages)
+
+
+@dataclass(frozen=True)
+class _Work:
+    """A parsed request: who answers, the tokens it reserves, and how to answer it.
+
+    ``answer(empty)`` returns the response body and its output tokens (for the latency);
+    ``empty`` is the "empty" fault (a 200 with nothing in it).
+    """
+
+    llm: LLMSpec
+    reserve: int
+    answer: Callable[[bool], tuple[dict[str, Any], int]]
 
 
 def _finite(text: str) -> bool:
@@ -107,6 +131,9 @@ class Simulator:
         #: Completion responses by HTTP status, for benchmarks (e.g. how many 429s a client
         #: caused); /health reports it.
         self.status_counts: dict[int, int] = {}
+        #: Answered prompts in which no known question was found (/health: "unplaced").
+        self.unplaced = 0
+        self._seeds = random.Random()
 
     # -- request parsing -------------------------------------------------------------------
 
@@ -116,13 +143,33 @@ class Simulator:
         key = key or request.headers.get("x-api-key")
         return key if key in self.fleet.keys else None
 
-    def _parse(self, body: Any, request: Request, dialect: Dialect) -> _Call:
+    def _seed(self, value: Any) -> int:
+        """The seed of a request: its own, else the fleet's default_seed, else a fresh one."""
+        if value is None:
+            if self.fleet.default_seed is not None:
+                return self.fleet.default_seed
+            return self._seeds.getrandbits(31)
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise _BadRequest(400, "seed: expected an integer") from None
+
+    def _llm(self, body: Any, kind: str) -> LLMSpec:
         if not isinstance(body, dict):
             raise _BadRequest(400, "the request body must be a JSON object")
         name = body.get("model")
         llm = self.fleet.llms.get(name) if isinstance(name, str) else None
         if llm is None:
             raise _BadRequest(404, f"The model `{name}` does not exist", "model_not_found")
+        if llm.kind != kind:
+            route = "POST /v1/rerank" if llm.kind == "reward" else "the chat routes"
+            raise _BadRequest(
+                400, f"`{name}` is a simulated {llm.kind} model: use {route}", "wrong_model_kind"
+            )
+        return llm
+
+    def _parse(self, body: Any, request: Request, dialect: Dialect) -> _Call:
+        llm = self._llm(body, "chat")
         if body.get("stream"):
             raise _BadRequest(400, "the simulator does not stream; send stream=false")
         messages = body.get("messages")
@@ -140,12 +187,11 @@ class Simulator:
             if not isinstance(max_tokens, int):
                 raise _BadRequest(400, "max_tokens: Field required")
             n = 1
-            seed = body.get("seed", request.headers.get("x-sim-seed", self.fleet.default_seed))
+            seed = body.get("seed", request.headers.get("x-sim-seed"))
         else:
             max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
             n = body.get("n") or 1
             seed = body.get("seed")
-            seed = self.fleet.default_seed if seed is None else seed
         if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
             raise _BadRequest(400, "max_tokens: expected a positive integer")
         if not isinstance(n, int) or not 1 <= n <= 128:
@@ -153,27 +199,17 @@ class Simulator:
         temperature = body.get("temperature", 1.0)
         if not isinstance(temperature, int | float) or not 0 <= temperature <= 2:
             raise _BadRequest(400, "temperature: expected a number between 0 and 2")
-        try:
-            seed = int(seed)
-        except (TypeError, ValueError):
-            raise _BadRequest(400, "seed: expected an integer") from None
-        return _Call(llm, messages, max_tokens, n, seed, float(temperature))
+        return _Call(llm, messages, max_tokens, n, self._seed(seed), float(temperature))
 
     # -- answering -------------------------------------------------------------------------
 
     def choices(self, call: _Call) -> list[Choice]:
         """The n choices of a call: choice 0 is the sample of ``seed``, others derived seeds."""
-        parsed = protocol.parse_messages(call.messages)
-        key = self.keys.find(
-            parsed.question,
-            (
-                protocol.content_text(m.get("content"))
-                for m in call.messages
-                if m["role"] != "assistant"
-            ),
-        )
+        reading = read_request(call.messages, self.keys)
+        if reading.placement is None:
+            self.unplaced += 1
         prompt_id = "\n".join(
-            f"{m['role']}:{protocol.normalize_question(protocol.content_text(m.get('content')))}"
+            f"{m['role']}:{normalize_question(content_text(m.get('content')))}"
             for m in call.messages
         )
         out = []
@@ -181,7 +217,7 @@ class Simulator:
             seed = call.seed if i == 0 else int(draw("choice", call.seed, i) * 2**31)
             sampler = Sampler.for_request(call.llm.name, prompt_id, seed, call.temperature)
             text = roles.reply(
-                call.llm, parsed, key, sampler, seed=seed, temperature=call.temperature
+                call.llm, reading, sampler, seed=seed, temperature=call.temperature
             )
             out.append(Choice(text, call.max_tokens))
         return out
@@ -198,19 +234,56 @@ class Simulator:
         ttft = llm.ttft_median_s * math.exp(sigma * random.gauss(0, 1))
         return scale * (ttft + tokens / llm.tokens_per_s)
 
-    async def handle(self, request: Request, dialect: Dialect) -> Response:
-        """Answer one completion request (the order of checks is in the module docstring)."""
+    def _chat_work(self, body: Any, request: Request, dialect: Dialect) -> _Work:
+        call = self._parse(body, request, dialect)
+        prompt_tokens = call.prompt_tokens
+
+        def answer(empty: bool) -> tuple[dict[str, Any], int]:
+            choices = self.choices(call)
+            if empty:
+                for c in choices:
+                    c.text, c.tokens, c.truncated = "", 0, False
+            body = dialect.completion(call.llm.name, choices, prompt_tokens)
+            return body, max(c.tokens for c in choices)
+
+        reserve = prompt_tokens + (call.max_tokens or _DEFAULT_MAX_TOKENS) * call.n
+        return _Work(call.llm, reserve, answer)
+
+    def _rerank_work(self, body: Any, request: Request, dialect: Dialect) -> _Work:
+        llm = self._llm(body, "reward")
+        try:
+            call = rerank.parse(body)
+        except ValueError as exc:
+            raise _BadRequest(400, str(exc)) from None
+
+        def answer(empty: bool) -> tuple[dict[str, Any], int]:
+            placement = self.keys.place(call.query)
+            if placement is None:
+                self.unplaced += 1
+            scores = [] if empty else rerank.scores(llm, call, placement)
+            return rerank.response(llm.name, call, scores), 0
+
+        return _Work(llm, call.tokens, answer)
+
+    async def handle(self, request: Request, dialect: Dialect, route: str = "chat") -> Response:
+        """Answer one request (the order of checks is in the module docstring)."""
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
-            response = await self._handle(request, dialect)
+            build = self._rerank_work if route == "rerank" else self._chat_work
+            response = await self._handle(request, dialect, build)
             self.status_counts[response.status_code] = \
                 self.status_counts.get(response.status_code, 0) + 1
             return response
         finally:
             self.in_flight -= 1
 
-    async def _handle(self, request: Request, dialect: Dialect) -> Response:
+    async def _handle(
+        self,
+        request: Request,
+        dialect: Dialect,
+        build: Callable[[Any, Request, Dialect], _Work],
+    ) -> Response:
         key = self._api_key(request)
         if key is None:
             status, message = 401, "Incorrect or missing API key (Bearer or x-api-key)."
@@ -224,7 +297,7 @@ class Simulator:
                 body = json.loads(await request.body())
             except ValueError:
                 raise _BadRequest(400, "the request body is not valid JSON") from None
-            call = self._parse(body, request, dialect)
+            work = build(body, request, dialect)
             header = request.headers.get("x-sim-fault")
             rates = parse_fault_rates(header) if header is not None else self.fleet.faults
             for name in ("x-sim-latency-scale", "x-sim-latency-ms"):
@@ -239,12 +312,7 @@ class Simulator:
         except (FleetError, ValueError) as exc:
             return Response(dialect.error(400, str(exc)), 400, media_type="application/json")
 
-        prompt_tokens = sum(
-            count_tokens(protocol.content_text(m.get("content"))) + 4 for m in call.messages
-        )
-        decision = self.limiter.admit(
-            key, prompt_tokens + (call.max_tokens or _DEFAULT_MAX_TOKENS) * call.n
-        )
+        decision = self.limiter.admit(key, work.reserve)
         headers = dialect.limit_headers(decision)
         if not decision.allowed:
             return self._rate_limited(dialect, decision, headers)
@@ -259,7 +327,7 @@ class Simulator:
                 media_type="application/json",
             )
         if fault in ("500", "503"):
-            await asyncio.sleep(self._latency(request, call.llm, 0))
+            await asyncio.sleep(self._latency(request, work.llm, 0))
             return Response(
                 dialect.error(int(fault), "Simulated server error (fault)."),
                 int(fault),
@@ -275,12 +343,9 @@ class Simulator:
                 media_type="application/json",
             )
 
-        choices = self.choices(call)
-        if fault == "empty":
-            for c in choices:
-                c.text, c.tokens, c.truncated = "", 0, False
-        await asyncio.sleep(self._latency(request, call.llm, max(c.tokens for c in choices)))
-        payload = json.dumps(dialect.completion(call.llm.name, choices, prompt_tokens))
+        body, output_tokens = work.answer(fault == "empty")
+        await asyncio.sleep(self._latency(request, work.llm, output_tokens))
+        payload = json.dumps(body)
         if fault == "malformed":
             payload = payload.replace('"model":', '"model" ', 1)  # valid length, invalid JSON
         if fault == "truncated":
@@ -334,12 +399,16 @@ def build_app(simulator: Simulator) -> Starlette:
     async def messages(request: Request) -> Response:
         return await simulator.handle(request, ANTHROPIC)
 
+    async def rerank_route(request: Request) -> Response:
+        return await simulator.handle(request, OPENAI, "rerank")
+
     async def health(request: Request) -> Response:
         body = {
             "status": "ok",
             "in_flight": simulator.in_flight,
             "peak_in_flight": simulator.peak_in_flight,
             "responses": {str(k): v for k, v in sorted(simulator.status_counts.items())},
+            "unplaced": simulator.unplaced,
         }
         return Response(json.dumps(body), media_type="application/json")
 
@@ -347,6 +416,8 @@ def build_app(simulator: Simulator) -> Starlette:
         routes=[
             Route("/v1/chat/completions", chat, methods=["POST"]),
             Route("/v1/messages", messages, methods=["POST"]),
+            Route("/v1/rerank", rerank_route, methods=["POST"]),
+            Route("/rerank", rerank_route, methods=["POST"]),
             Route("/v1/models", simulator.models, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
         ]

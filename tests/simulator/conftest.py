@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from .math_style import write_math_style
+
 REPO = Path(__file__).resolve().parents[2]
 KEY = "sim-key-1"
 ZERO_LATENCY = {"x-sim-latency-scale": "0"}
@@ -45,12 +47,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def require_datasets() -> Path:
+    """The shared datasets directory (MixEval-Hard, MT-Bench, GSM8K); fails when missing."""
+    path = datasets_dir()
+    if not (path / "mixeval_hard" / "multiple-choice.json").is_file():
+        pytest.fail(f"no mixeval_hard/ under {datasets_dir()}: set ITAS_DATASETS to the "
+                    "folder that holds the shared datasets (../shared/datasets)")
+    return path
+
+
 @dataclass(frozen=True)
 class Sim:
-    """A running simulator: its base URL and whether GSM8K answer keys are loaded."""
+    """A running simulator: its base URL, whether GSM8K keys are loaded, its MATH-style set."""
 
     url: str
     has_gsm8k: bool
+    math_style: tuple[dict[str, object], ...] = ()
 
     def client(self, key: str = KEY, timeout: float = 30.0) -> httpx.Client:
         return httpx.Client(
@@ -87,10 +99,15 @@ def start_simulator(*args: str, log: Path) -> tuple[subprocess.Popen[bytes], str
 @pytest.fixture(scope="session")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
     data = gsm8k_dir()
-    log = tmp_path_factory.mktemp("simulator") / "simulator.log"
-    proc, url = start_simulator(*(["--data", str(data)] if data else []), log=log)
+    directory = tmp_path_factory.mktemp("simulator")
+    log = directory / "simulator.log"
+    rows = write_math_style(directory / "math-style.jsonl")
+    args = ["--math-style", str(directory / "math-style.jsonl")]
+    if datasets_dir().is_dir():
+        args += ["--datasets", str(datasets_dir())]
+    proc, url = start_simulator(*(["--data", str(data)] if data else []), *args, log=log)
     try:
-        yield Sim(url, data is not None)
+        yield Sim(url, data is not None, tuple(rows))
     finally:
         proc.terminate()
         try:

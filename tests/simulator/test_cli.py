@@ -8,11 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator import protocol
-from simulator.protocol import Role
-
 from .conftest import REPO, Sim, require_gsm8k
-from .helpers import chat, texts
+from .helpers import answer, chat, texts
 
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -40,10 +37,20 @@ def test_a_missing_fleet_data_dir_or_bad_port_exits_2(tmp_path: Path) -> None:
         (["--data", str(tmp_path)], str(tmp_path)),
         (["--port", "70000"], "--port"),
         (["calibrate", "--data", str(tmp_path)], str(tmp_path)),
+        (["--datasets", str(tmp_path / "nowhere")], "--datasets"),
+        (["--math-style", str(tmp_path / "absent.jsonl")], "--math-style"),
     ):
         result = run_cli(*args)
         assert result.returncode == 2, (args, result.stderr)
         assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_math_style_file_without_boxed_answers_is_named_with_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "math.jsonl"
+    bad.write_text('{"problem": "What is 1 + 1?", "solution": "It is 2."}\n')
+    result = run_cli("--math-style", str(bad), "--port", "1")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert str(bad) in result.stderr and "line 1" in result.stderr
 
 
 @pytest.mark.slow
@@ -65,13 +72,13 @@ def test_replay_llms_answer_gsm8k_with_the_recorded_solution_for_sample_0(sim: S
 
     row = json.loads((data / "example_model_solutions.jsonl").read_text().splitlines()[0])
     recorded = row["175b_verification"]["solution"]
-    prompt = protocol.build_prompt(Role.GENERATE, row["question"])
+    prompt = f"{row['question']}\nEnd with a line 'Answer: N'."
     with sim.client() as client:
         sample0 = texts(chat(client, "gpt3-175b-verifier-replay", prompt, seed=0))[0]
         sample1 = texts(chat(client, "gpt3-175b-verifier-replay", prompt, seed=1))[0]
     first_line = recorded.splitlines()[0]
     assert sample0.startswith(first_line)
-    assert protocol.parse_answer(sample0) == protocol.normalize_number(recorded.split("A:")[-1])
+    assert answer(sample0) == recorded.split("A:")[-1].strip().replace(",", "")
     assert not sample1.startswith(first_line)  # other samples come from the fitted model
 
 

@@ -11,11 +11,12 @@ import openai
 import pytest
 
 from benchmarks.synth_math import generate
-from simulator import protocol
 
 from .conftest import KEY, ZERO_LATENCY, Sim
+from .helpers import answer
 
 QUESTION = generate(0, 1)[0].question
+PROMPT = f"{QUESTION}\nEnd your reply with a line 'Answer: N'."
 LIMITED = "sim-key-limited"  # 20 requests/min in the default fleet: one new request every 3 s
 
 
@@ -46,10 +47,9 @@ def _anthropic(sim: Sim, key: str = KEY, retries: int = 0) -> anthropic.Anthropi
 
 
 def test_openai_sdk_parses_every_field_of_a_chat_completion(sim: Sim) -> None:
-    prompt = protocol.build_prompt(protocol.Role.GENERATE, QUESTION)
     completion = _openai(sim).chat.completions.create(
         model="sim-medium",
-        messages=[{"role": "user", "content": prompt}],
+        messages=[{"role": "user", "content": PROMPT}],
         n=3,
         seed=7,
         temperature=0.7,
@@ -59,7 +59,7 @@ def test_openai_sdk_parses_every_field_of_a_chat_completion(sim: Sim) -> None:
     assert [c.index for c in completion.choices] == [0, 1, 2]
     for choice in completion.choices:
         assert choice.message.role == "assistant" and choice.finish_reason == "stop"
-        assert protocol.parse_answer(choice.message.content or "")
+        assert answer(choice.message.content or "")
     usage = completion.usage
     assert usage is not None and usage.prompt_tokens > 0 and usage.completion_tokens > 0
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
@@ -85,7 +85,7 @@ def test_openai_sdk_lists_the_fleet_and_maps_errors(sim: Sim) -> None:
 
 
 def test_anthropic_sdk_parses_every_field_of_a_message(sim: Sim) -> None:
-    prompt = protocol.build_prompt(protocol.Role.GENERATE, QUESTION)
+    prompt = PROMPT
     message = _anthropic(sim).messages.create(
         model="sim-frontier",
         max_tokens=512,
@@ -95,7 +95,7 @@ def test_anthropic_sdk_parses_every_field_of_a_message(sim: Sim) -> None:
     assert message.type == "message" and message.role == "assistant"
     assert message.model == "sim-frontier" and message.stop_reason == "end_turn"
     assert message.content[0].type == "text"
-    assert protocol.parse_answer(message.content[0].text)
+    assert answer(message.content[0].text)
     assert message.usage.input_tokens > 0 and message.usage.output_tokens > 0
     cut = _anthropic(sim).messages.create(
         model="sim-frontier", max_tokens=3, messages=[{"role": "user", "content": prompt}]

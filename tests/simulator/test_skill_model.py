@@ -1,20 +1,25 @@
-"""The skill model on synth-math: what Archon-style techniques gain and lose, over HTTP."""
+"""The skill model on synth-math: what Archon-style techniques gain and lose, over HTTP.
+
+The prompts are the wordings of tests/simulator/prompts.py (not itas's techniques): the skill
+model must show through whatever words a client uses.
+"""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import httpx
 import pytest
 
 from benchmarks.synth_math import Problem, generate
-from simulator import protocol
-from simulator.protocol import Role
 
+from . import prompts
 from .conftest import Sim
-from .helpers import chat, texts
+from .helpers import answer
 
 PROBLEMS = generate(seed=0, count=120)
 T = TypeVar("T")
@@ -29,17 +34,33 @@ def accuracy(flags: list[bool]) -> float:
     return sum(flags) / len(flags)
 
 
+def say(client: httpx.Client, llm: str, messages: prompts.Messages, **params: Any) -> list[str]:
+    response = client.post("/v1/chat/completions",
+                           json={"model": llm, "messages": messages, "seed": 0, **params})
+    assert response.status_code == 200, response.text
+    return [c["message"]["content"] for c in response.json()["choices"]]
+
+
+def samples(client: httpx.Client, llm: str, p: Problem, n: int, seed: int) -> list[str]:
+    framing = "Show your steps and end with a line 'Answer: N'."
+    return say(client, llm, prompts.ask(p.question, framing), n=n, seed=seed)
+
+
+def critiques_of(reply: str) -> list[str]:
+    parts = re.split(r"^\[(\d+)\]", reply, flags=re.MULTILINE)[1:]
+    return [body.strip() for body in parts[1::2]]
+
+
 @pytest.mark.slow
 def test_a_strong_ranker_over_ten_samples_beats_the_mid_llm_alone(sim: Sim) -> None:
     def run(p: Problem) -> tuple[bool, bool, bool]:
         with sim.client() as client:
-            prompt = protocol.build_prompt(Role.GENERATE, p.question)
-            samples = texts(chat(client, "sim-medium", prompt, seed=0, n=10))
-            answers = [protocol.parse_answer(s) for s in samples]
+            texts = samples(client, "sim-medium", p, 10, seed=0)
+            answers = [answer(t) for t in texts]
             ranked = {}
             for ranker in ("sim-critic", "sim-tiny"):
-                rank_prompt = protocol.build_prompt(Role.RANK, p.question, candidates=samples)
-                order = protocol.parse_ranking(texts(chat(client, ranker, rank_prompt))[0], 10)
+                reply = say(client, ranker, prompts.archon_rank(p.question, texts))[0]
+                order = prompts.read_ranking(reply.splitlines()[0], 10)
                 ranked[ranker] = answers[order[0] - 1] == p.answer
         return answers[0] == p.answer, ranked["sim-critic"], ranked["sim-tiny"]
 
@@ -61,9 +82,8 @@ def test_a_majority_vote_of_weak_llms_falls_below_the_best_single_one(sim: Sim) 
     ]
 
     def run(p: Problem) -> list[str]:
-        prompt = protocol.build_prompt(Role.GENERATE, p.question)
         with sim.client() as client:
-            return [protocol.parse_answer(texts(chat(client, llm, prompt))[0]) for llm in llms]
+            return [answer(samples(client, llm, p, 1, seed=0)[0]) for llm in llms]
 
     answers = per_problem(run)
     singles = [
@@ -83,20 +103,16 @@ def test_a_majority_vote_of_weak_llms_falls_below_the_best_single_one(sim: Sim) 
 def test_critiques_from_a_strong_critic_help_a_mid_ranker(sim: Sim) -> None:
     def run(p: Problem) -> tuple[bool, bool]:
         with sim.client() as client:
-            prompt = protocol.build_prompt(Role.GENERATE, p.question)
-            samples = texts(chat(client, "sim-small", prompt, seed=1, n=6))
-            answers = [protocol.parse_answer(s) for s in samples]
-            critique_prompt = protocol.build_prompt(Role.CRITIQUE, p.question, candidates=samples)
-            critiques = protocol.parse_critiques(
-                texts(chat(client, "sim-critic", critique_prompt))[0]
-            )
-            blocks = {n: protocol.format_critiques({n: c}) for n, c in critiques.items()}
+            texts = samples(client, "sim-small", p, 6, seed=1)
+            answers = [answer(t) for t in texts]
+            reply = say(client, "sim-critic", prompts.archon_critique(p.question, texts))[0]
+            critiques = critiques_of(reply)
+            assert len(critiques) == 6
             results = []
-            for given in ({}, blocks):
-                rank_prompt = protocol.build_prompt(
-                    Role.RANK, p.question, candidates=samples, critiques=given
-                )
-                order = protocol.parse_ranking(texts(chat(client, "sim-medium", rank_prompt))[0], 6)
+            for given in ([], critiques):
+                ranking = say(client, "sim-medium",
+                              prompts.archon_rank(p.question, texts, given))[0]
+                order = prompts.read_ranking(ranking.splitlines()[0], 6)
                 results.append(answers[order[0] - 1] == p.answer)
         return results[0], results[1]
 
@@ -104,47 +120,18 @@ def test_critiques_from_a_strong_critic_help_a_mid_ranker(sim: Sim) -> None:
     assert accuracy(list(with_critiques)) > accuracy(list(without)) + 0.05
 
 
-def test_every_role_replies_in_the_format_the_techniques_parse(sim: Sim) -> None:
-    p = PROBLEMS[7]
-    right = protocol.format_answer("\n".join(p.solution), p.answer)
-    wrong = protocol.format_answer("I guessed.", str(int(p.answer) + 1))
-    candidates = [wrong, right]
-    with sim.client() as client:
-
-        def ask(role: Role, llm: str = "sim-frontier", **material: object) -> str:
-            return texts(chat(client, llm, protocol.build_prompt(role, p.question, **material)))[0]
-
-        assert protocol.parse_answer(ask(Role.FUSE, candidates=candidates))
-        assert set(protocol.parse_critiques(ask(Role.CRITIQUE, candidates=candidates))) == {1, 2}
-        assert sorted(protocol.parse_ranking(ask(Role.RANK, candidates=candidates), 2)) == [1, 2]
-        assert isinstance(protocol.parse_verdict(ask(Role.VERIFY, candidates=[right])), bool)
-        tests = protocol.parse_unit_tests(ask(Role.UNIT_TEST_GENERATE))
-        assert len(tests) == 5
-        judged = ask(Role.UNIT_TEST_EVALUATE, candidates=[right], unit_tests=tests)
-        assert len(protocol.parse_test_results(judged, len(tests))) == 5
-
-
 @pytest.mark.slow
 def test_a_strong_verifier_tells_right_from_wrong_more_often_than_a_weak_one(sim: Sim) -> None:
     def run(p: Problem) -> tuple[bool, bool]:
-        wrong = protocol.format_answer("I guessed.", str(int(p.answer) + 10))
-        right = protocol.format_answer("\n".join(p.solution), p.answer)
+        wrong = f"I guessed.\nAnswer: {int(p.answer) + 10}"
+        right = "\n".join(p.solution) + f"\nAnswer: {p.answer}"
         out = []
         with sim.client() as client:
             for llm in ("sim-frontier", "sim-tiny"):
-                ok = all(
-                    protocol.parse_verdict(
-                        texts(
-                            chat(
-                                client,
-                                llm,
-                                protocol.build_prompt(Role.VERIFY, p.question, candidates=[cand]),
-                            )
-                        )[0]
-                    )
-                    is truth
-                    for cand, truth in ((right, True), (wrong, False))
-                )
+                ok = True
+                for candidate, truth in ((right, "Yes"), (wrong, "No")):
+                    reply = say(client, llm, prompts.other_verify(p.question, candidate))[0]
+                    ok &= reply.strip().splitlines()[-1] == truth
                 out.append(ok)
         return out[0], out[1]
 
@@ -156,11 +143,9 @@ def test_a_strong_verifier_tells_right_from_wrong_more_often_than_a_weak_one(sim
 def test_a_strong_fuser_over_five_weak_samples_beats_the_weak_llm(sim: Sim) -> None:
     def run(p: Problem) -> tuple[bool, bool]:
         with sim.client() as client:
-            prompt = protocol.build_prompt(Role.GENERATE, p.question)
-            samples = texts(chat(client, "sim-small", prompt, seed=2, n=5))
-            fuse_prompt = protocol.build_prompt(Role.FUSE, p.question, candidates=samples)
-            fused = protocol.parse_answer(texts(chat(client, "sim-frontier", fuse_prompt))[0])
-        return protocol.parse_answer(samples[0]) == p.answer, fused == p.answer
+            texts = samples(client, "sim-small", p, 5, seed=2)
+            fused = say(client, "sim-frontier", prompts.other_fuse(p.question, texts))[0]
+        return answer(texts[0]) == p.answer, prompts.read_boxed(fused) == p.answer
 
     alone, fused = zip(*per_problem(run), strict=True)
     assert accuracy(list(fused)) >= accuracy(list(alone)) + 0.2
@@ -169,19 +154,17 @@ def test_a_strong_fuser_over_five_weak_samples_beats_the_weak_llm(sim: Sim) -> N
 @pytest.mark.slow
 def test_unit_tests_from_a_strong_llm_pass_right_answers_more_than_wrong_ones(sim: Sim) -> None:
     def run(p: Problem) -> tuple[float, float]:
-        right = protocol.format_answer("\n".join(p.solution), p.answer)
-        wrong = protocol.format_answer("I guessed.", str(int(p.answer) * 3 + 7))
+        right = "\n".join(p.solution) + f"\nAnswer: {p.answer}"
+        wrong = f"I guessed.\nAnswer: {int(p.answer) * 3 + 7}"
         with sim.client() as client:
-            write = protocol.build_prompt(Role.UNIT_TEST_GENERATE, p.question, test_count=6)
-            tests = protocol.parse_unit_tests(texts(chat(client, "sim-frontier", write))[0])
+            written = say(client, "sim-frontier", prompts.archon_write_tests(p.question, 6))[0]
+            tests = prompts.read_python_list(written)
             assert len(tests) == 6
             passed = []
             for candidate in (right, wrong):
-                judge = protocol.build_prompt(
-                    Role.UNIT_TEST_EVALUATE, p.question, candidates=[candidate], unit_tests=tests
-                )
-                reply = texts(chat(client, "sim-frontier", judge))[0]
-                results = protocol.parse_test_results(reply, len(tests))
+                reply = say(client, "sim-frontier",
+                            prompts.archon_apply_tests(p.question, candidate, tests))[0]
+                results = prompts.read_archon_results(reply, len(tests))
                 passed.append(sum(results) / len(results))
         return passed[0], passed[1]
 
