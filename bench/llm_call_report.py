@@ -66,8 +66,6 @@ class RunFigures:
         if s.get("first_error"):
             print(f"   first error: {str(s['first_error'])[:300]}")
         _table(self.roles)
-        for note in self.notes:
-            print(f"   note: {note}")
 
 
 def read_figures(database_url: str, summary: dict[str, Any], *, benchmark: str,
@@ -140,3 +138,5 @@ def print_roles(runs: list[RunFigures]) -> None:
     wall = sum(r.wall_s for r in runs)
     print(f"\n== all {len(runs)} runs: wall {wall:.0f} s")
     _table(total)
+    for note in dict.fromkeys(note for run in runs for note in run.notes):
+        print(f"   note: {note}")
