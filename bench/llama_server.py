@@ -127,7 +127,9 @@ def served_model(base_url: str) -> str | None:
         reply = httpx.get(f"{base_url}/models", timeout=5)
     except httpx.TransportError:
         return None
-    reply.raise_for_status()
+    if reply.status_code != 200:
+        raise SystemExit(f"{base_url}/models answered HTTP {reply.status_code}: not an "
+                         "OpenAI-compatible server (or not at this path; --base-url ends in /v1)")
     data = reply.json().get("data") or [{}]
     return str(data[0].get("id", ""))
 
