@@ -59,7 +59,7 @@ REPO = BENCH.parent
 ENDPOINTS = BENCH / "endpoints" / "llama-cpp.yaml"
 ARCHITECTURES = {"single": BENCH / "architectures" / "real-llm-single.json",
                  "pipeline": BENCH / "architectures" / "real-llm-pipeline.json"}
-BENCHMARKS = ["synth-math", "gsm8k", "math", "mixeval-hard-mc"]
+BENCHMARKS = ["synth-math", "gsm8k", "math", "mixeval-hard-mc", "mixeval-hard-free"]
 #: Benchmarks that today's `itas run` reads only from --data (the others: ITAS_DATASETS).
 DATA_FOLDERS = {"gsm8k": "gsm8k"}
 
