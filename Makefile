@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean compose-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: $(STAMP)
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; \
 	exit $$rc
+
+# The docker compose deployment run for real in ../shared/tools/compose-lab (root; network
+# namespaces): build, up, a search job to its report, Flower's login, canary keys nowhere, down.
+compose-check: $(STAMP)
+	$(BIN)/python compose/check.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check models worker scheduler simulator benchmarks tests bench

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.embedded_state import read_embedded_state
@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     visibility_timeout_s: int = 3600
     #: How often each worker sweeps for messages past their visibility timeout.
     unacked_restore_interval_s: int = 30
+    #: Flower's logins, ``user:password`` (several: comma-separated). ``itas flower`` refuses to
+    #: listen beyond loopback without them. Secret: never echoed.
+    flower_basic_auth: SecretStr | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -89,6 +92,19 @@ class Settings(BaseSettings):
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError("expected a URL like http://127.0.0.1:8300")
         return value.rstrip("/")
+
+    @field_validator("flower_basic_auth")
+    @classmethod
+    def _credentials(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        for credential in value.get_secret_value().split(","):
+            user, sep, password = credential.partition(":")
+            if not (user and sep and password):
+                # Deliberately not echoing the value: it is a password.
+                raise ValueError("expected user:password (several: comma-separated), "
+                                 "both parts non-empty")
+        return value
 
     @field_validator("embedded_postgres_port", "embedded_redis_port")
     @classmethod

@@ -13,7 +13,8 @@ Reliability, and why each setting is what it is:
   shorter than a task, running tasks would be delivered twice.
 - explicit queues with ``task_create_missing_queues = False``: a typo in a route is an error,
   not a queue nobody consumes.
-- events on, so Flower shows tasks live; tasks carry ids only, so nothing secret shows there.
+- events on, so Flower shows tasks live; tasks carry ids only, so nothing secret shows there,
+  and their arguments show with names (``worker.task_labels``).
 - no result backend: PostgreSQL holds every result; the broker is only a hint.
 """
 
@@ -78,5 +79,5 @@ def celery_config(settings: Settings) -> dict[str, object]:
 
 #: The application. Its configuration is a promise, read from the settings on first use, so
 #: importing tasks (or this module) needs no configured services.
-app = Celery("itas", include=["worker.tasks"])
+app = Celery("itas", include=["worker.tasks"], amqp="worker.task_labels:LabelledAMQP")
 app.add_defaults(lambda: celery_config(load_settings()))

@@ -2,10 +2,16 @@
 
 The settings are checked and the schema ensured here first, so a bad ITAS_* value or a missing
 database is one clear line instead of a Celery traceback per pool process.
+
+Flower can revoke tasks and shut workers down, so it is never open to a network without a
+login: ``itas flower`` passes ``ITAS_FLOWER_BASIC_AUTH`` (``user:password``) to Flower's basic
+auth, and refuses to listen on anything but a loopback address without it, the rule the
+compose file applies too (there the variable is required).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 
@@ -13,16 +19,43 @@ import typer
 
 from models.db import get_engine
 from models.errors import UserError
-from models.settings import load_settings, resolve_service_urls
+from models.settings import Settings, load_settings, resolve_service_urls
 
 KNOWN_QUEUES = ("itas.layers", "itas.control")
 CELERY_APP = "worker.celery_app"
 
 
-def _checked_environment() -> None:
+def _checked_environment() -> Settings:
     settings = load_settings()
     urls = resolve_service_urls(settings)
     get_engine(urls.database_url)  # creates or upgrades the schema once, before any task runs
+    return settings
+
+
+def is_loopback(address: str) -> bool:
+    """True for addresses only this machine reaches (127.0.0.0/8, ::1, localhost)."""
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:  # a host name other than localhost: may resolve to anything
+        return False
+
+
+def flower_environment(settings: Settings, address: str) -> dict[str, str]:
+    """The environment for Flower's process: its basic auth from the settings.
+
+    Raises UserError when Flower would listen beyond loopback without a login. The credentials
+    go to Flower through its own environment variable, not its command line, where any local
+    user could read them (``ps``).
+    """
+    env = {k: v for k, v in os.environ.items() if k != "FLOWER_BASIC_AUTH"}
+    if settings.flower_basic_auth is not None:
+        env["FLOWER_BASIC_AUTH"] = settings.flower_basic_auth.get_secret_value()
+    elif not is_loopback(address):
+        raise UserError(f"--address {address}: Flower can revoke tasks and stop workers; set "
+                        "ITAS_FLOWER_BASIC_AUTH=user:password to listen beyond loopback")
+    return env
 
 
 def run_worker(
@@ -54,9 +87,14 @@ def run_flower(
     port: int = typer.Option(5555, help="Port of Flower's web UI."),
     address: str = typer.Option("127.0.0.1", help="Address to listen on."),
 ) -> None:
-    """Start Flower, Celery's monitor, on itas's broker (replaces this process)."""
+    """Start Flower, Celery's monitor, on itas's broker (replaces this process).
+
+    With ITAS_FLOWER_BASIC_AUTH set, every page and API call asks for that login; without it,
+    Flower only listens on loopback.
+    """
+    env = flower_environment(load_settings(), address)  # before the database: a user error first
     _checked_environment()
     argv = [sys.executable, "-m", "celery", "-A", CELERY_APP, "flower",
             f"--port={port}", f"--address={address}"]
     sys.stdout.flush()
-    os.execv(sys.executable, argv)
+    os.execve(sys.executable, argv, env)

@@ -36,7 +36,11 @@ def test_every_registered_benchmark_has_a_job() -> None:
     assert list(DATA) == list(BENCHMARKS)
 
 
-@pytest.mark.parametrize("name", list(DATA))
+#: Scored by an LLM judge, which itas does not run yet: a search job on it is refused.
+JUDGED = {"mt-bench"}
+
+
+@pytest.mark.parametrize("name", [n for n in DATA if n not in JUDGED])
 def test_a_job_on_every_benchmark_validates(name: str, datasets: Path, tmp_path: Path) -> None:
     fields: dict[str, Any] = {"benchmark": name}
     if DATA[name]:
@@ -69,7 +73,6 @@ def test_benchmark_options_are_checked_by_the_benchmark(datasets: Path) -> None:
 @pytest.mark.parametrize(("name", "expected"), [
     ("mixeval-hard-mc", "data: required for mixeval-hard-mc, expected MixEval-Hard's "
                         "multiple-choice.json or the folder holding it"),
-    ("mt-bench", "data: required for mt-bench, expected MT-Bench's questions.jsonl"),
 ])
 def test_data_is_required_where_the_benchmark_needs_it(name: str, expected: str) -> None:
     errors = errors_of(job(benchmark=name))

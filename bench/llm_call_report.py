@@ -1,0 +1,142 @@
+"""Per-role parse figures of an evaluation, read from the ``llm_calls`` table (bench/real_llm.py).
+
+A row of ``llm_calls`` is one reply used by a technique. With the columns ``role`` (generate,
+critique, rank, fuse, verify, unit_test_generate, unit_test_evaluate) and ``attempt`` (0 for
+the first ask, 1.. for re-asks after an unparseable reply), per role:
+
+- asks: rows with attempt 0; parsed at the first attempt: those with status ``ok``;
+- parsed after re-asks: every ``ok`` row (a technique stops re-asking once a reply parses, so
+  each ask has at most one), over the asks;
+- ``parse_failure``, ``truncated`` (finish_reason length) and ``error`` rows are counted apart.
+
+An itas without ``role`` has its role read from the evaluation's architecture (the component
+type of the row's layer; a layer of several types is "mixed"); without ``attempt``, every row is a
+first ask. Either is said in the output rather than guessed silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import psycopg
+
+#: Archon component type -> the role its calls have.
+ROLE_OF_TYPE = {"generator": "generate", "critic": "critique", "ranker": "rank",
+                "fuser": "fuse", "verifier": "verify", "unit_test_generator": "unit_test_generate",
+                "unit_test_evaluator": "unit_test_evaluate"}
+
+
+@dataclass
+class RoleCounts:
+    asks: int = 0
+    first_ok: int = 0
+    ok: int = 0
+    re_asks: int = 0
+    parse_failures: int = 0
+    truncated: int = 0
+    errors: int = 0
+
+    def add(self, other: RoleCounts) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+
+@dataclass
+class RunFigures:
+    benchmark: str
+    architecture: str
+    wall_s: float
+    summary: dict[str, Any]
+    roles: dict[str, RoleCounts] = field(default_factory=dict)
+    tokens_out: int = 0
+    generation_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def print(self) -> None:
+        s = self.summary
+        rate = self.tokens_out / self.generation_s if self.generation_s else 0.0
+        print(f"   score {s.get('score')} on {s.get('questions')} questions "
+              f"({s.get('failed_questions')} failed); wall {self.wall_s:.0f} s; "
+              f"{s.get('provider_calls')} provider calls, {self.tokens_out} tokens out at "
+              f"{rate:.1f} tokens/s (prompt processing included)")
+        if s.get("first_error"):
+            print(f"   first error: {str(s['first_error'])[:300]}")
+        _table(self.roles)
+
+
+def read_figures(database_url: str, summary: dict[str, Any], *, benchmark: str,
+                 architecture: str, wall_s: float) -> RunFigures:
+    """The figures of the evaluation ``summary["evaluation_id"]`` (from `itas run --json`)."""
+    run = RunFigures(benchmark, architecture, wall_s, summary)
+    evaluation_id = int(summary["evaluation_id"])
+    with psycopg.connect(database_url) as conn:
+        columns = {row[0] for row in conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'llm_calls' AND table_schema = current_schema()")}
+        role = "role" if "role" in columns else "NULL"
+        attempt = "attempt" if "attempt" in columns else "0"
+        rows = conn.execute(
+            f"SELECT {role}, layer_index, {attempt}, status, cache_hit, tokens_out, latency_s "
+            "FROM llm_calls WHERE evaluation_id = %s", (evaluation_id,)).fetchall()
+        layers = conn.execute("SELECT architecture->'layers' FROM evaluations WHERE id = %s",
+                              (evaluation_id,)).fetchone()
+    if role == "NULL":
+        run.notes.append("llm_calls has no role column: roles read from the layer's "
+                         "component type")
+    if attempt == "0":
+        run.notes.append("llm_calls has no attempt column: every reply counted as a first "
+                         "ask (this itas does not re-ask)")
+    layer_roles = [_layer_role(layer) for layer in (layers[0] if layers else [])]
+    for role_name, layer_index, attempt_no, status, cache_hit, tokens_out, latency_s in rows:
+        if role_name is None:
+            in_range = layer_index is not None and layer_index < len(layer_roles)
+            role_name = layer_roles[layer_index] if in_range else "unknown"
+        counts = run.roles.setdefault(str(role_name), RoleCounts())
+        first = (attempt_no or 0) == 0
+        counts.asks += first
+        counts.re_asks += not first
+        counts.first_ok += first and status == "ok"
+        counts.ok += status == "ok"
+        counts.parse_failures += status == "parse_failure"
+        counts.truncated += status == "truncated"
+        counts.errors += status == "error"
+        if not cache_hit and status != "error":
+            run.tokens_out += int(tokens_out or 0)
+            run.generation_s += float(latency_s or 0.0)
+    return run
+
+
+def _layer_role(layer: list[dict[str, Any]]) -> str:
+    roles = {ROLE_OF_TYPE.get(str(c.get("type")), str(c.get("type"))) for c in layer}
+    return roles.pop() if len(roles) == 1 else "mixed"
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part}/{whole} ({100 * part / whole:.0f}%)" if whole else "-"
+
+
+def _table(roles: dict[str, RoleCounts]) -> None:
+    print(f"   {'role':<20}{'parsed 1st ask':>18}{'after re-asks':>18}{'re-asks':>9}"
+          f"{'unparsed':>10}{'truncated':>11}{'errors':>8}")
+    order = list(ROLE_OF_TYPE.values())
+    for name in sorted(roles, key=lambda r: order.index(r) if r in order else len(order)):
+        c = roles[name]
+        print(f"   {name:<20}{_share(c.first_ok, c.asks):>18}{_share(c.ok, c.asks):>18}"
+              f"{c.re_asks:>9}{c.parse_failures:>10}{c.truncated:>11}{c.errors:>8}")
+
+
+def print_roles(runs: list[RunFigures]) -> None:
+    """Every run's role counts added up, and the total wall time."""
+    total: dict[str, RoleCounts] = {}
+    for run in runs:
+        for name, counts in run.roles.items():
+            total.setdefault(name, RoleCounts()).add(counts)
+    wall = sum(r.wall_s for r in runs)
+    print(f"\n== all {len(runs)} runs: wall {wall:.0f} s")
+    _table(total)
+    for note in dict.fromkeys(note for run in runs for note in run.notes):
+        print(f"   note: {note}")

