@@ -32,7 +32,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.synth_math import generate  # noqa: E402
-from simulator import protocol  # noqa: E402
 
 DURATION = 5.0  # seconds per zero-latency phase
 MAX_REQUESTS = 30_000  # per client process and phase: a hard bound on the traffic
@@ -51,9 +50,9 @@ def _free_port() -> int:
 async def _drive(url: str, path: str, start_at: float) -> int:
     """Requests completed by CONCURRENCY workers in DURATION seconds (count-bounded)."""
     body = {"model": "sim-medium", "messages": [{"role": "user", "content": ""}], "seed": 0}
-    questions = [
-        protocol.build_prompt(protocol.Role.GENERATE, p.question) for p in generate(0, 200)
-    ]
+    # A question as a benchmark frames it: the text, then how to give the final answer.
+    questions = [f"{p.question}\n\nFinish with the final answer after 'Final answer:'."
+                 for p in generate(0, 200)]
     done = 0
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     async with httpx.AsyncClient(base_url=url, headers=HEADERS, limits=limits) as client:
