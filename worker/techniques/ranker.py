@@ -24,8 +24,24 @@ from worker.techniques.base import (
 from worker.techniques.conversation import Conversation
 
 
-def _top_k(component: Any, state: LayerState) -> int:
+def top_k_of(component: Any, state: LayerState) -> int:
     return int(getattr(component, "top_k", None) or len(state.candidates))
+
+
+def keep_top_k(component: Any, state: LayerState, results: Sequence[CallResult]) -> Contribution:
+    """The rankers' rule (LLM or reward model): the ``top_k`` first of the order the one call
+    gave; its input order when the call failed or its reply stayed unreadable (counted)."""
+    out = Contribution()
+    order = list(range(1, len(state.candidates) + 1))
+    if results:
+        if results[0].text is None:
+            out.failed_calls = 1
+        elif results[0].usable:
+            order = results[0].parsed
+        else:
+            out.unusable.append(results[0])
+    out.candidates = [state.candidates[i - 1] for i in order[:top_k_of(component, state)]]
+    return out
 
 
 class Ranker:
@@ -39,18 +55,8 @@ class Ranker:
 
     def parse(self, component: Any, state: LayerState, spec: CallSpec,
               text: str) -> list[int]:
-        return ranker_prompt.parse(text, len(state.candidates), _top_k(component, state))
+        return ranker_prompt.parse(text, len(state.candidates), top_k_of(component, state))
 
     def combine(self, component: Any, conversation: Conversation, state: LayerState,
                 results: Sequence[CallResult]) -> Contribution:
-        out = Contribution()
-        order = list(range(1, len(state.candidates) + 1))
-        if results:
-            if results[0].text is None:
-                out.failed_calls = 1
-            elif results[0].usable:
-                order = results[0].parsed
-            else:
-                out.unusable.append(results[0])
-        out.candidates = [state.candidates[i - 1] for i in order[:_top_k(component, state)]]
-        return out
+        return keep_top_k(component, state, results)

@@ -26,10 +26,7 @@ from worker.techniques.base import (
     spec,
 )
 from worker.techniques.conversation import Conversation
-
-
-def _top_k(component: Any, state: LayerState) -> int:
-    return int(getattr(component, "top_k", None) or len(state.candidates))
+from worker.techniques.ranker import keep_top_k
 
 
 class RewardRanker:
@@ -54,14 +51,4 @@ class RewardRanker:
 
     def combine(self, component: Any, conversation: Conversation, state: LayerState,
                 results: Sequence[CallResult]) -> Contribution:
-        out = Contribution()
-        order = list(range(1, len(state.candidates) + 1))
-        if results:
-            if results[0].text is None:
-                out.failed_calls = 1
-            elif results[0].usable:
-                order = results[0].parsed
-            else:
-                out.unusable.append(results[0])
-        out.candidates = [state.candidates[i - 1] for i in order[:_top_k(component, state)]]
-        return out
+        return keep_top_k(component, state, results)
