@@ -87,10 +87,13 @@ def start_simulator(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
     fleet = write_fleet(directory / "fleet.yaml")
     log = directory / "simulator.log"
     known = ["--math-style", str(MATH_STYLE)]
+    env = dict(os.environ)
     if datasets() is not None:
         known += ["--datasets", str(datasets())]
+    else:  # a fresh clone without ../shared: the simulator must not look for them either
+        env.pop("ITAS_DATASETS", None)
     process = start_process([sys.executable, "-m", "simulator", "--fleet", str(fleet),
-                             "--port", str(port), *known], log, dict(os.environ))
+                             "--port", str(port), *known], log, env)
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/v1/models", process, log)
     return process, url

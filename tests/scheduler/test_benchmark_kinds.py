@@ -33,10 +33,10 @@ def architecture(tmp_path: Path, name: str, *layers: list[dict[str, object]]) ->
 
 
 def needs_data(benchmark: str) -> None:
+    # As ../shared/datasets/README.md asks: skip, saying why, on a clone without them.
     if benchmark in ("gsm8k", "mixeval-hard-mc", "mt-bench") and datasets() is None:
-        pytest.fail(f"{benchmark} needs the shared datasets: set ITAS_DATASETS to the folder "
-                    "holding gsm8k/, mixeval_hard/ and mt_bench/ (../shared/datasets here)",
-                    pytrace=False)
+        pytest.skip(f"{benchmark} needs the public datasets: set ITAS_DATASETS to the folder "
+                    "holding gsm8k/, mixeval_hard/ and mt_bench/ (../shared/datasets here)")
 
 
 @pytest.mark.parametrize("benchmark", ["synth-math", "gsm8k", "math", "mixeval-hard-mc"])
