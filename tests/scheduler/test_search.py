@@ -193,3 +193,36 @@ def test_a_trial_left_half_suggested_by_a_dead_scheduler_is_finished(
     assert len(trials) == 3 and all(t.state in FINISHED for t in trials)
     assert trials[half.number].user_attrs.get("outcome") in ("completed", "pruned", "infeasible")
     assert trials[half.number].params["generators"] == half.params["generators"]
+
+
+@pytest.mark.parametrize("benchmark", ["math", "mixeval-hard-mc"])
+def test_a_search_job_runs_on_other_kinds_of_benchmark(
+    engine: Engine, services: RunServices, tmp_path: Path, benchmark: str
+) -> None:
+    extra: dict[str, Any] = {}
+    if benchmark == "mixeval-hard-mc":
+        datasets = os.environ.get("ITAS_DATASETS")
+        if not datasets or not (Path(datasets) / "mixeval_hard").is_dir():
+            pytest.skip("mixeval-hard-mc needs the public datasets: set ITAS_DATASETS to the "
+                        "folder holding mixeval_hard/ (../shared/datasets here)")
+        extra["data"] = str(Path(datasets) / "mixeval_hard")
+    job_id = submit(engine, job_file(tmp_path, benchmark=benchmark, questions=6,
+                                     final_questions=6, trials=3, rungs=[1.0], **extra))
+    log = tmp_path / "scheduler.log"
+    scheduler = start_scheduler(engine, job_id, log)
+    try:
+        scheduler.wait(240)
+    finally:
+        if scheduler.poll() is None:
+            os.killpg(scheduler.pid, signal.SIGKILL)
+    assert scheduler.returncode == 0, log.read_text()[-3000:]
+    assert job_state(services, job_id) == "completed"
+    trials = trials_of(services, job_id)
+    assert len(trials) == 3 and all(t.state in FINISHED for t in trials)
+    with psycopg.connect(services.database_url) as conn:
+        scored = conn.execute(
+            "SELECT count(*), count(a.final_answer) FROM answers a JOIN evaluations e "
+            "ON e.id = a.evaluation_id WHERE e.job_id = %s AND e.benchmark = %s",
+            (job_id, benchmark)).fetchone()
+    assert scored is not None and scored[0] > 0
+    assert scored[1] >= scored[0] * 0.8  # scores come from answers the benchmark could read
