@@ -28,10 +28,9 @@ from typing import Any
 
 from benchmarks.answers import answer_spans
 from benchmarks.base import BenchmarkError, Item, Scored
-from benchmarks.files import read_keyed_rows
 from benchmarks.math_style import math_equivalent
+from benchmarks.mixeval import MixEvalFile, subsets_help
 from benchmarks.numbers import canonical, read_number, to_fraction
-from benchmarks.options import check_known, choice_list_option
 
 __all__ = ["FREE_FORM_FRAMING", "MIXEVAL_FREE_SUBSETS", "MixEvalHardFree", "normalise"]
 
@@ -83,32 +82,20 @@ def render(context: str | None, prompt: str) -> str:
     return "\n\n".join([*parts, prompt.strip(), FREE_FORM_FRAMING])
 
 
-class MixEvalHardFree:
+class MixEvalHardFree(MixEvalFile):
     """MixEval-Hard's free-form questions (500), normalised match against the targets."""
 
     name = "mixeval-hard-free"
     kind = "free_form"
     description = "MixEval-Hard free form (TriviaQA, DROP, GSM8k, MATH, BBH, AGIEval; 500)"
-    needs_data = True
     data_file: str | None = "mixeval_hard/free-form.json"
     data_help: str | None = "MixEval-Hard's free-form.json or the folder holding it"
-    option_help: Mapping[str, str] = {
-        "subsets": "a list of source benchmarks to keep (benchmark_name: "
-                   + ", ".join(MIXEVAL_FREE_SUBSETS) + "; default: all)",
-    }
-
-    def check_options(self, options: Mapping[str, Any]) -> list[str]:
-        problems = check_known(options, self.option_help)
-        if "subsets" in options:
-            problems += choice_list_option(options, "subsets", MIXEVAL_FREE_SUBSETS)
-        return problems
+    subsets = MIXEVAL_FREE_SUBSETS
+    option_help: Mapping[str, str] = subsets_help(MIXEVAL_FREE_SUBSETS)
 
     def load(self, data: Path | None, options: Mapping[str, Any]) -> list[Item]:
-        if data is None:
-            raise BenchmarkError(f"{self.name} needs its data file ({self.data_help})")
-        subsets = options.get("subsets")
         items = []
-        for key, row in read_keyed_rows(data):
+        for key, row in self.rows(data):
             try:
                 targets = [str(t) for t in row["target"]]
                 if not targets:
@@ -117,7 +104,7 @@ class MixEvalHardFree:
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise BenchmarkError(f"{data}: entry {key!r}: expected 'prompt' and 'target' "
                                      "(a non-empty list of acceptable answers)") from exc
-            if subsets and row.get("benchmark_name") not in subsets:
+            if not self.kept(row, options):
                 continue
             items.append(Item(f"ff-{key}", (text,), None,
                               {"targets": targets, "subset": row.get("benchmark_name")}))

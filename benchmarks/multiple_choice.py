@@ -30,9 +30,8 @@ from typing import Any
 
 from benchmarks.answers import answer_spans
 from benchmarks.base import BenchmarkError, Item, Scored
-from benchmarks.files import read_keyed_rows
 from benchmarks.free_form import normalise
-from benchmarks.options import check_known, choice_list_option
+from benchmarks.mixeval import MixEvalFile, subsets_help
 
 __all__ = ["MC_FRAMING", "MIXEVAL_MC_SUBSETS", "MixEvalHardMC", "read_choice"]
 
@@ -105,32 +104,20 @@ def read_choice(reply: str, options: list[str]) -> tuple[str | None, str | None]
     return None, "the reply names no option"
 
 
-class MixEvalHardMC:
+class MixEvalHardMC(MixEvalFile):
     """MixEval-Hard's multiple-choice questions (500), scored by the option letter."""
 
     name = "mixeval-hard-mc"
     kind = "multiple_choice"
     description = "MixEval-Hard multiple choice (MMLU, AGIEval, HellaSwag, ...; 500 questions)"
-    needs_data = True
     data_file: str | None = "mixeval_hard/multiple-choice.json"
     data_help: str | None = "MixEval-Hard's multiple-choice.json or the folder holding it"
-    option_help: Mapping[str, str] = {
-        "subsets": "a list of source benchmarks to keep (benchmark_name: "
-                   + ", ".join(MIXEVAL_MC_SUBSETS) + "; default: all)",
-    }
-
-    def check_options(self, options: Mapping[str, Any]) -> list[str]:
-        problems = check_known(options, self.option_help)
-        if "subsets" in options:
-            problems += choice_list_option(options, "subsets", MIXEVAL_MC_SUBSETS)
-        return problems
+    subsets = MIXEVAL_MC_SUBSETS
+    option_help: Mapping[str, str] = subsets_help(MIXEVAL_MC_SUBSETS)
 
     def load(self, data: Path | None, options: Mapping[str, Any]) -> list[Item]:
-        if data is None:
-            raise BenchmarkError(f"{self.name} needs its data file ({self.data_help})")
-        subsets = options.get("subsets")
         items = []
-        for key, row in read_keyed_rows(data):
+        for key, row in self.rows(data):
             try:
                 options_ = [str(o) for o in row["options"]]
                 target = row["target"][0]
@@ -140,7 +127,7 @@ class MixEvalHardMC:
             except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
                 raise BenchmarkError(f"{data}: entry {key!r}: expected 'prompt', 2 to 10 "
                                      "'options' and 'target': [index of the right one]") from exc
-            if subsets and row.get("benchmark_name") not in subsets:
+            if not self.kept(row, options):
                 continue
             items.append(Item(f"mc-{key}", (text,), None,
                               {"options": options_, "answer": LETTERS[target],
