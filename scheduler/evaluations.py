@@ -65,9 +65,20 @@ def answered(database_url: str, evaluation_id: int) -> int:
         ).scalar_one())
 
 
+#: Re-send an evaluation's work after this long without progress (see scheduler.reconcile):
+#: above the longest layer to expect, which is one call's retries within its time limit
+#: (worker/clients/calling.py's RetryPolicy, 10 minutes) for the slowest component.
+STALE_S = 900.0
+
+
 def wait_for(database_url: str, evaluation_id: int, total: int, *, timeout_s: float,
-             on_progress: Callable[[int], None] | None = None) -> bool:
-    """Poll until every question has an answer; False on timeout."""
+             on_progress: Callable[[int], None] | None = None,
+             stale_s: float = STALE_S) -> bool:
+    """Poll until every question has an answer; False on timeout. Work lost in the broker
+    (a restart without persistence, a retry that could not be queued) is sent again after
+    ``stale_s`` without progress, as the scheduler does for search jobs."""
+    from scheduler.reconcile import redispatch_stalled
+
     deadline = time.monotonic() + timeout_s
     while True:
         done = answered(database_url, evaluation_id)
@@ -77,7 +88,20 @@ def wait_for(database_url: str, evaluation_id: int, total: int, *, timeout_s: fl
             return True
         if time.monotonic() > deadline:
             return False
+        redispatch_stalled(database_url, evaluation_ids=[evaluation_id], stale_s=stale_s)
         time.sleep(0.25)
+
+
+def failure_of(database_url: str, evaluation_id: int) -> str | None:
+    """Why an evaluation could not be scored: the first failed question and its cause, or
+    None when no question failed. A failed question has no score (never 0 from an error)."""
+    with session_scope(database_url) as session:
+        row = session.execute(text(
+            "SELECT question_id, error FROM answers WHERE evaluation_id = :e AND "
+            "status = 'failed' ORDER BY question_id LIMIT 1"), {"e": evaluation_id}).first()
+    if row is None:
+        return None
+    return f"evaluation {evaluation_id}, question {row[0]}: {row[1]}"
 
 
 @dataclass(frozen=True)
