@@ -70,8 +70,8 @@ def is_service_down(exc: BaseException) -> bool:
     for _ in range(10):  # a cause chain is short; the bound guards against a cycle
         if seen is None:
             return False
-        if (isinstance(seen, ServiceUnavailable | kombu.exceptions.OperationalError
-                       | REDIS_DOWN) or is_database_down(seen)):
+        if (isinstance(seen, (ServiceUnavailable, kombu.exceptions.OperationalError,
+                              *REDIS_DOWN)) or is_database_down(seen)):
             return True
         seen = seen.__cause__ or seen.__context__
     return False

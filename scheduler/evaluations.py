@@ -7,6 +7,7 @@ missing answer (reconciliation re-sends the question's next layer).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from models.tables import Evaluation, Question
 from worker.celery_app import LAYERS_QUEUE, app
 
 RUN_LAYER = "worker.tasks.run_layer"
+
+log = logging.getLogger(__name__)
 
 
 def queue_evaluation(database_url: str, *, architecture: dict[str, Any], arch_hash: str,
@@ -77,18 +80,26 @@ def wait_for(database_url: str, evaluation_id: int, total: int, *, timeout_s: fl
     """Poll until every question has an answer; False on timeout. Work lost in the broker
     (a restart without persistence, a retry that could not be queued) is sent again after
     ``stale_s`` without progress, as the scheduler does for search jobs."""
+    from models.service_errors import is_service_down
     from scheduler.reconcile import redispatch_stalled
 
     deadline = time.monotonic() + timeout_s
     while True:
-        done = answered(database_url, evaluation_id)
-        if on_progress:
-            on_progress(done)
-        if done >= total:
-            return True
+        try:
+            done = answered(database_url, evaluation_id)
+            if on_progress:
+                on_progress(done)
+            if done >= total:
+                return True
+            redispatch_stalled(database_url, evaluation_ids=[evaluation_id], stale_s=stale_s)
+        except Exception as exc:
+            # PostgreSQL or the broker restarting: the workers ride it out, so do we.
+            if not is_service_down(exc):
+                raise
+            log.warning("waiting for evaluation %s: %s", evaluation_id, exc)
+            time.sleep(1.0)
         if time.monotonic() > deadline:
             return False
-        redispatch_stalled(database_url, evaluation_ids=[evaluation_id], stale_s=stale_s)
         time.sleep(0.25)
 
 

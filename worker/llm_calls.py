@@ -25,7 +25,7 @@ from worker.cache import CachedResponse, ResponseCache, request_hash
 from worker.techniques.base import CallResult, CallSpec
 
 #: Added to the endpoint's timeout for the single-flight lease: time to record the answer.
-LEASE_MARGIN_S = 10.0
+LEASE_MARGIN_S = 5.0
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,11 @@ TRANSIENT = (RetryableEndpointError, ServiceUnavailable)
 #: the run stops loudly (its evaluation ends ``failed``) rather than scoring it.
 LAYER_RETRIES = 12
 
+#: Sending to the broker (handing a question on, or queueing a layer's retry) waits for a
+#: broker that is down or restarting, with kombu's own retry policy: about 10 minutes, then
+#: BrokerUnavailable. Without it Celery drops a retry it cannot send (``Reject``, no requeue).
+BROKER_WAIT = {"max_retries": 60, "interval_start": 1, "interval_step": 2, "interval_max": 10}
+
 
 @app.task(
     name="worker.tasks.run_layer",
@@ -104,6 +109,7 @@ LAYER_RETRIES = 12
     retry_backoff_max=300,
     retry_jitter=True,
     max_retries=LAYER_RETRIES,
+    retry_kwargs={"retry": True, "retry_policy": BROKER_WAIT},
 )
 def run_layer(self: Task, evaluation_id: int, question_id: str, layer_index: int) -> str:
     """Run step ``layer_index`` of an evaluation on one question — layer ``layer_index % L``
@@ -166,7 +172,8 @@ def _run_step(evaluation_id: int, question_id: str, layer_index: int) -> str:
                                           layer_index + 1):
             return "already handed on"
         app.send_task("worker.tasks.run_layer",
-                      args=[evaluation_id, question_id, layer_index + 1], queue=LAYERS_QUEUE)
+                      args=[evaluation_id, question_id, layer_index + 1], queue=LAYERS_QUEUE,
+                      retry=True, retry_policy=BROKER_WAIT)
         return "next"
     steps.finish_question(rt.database_url, evaluation, question, last_step)
     return "scored"
