@@ -58,10 +58,16 @@ class LayerTask(Task):  # type: ignore[misc]  # Celery is untyped
     """Gives a question whose layer failed for good a failed answer (see fail_question):
     no score, the cause in ``answers.error``, and its evaluation then ends ``failed``.
 
+    ``max_retries`` is the ``layer_retries`` setting, read when a retry is decided.
+
     One exception: a transient error whose *retry* could not be queued (the broker was down
     when Celery sent the retry) is not a failure of the question. It is only logged; the
     message comes back from the broker's unacked set, or reconciliation sends the step again.
     """
+
+    @property
+    def max_retries(self) -> int:
+        return load_settings().layer_retries
 
     def on_failure(self, exc: BaseException, task_id: str, args: tuple[Any, ...],
                    kwargs: dict[str, Any], einfo: Any) -> None:
@@ -86,11 +92,11 @@ class LayerTask(Task):  # type: ignore[misc]  # Celery is untyped
 #: does not answer; models/service_errors.py maps the libraries' errors to these.
 TRANSIENT = (RetryableEndpointError, ServiceUnavailable)
 
-#: Celery's retries of a layer: exponential backoff from 5 s, capped at 5 minutes, with
-#: jitter; 12 retries wait about 35 minutes in all, which outlasts a service restart or a
-#: provider's outage of several minutes. Past that the question fails with the cause, and
-#: the run stops loudly (its evaluation ends ``failed``) rather than scoring it.
-LAYER_RETRIES = 12
+#: Celery's retries of a layer (``layer_retries`` of the settings, 12 by default): exponential
+#: backoff from 5 s, capped at 5 minutes, with jitter; 12 wait about 35 minutes in all, which
+#: outlasts a service restart or a provider's outage of several minutes. Past that the
+#: question fails with the cause, and the run stops loudly (its evaluation ends ``failed``)
+#: rather than scoring it.
 
 #: Sending to the broker (handing a question on, or queueing a layer's retry) waits for a
 #: broker that is down or restarting, with kombu's own retry policy: about 10 minutes, then
@@ -108,7 +114,6 @@ BROKER_WAIT = {"max_retries": 60, "interval_start": 1, "interval_step": 2, "inte
     retry_backoff=5,
     retry_backoff_max=300,
     retry_jitter=True,
-    max_retries=LAYER_RETRIES,
     retry_kwargs={"retry": True, "retry_policy": BROKER_WAIT},
 )
 def run_layer(self: Task, evaluation_id: int, question_id: str, layer_index: int) -> str:
