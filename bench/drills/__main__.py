@@ -12,6 +12,7 @@ import traceback
 from types import ModuleType
 
 from bench.drills import (
+    broker_restart,
     network_hosts,
     postgres_restart,
     preflight,
@@ -24,8 +25,8 @@ from bench.drills.harness import Context, DrillResult
 from bench.drills.report import print_table, write_json, write_markdown
 
 #: In the order they run: the quick preflight first, the longest last.
-DRILLS: list[ModuleType] = [preflight, redis_restart, postgres_restart, simulator_faults,
-                            network_hosts, scheduler_restart, worker_kill]
+DRILLS: list[ModuleType] = [preflight, redis_restart, broker_restart, postgres_restart,
+                            simulator_faults, network_hosts, scheduler_restart, worker_kill]
 
 
 def main(argv: list[str] | None = None) -> int:

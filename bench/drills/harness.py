@@ -9,6 +9,7 @@ counted and reported (see :mod:`bench.drills.outcome`), not judged.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 import threading
@@ -127,7 +128,27 @@ def run_job(run: Stack, label: str, args: list[str], *, during: During | None = 
                          "\n".join(line for line in log[-3:]))
     collect(run.database_url(), outcome, run.simulator_counts())
     outcome.calls["flight_locks_left"] = flight_locks(run)
+    outcome.extra["worker_errors"] = worker_errors(run)
     return outcome
+
+
+#: Lines of a Celery worker's log that say a task (or its failure handler) broke.
+_TASK_ERROR = re.compile(r"(raised unexpected: |Task handler raised error: |Exception raised "
+                         r"outside body: )(.*)")
+
+
+def worker_errors(run: Stack, top: int = 6) -> dict[str, int]:
+    """The most frequent task errors in the run's worker logs (timestamps and ids dropped),
+    so a failed drill says what broke without anyone opening the logs."""
+    counts: dict[str, int] = {}
+    for log in run.work.glob("worker-*.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            found = _TASK_ERROR.search(line)
+            if found:
+                message = re.sub(r"\b\d+\b", "N", found.group(1).strip() + " " +
+                                 found.group(2))[:180]
+                counts[message] = counts.get(message, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1])[:top])
 
 
 def flight_locks(run: Stack) -> int:
@@ -163,8 +184,9 @@ def judge(result: DrillResult, clean: RunOutcome, faulted: RunOutcome,
     if problem:
         reasons.append(problem)
     if comparison["unanswered_faulted"]:
-        reasons.append(f"{comparison['unanswered_faulted']} questions never got an answer")
-    if comparison["lost"]:
+        reasons.append(f"{comparison['unanswered_faulted']} questions never got an answer "
+                       f"(not even a failed one): {comparison['lost_keys']}")
+    if comparison["lost"] and comparison["lost"] != comparison["unanswered_faulted"]:
         reasons.append(f"{comparison['lost']} answers of the clean run are missing: "
                        f"{comparison['lost_keys']}")
     if comparison["failed"]:

@@ -10,8 +10,10 @@ Duplicate provider calls are counted twice, because one count alone can hide the
   per ``request_hash``. A call paid again at the *same* use (evaluation, question, layer) is
   not recorded twice (the table's unique key), so this misses those;
 - ``provider_ok_beyond_distinct``: the simulator's own count of 200 replies minus the distinct
-  paid request hashes: every reply the provider sent (and would bill) beyond one per request.
-  Under simulator faults, malformed and truncated bodies are 200 replies too, and count here.
+  paid request hashes recorded: every reply the provider sent (and would bill) beyond one per
+  recorded request, i.e. paid twice, or paid and never recorded (the process died, or
+  PostgreSQL was down, between the reply and its ``llm_calls`` row). Under simulator faults,
+  malformed and truncated bodies are 200 replies too, and count here.
 """
 
 from __future__ import annotations

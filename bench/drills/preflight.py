@@ -79,7 +79,7 @@ def _check(case: str, command: str, done: Any, llm: str, key_case: bool) -> list
     if missing:
         problems.append(f"the message does not name {missing}")
     if problems:
-        shown = lines[-1][:200] if lines else ""
+        shown = lines[-1][:110] if lines else ""
         return [f"{case}: `itas {command}`: {'; '.join(problems)} (last line: {shown!r})"]
     return []
 

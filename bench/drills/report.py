@@ -45,11 +45,11 @@ def _row(r: DrillResult) -> tuple[str, ...]:
             str(r.duplicates.get("duplicate_paid_rows", "-")),
             str(r.duplicates.get("provider_ok_beyond_distinct", "-")),
             str(comparison.get("differ", "-")), str(comparison.get("failed", "-")),
-            str(comparison.get("lost", "-")), f"{r.duration_s:.0f}")
+            str(comparison.get("unanswered_faulted", "-")), f"{r.duration_s:.0f}")
 
 
 HEADER = ("drill", "result", "dup. paid rows", "provider 200s beyond distinct",
-          "answers differ", "failed answers", "lost", "time s")
+          "answers differ", "failed answers", "unanswered", "time s")
 
 
 def print_table(results: list[DrillResult], total: float) -> None:
@@ -87,6 +87,10 @@ def write_markdown(path: str, results: list[DrillResult], total: float, command:
                          f"{r.faulted['answers']} answers, calls {r.faulted['calls']}, "
                          f"provider replies {r.faulted['provider']}.")
         lines += [f"- {reason}" for reason in r.reasons]
+        errors = (r.faulted or {}).get("extra", {}).get("worker_errors")
+        if errors:
+            lines.append("- worker log, task errors: " + "; ".join(
+                f"{count} x `{message}`" for message, count in errors.items()))
         if r.events:
             shown = r.events if len(r.events) <= 6 else [*r.events[:3], "...", *r.events[-2:]]
             lines.append("- events: " + "; ".join(e.strip() for e in shown))
