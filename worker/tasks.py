@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 
 from models.crud import count_delivery, get_probe, record_probe_result
@@ -88,9 +89,11 @@ class LayerTask(Task):  # type: ignore[misc]  # Celery is untyped
 
 
 #: What a layer task retries with Celery's backoff: an endpoint down past the client's own
-#: retries, and a service (PostgreSQL, the cache's or the limiter's Redis, the broker) that
-#: does not answer; models/service_errors.py maps the libraries' errors to these.
-TRANSIENT = (RetryableEndpointError, ServiceUnavailable)
+#: retries, a service (PostgreSQL, the cache's or the limiter's Redis, the broker) that does
+#: not answer (models/service_errors.py maps the libraries' errors to these), and a layer
+#: that ran into its soft time limit (stuck behind a dead single-flight leader, say: by the
+#: retry its lease has ended; its finished calls are cached).
+TRANSIENT = (RetryableEndpointError, ServiceUnavailable, SoftTimeLimitExceeded)
 
 #: Celery's retries of a layer (``layer_retries`` of the settings, 12 by default): exponential
 #: backoff from 5 s, capped at 5 minutes, with jitter; 12 wait about 35 minutes in all, which

@@ -33,7 +33,10 @@ FAULT = "SIGKILL a worker process 20 times during a ~2,000-call evaluation"
 KILLS = 20
 QUESTIONS = 170  # x ~12 calls = ~2,000
 WORKERS = 3
-OPTIONS = StackOptions(latency_scale=0.02, task_time_limit_s=20, visibility_timeout_s=25)
+# The endpoint timeout sized to the drill's task limit, as a deployment sizes them: a dead
+# single-flight leader's lease (about one endpoint timeout) then ends well inside a task.
+OPTIONS = StackOptions(latency_scale=0.02, task_time_limit_s=20, visibility_timeout_s=25,
+                       endpoint_timeout_s=5)
 
 
 def _workers(run: Stack) -> None:
