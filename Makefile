@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install clean compose-check
+.PHONY: demo test lint install clean compose-check bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: $(STAMP)
 # namespaces): build, up, a search job to its report, Flower's login, canary keys nowhere, down.
 compose-check: $(STAMP)
 	$(BIN)/python compose/check.py
+
+# Performance figures against the physical limits and the alternatives (bench/run.py): about
+# 15-20 minutes here; writes bench/results.json and BENCHMARKS.md. Not part of `make test`.
+bench: $(STAMP)
+	$(BIN)/python -u bench/run.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check models worker scheduler simulator benchmarks tests bench

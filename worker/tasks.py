@@ -14,7 +14,7 @@ from models.crud import count_delivery, get_probe, record_probe_result
 from models.db import dispose_engines, session_scope
 from models.errors import RateLimiterUnavailable, RetryableEndpointError
 from models.settings import load_settings, resolve_service_urls
-from worker.celery_app import LAYERS_QUEUE, app
+from worker.celery_app import LAYERS_QUEUE, app, soft_time_limit_s
 
 
 @worker_process_init.connect
@@ -116,7 +116,8 @@ def run_layer(self: Task, evaluation_id: int, question_id: str, layer_index: int
         state = run_layer_calls(architecture.layers[layer], conversation,
                                 LayerState.from_json(previous), call=caller, pool=rt.pool,
                                 on_unusable=caller.mark_unusable,
-                                is_reward_model=rt.registry.is_reward_model)
+                                is_reward_model=rt.registry.is_reward_model,
+                                timeout_s=soft_time_limit_s(rt.settings))
         stored = state.to_json() | {"elapsed_s": round(time.monotonic() - started, 4)}
         steps.save_layer(rt.database_url, evaluation_id, question_id, layer_index, stored)
 
