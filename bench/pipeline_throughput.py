@@ -72,16 +72,18 @@ llms:
     return path
 
 
-ARCHITECTURE = {"name": f"{LLM} x{SAMPLES}", "layers": [[
-    {"type": "generator", "model": LLM, "model_type": "OpenAI_API", "temperature": 0.7,
-     "max_tokens": 256, "samples": SAMPLES}]]}
+def architecture(temperature: float = 0.7) -> dict[str, Any]:
+    return {"name": f"{LLM} x{SAMPLES}", "layers": [[
+        {"type": "generator", "model": LLM, "model_type": "OpenAI_API",
+         "temperature": temperature, "max_tokens": 256, "samples": SAMPLES}]]}
 
 
-def run_evaluation(env: dict[str, str], work: Path, questions: int) -> tuple[int, float]:
-    """`itas run` of ARCHITECTURE; (evaluation id, seconds from its creation to its last
-    answer, as PostgreSQL stamped them)."""
+def run_evaluation(env: dict[str, str], work: Path, questions: int,
+                   temperature: float = 0.7) -> tuple[int, float]:
+    """`itas run` of architecture(); (evaluation id, seconds from its creation to its last
+    answer, as PostgreSQL stamped them). Every call must be paid (nothing cached before)."""
     arch = work / "arch.json"
-    arch.write_text(json.dumps(ARCHITECTURE))
+    arch.write_text(json.dumps(architecture(temperature)))
     done = subprocess.run([*ITAS, "run", str(arch), "--benchmark", "synth-math", "--split", "all",
                            "--limit", str(questions), "--json"], env=env, capture_output=True,
                           text=True, timeout=1200)
@@ -131,16 +133,16 @@ async def raw_loop(url: str, key: str, bodies: list[dict[str, Any]], concurrency
 
 
 def profile_summary(collapsed: Path) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-    """Shares of py-spy's samples: by itas component (the sampled stack's deepest frame in
-    itas's own code) and by the library of the leaf frame."""
+    """Shares of py-spy's samples (taken of the thread holding the GIL, so: where the worker's
+    one core goes): by itas component (the deepest frame in itas's own code) and by the
+    package of the leaf frame."""
     components = [("worker/ratelimit", "limiter"), ("worker/cache", "cache"),
-                  ("worker/clients", "HTTP client"), ("worker/llm_calls", "record/lookup"),
+                  ("worker/clients", "HTTP client"), ("worker/llm_calls", "record in PostgreSQL"),
                   ("worker/techniques", "prompts and parsing"), ("worker/layer", "layer"),
                   ("worker/evaluation_steps", "layer state in PostgreSQL"),
-                  ("worker/tasks", "task"), ("worker/runtime", "runtime")]
-    libraries = ["sqlalchemy", "psycopg", "redis", "httpx", "httpcore", "h11", "celery",
-                 "kombu", "json", "ssl", "socket", "threading", "concurrent", "tenacity",
-                 "pydantic", "sqlmodel", "selectors", "queue"]
+                  ("worker/tasks", "task"), ("worker/runtime", "runtime"),
+                  ("worker/sending", "sending")]
+    own = ("worker", "models", "benchmarks")
     by_component: collections.Counter[str] = collections.Counter()
     by_library: collections.Counter[str] = collections.Counter()
     total = 0
@@ -151,16 +153,16 @@ def profile_summary(collapsed: Path) -> tuple[list[tuple[str, float]], list[tupl
         n = int(count)
         total += n
         frames = stack.split(";")
-        found = "outside itas's code (Celery, kombu, threads)"
+        found = "Celery and kombu (outside the task)"
         for frame in reversed(frames):
-            hit = next((label for path, label in components if path in frame), None)
+            hit = next((label for path, label in components if f"({path}" in frame), None)
             if hit:
                 found = hit
                 break
         by_component[found] += n
-        leaf = frames[-1]
-        by_library[next((lib for lib in libraries if f"/{lib}/" in leaf or f"{lib}.py" in leaf
-                         or f"/{lib}_" in leaf), "other")] += n
+        where = frames[-1].rpartition("(")[2].split(":")[0]
+        package = where.split("/")[0] if "/" in where else where.removesuffix(".py")
+        by_library["itas" if package in own else package] += n
     shares = lambda c: [(k, v / max(1, total)) for k, v in c.most_common()]  # noqa: E731
     return shares(by_component), shares(by_library)
 
@@ -177,7 +179,7 @@ def throughput(work: Path, profile_out: Path | None) -> dict[str, Any]:
             spy_bin = (shutil.which("py-spy", path=str(Path(sys.executable).parent))
                        or "py-spy")
             spy = subprocess.Popen([spy_bin, "record", "--pid", pid, "--format", "raw",
-                                    "--rate", "100", "--nonblocking", "--output",
+                                    "--rate", "200", "--gil", "--nonblocking", "--output",
                                     str(collapsed)], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         evaluation_id, pipeline_s = run_evaluation(env, stack_work, QUESTIONS)
@@ -212,7 +214,7 @@ def memory_at_500(work: Path) -> dict[str, Any]:
         worker = psutil.Process(int(env["ITAS_BENCH_WORKER_PIDS"].split(",")[0]))
         # One trivial evaluation first, so the idle figure has the runtime (registry, pools,
         # imports of the techniques) built, as any worker that has done some work has.
-        run_evaluation_n(env, stack_work, 1)
+        run_evaluation(env, stack_work, 1, temperature=0.5)  # not the same calls as below
         idle_mb = worker.memory_info().rss / 2**20
         peak = {"rss": 0.0, "in_flight": 0, "threads": 0}
         stop = threading.Event()
@@ -234,15 +236,11 @@ def memory_at_500(work: Path) -> dict[str, Any]:
         sampler = threading.Thread(target=sample)
         sampler.start()
         try:
-            run_evaluation_n(env, stack_work, 50)
+            run_evaluation(env, stack_work, 50)
         finally:
             stop.set()
             sampler.join()
     return {"idle_mb": idle_mb, **peak}
-
-
-def run_evaluation_n(env: dict[str, str], work: Path, questions: int) -> float:
-    return run_evaluation(env, work, questions)[1]
 
 
 def main() -> None:

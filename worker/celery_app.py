@@ -23,10 +23,17 @@ Reliability, and why each setting is what it is:
 
 from __future__ import annotations
 
+import logging
+
 from celery import Celery
 from kombu.entity import Exchange, Queue
 
 from models.settings import Settings, load_settings, resolve_service_urls
+
+# httpx logs every request at INFO: at a provider's limits that is hundreds of lines a second
+# and a measurable share of a worker's CPU (bench/pipeline_throughput.py), for nothing a failed
+# call does not log itself (worker/clients retries and errors are logged there).
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 #: LLM work: layer tasks of evaluations.
 LAYERS_QUEUE = "itas.layers"
