@@ -34,8 +34,12 @@ compose-check: $(STAMP)
 
 # Performance figures against the physical limits and the alternatives (bench/run.py): about
 # 15-20 minutes here; writes bench/results.json and BENCHMARKS.md. Not part of `make test`.
-bench: $(STAMP)
+bench: $(STAMP) $(VENV)/.bench-installed
 	$(BIN)/python -u bench/run.py
+
+$(VENV)/.bench-installed: pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
 
 lint: $(STAMP)
 	$(BIN)/ruff check models worker scheduler simulator benchmarks tests bench

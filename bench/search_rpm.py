@@ -12,7 +12,8 @@ binds of
 
 beside the same job's wall time at zero latency on a fresh stack (nothing cached). From that
 zero-latency run also `scheduler_cpu_s_per_1000_calls`: CPU seconds of the `itas scheduler`
-process per 1,000 LLM calls of the job (cache hits included), beside the worker's.
+process per 1,000 LLM calls of the job (cache hits included), beside the worker's, and
+`search_calls_vs_uncached_8_trials` (search_efficiency.py's part A on the same job).
 
     .venv/bin/python -u bench/search_rpm.py [--trials 8] [--json-out FILE]
 
@@ -36,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import REPO, fresh_stack  # noqa: E402
 from bench.results import figure, write_figures  # noqa: E402
-from bench.search_efficiency import run_job  # noqa: E402
+from bench.search_efficiency import provider_calls, run_job, trial_rows  # noqa: E402
 from models.endpoints import load_registry  # noqa: E402
 
 COMMAND = ".venv/bin/python -u bench/search_rpm.py"
@@ -56,7 +57,8 @@ def job_calls(database_url: str, job_id: int) -> tuple[int, int, float]:
 
 def in_flight_profile(database_url: str, job_id: int, limit: int) -> tuple[int, float]:
     """(most paid calls in flight at once, share of the job's call-time span with at least 80%
-    of ``limit`` in flight), from each paid call's end time and latency."""
+    of ``limit`` in flight), from each paid call's end time and latency. Prints the mean in
+    flight per 10 s, to see the job's phases."""
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
             "SELECT extract(epoch FROM c.created_at), c.latency_s "
@@ -68,12 +70,16 @@ def in_flight_profile(database_url: str, job_id: int, limit: int) -> tuple[int, 
         return 0, 0.0
     level = peak = 0
     busy = 0.0
+    start = events[0][0]
+    buckets = [0.0] * (int((events[-1][0] - start) // 10) + 1)
     for (t, step), (t_next, _) in zip(events, events[1:] + [events[-1]], strict=True):
         level += step
         peak = max(peak, level)
         if level >= 0.8 * limit:
             busy += t_next - t
-    return peak, busy / max(1e-9, events[-1][0] - events[0][0])
+        buckets[int((t - start) // 10)] += level * (t_next - t) / 10
+    print("  in flight per 10 s: " + " ".join(f"{b:.0f}" for b in buckets), flush=True)
+    return peak, busy / max(1e-9, events[-1][0] - start)
 
 
 def run_search(latency_scale: float, trials: int, limit: int) -> dict[str, Any]:
@@ -91,11 +97,15 @@ def run_search(latency_scale: float, trials: int, limit: int) -> dict[str, Any]:
                                                              + children.ru_stime)
         worker_cpu = sum(worker.cpu_times()[:2]) - worker_cpu
         calls, paid, latency_sum = job_calls(env["ITAS_DATABASE_URL"], job_id)
+        # search_efficiency.py's part A on this very job (a fresh stack: nothing cached before)
+        uncached = sum(r[4] for r in trial_rows(env["ITAS_DATABASE_URL"], job_id))
+        shared = provider_calls(env["ITAS_DATABASE_URL"], job_id, ("power_ranking", "trial"))
         peak, busy = in_flight_profile(env["ITAS_DATABASE_URL"], job_id, limit)
         threads = worker.num_threads()
     return {"wall_s": wall, "calls": calls, "paid": paid, "latency_sum": latency_sum,
             "scheduler_cpu_s": scheduler_cpu, "worker_cpu_s": worker_cpu,
-            "worker_threads": threads, "peak": peak, "busy": busy}
+            "worker_threads": threads, "peak": peak, "busy": busy, "uncached": uncached,
+            "shared": shared}
 
 
 def main() -> None:
@@ -140,6 +150,13 @@ def main() -> None:
         figure("search_wall_real_vs_zero_latency", real["wall_s"] / zero["wall_s"], "ratio",
                goal=None, command=command,
                baseline=f"zero latency {zero['wall_s']:.0f} s; realistic {real['wall_s']:.0f} s"),
+        figure(f"search_calls_vs_uncached_{args.trials}_trials",
+               zero["shared"] / zero["uncached"], "ratio",
+               goal="<= 0.33" if args.trials <= 8 else "<= 0.2" if args.trials >= 20 else None,
+               command=command,
+               baseline=f"{zero['uncached']} calls: each evaluated trial paying for all its "
+                        f"calls (no cache, no sharing); the search (power ranking + trials, "
+                        f"zero-latency run) paid {zero['shared']}"),
         figure("scheduler_cpu_s_per_1000_calls", zero["scheduler_cpu_s"] * per_1000, "s",
                goal=None, command=command,
                baseline=f"worker {zero['worker_cpu_s'] * per_1000:.2f} s per 1000 calls "
