@@ -3,8 +3,12 @@
 Issue 12's `search_rpm_use_at_real_latency`: examples/search-demo.yaml at 8 trials, ONE
 `itas worker` with its defaults, the simulator's default fleet at its realistic latencies
 (0.1-1 s to the first token, 55-300 tokens/s), on the default endpoints registry (the simulated
-endpoint: 3,000 requests/min and 64 in flight per key, two keys). The figure is whichever
-binds of
+endpoint: 3,000 requests/min and 64 in flight per key, two keys), or with ``--max-in-flight N``
+the same registry with N in flight per key: "an endpoint limit the job could fill". At the
+default 128 in flight this job rarely has that many independent calls (4 trials at once, a
+rung of 10-40 questions, one call per question in most layers: the in-flight profile per 10 s
+is printed); `make bench` uses 16 per key (32), below the 40 questions-in-flight that 4
+trials on their first rung have. The figure is whichever binds of
 
 - provider calls per minute over the job's wall time / the endpoint's requests/min (both keys);
 - calls in flight on average (the sum of the paid calls' latencies / the wall time, Little's
@@ -23,9 +27,12 @@ Needs PostgreSQL and Redis (ITAS_DATABASE_URL / ITAS_REDIS_URL, or `itas service
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
+import tempfile
 import time
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.harness import REPO, fresh_stack  # noqa: E402
 from bench.results import figure, write_figures  # noqa: E402
 from bench.search_efficiency import provider_calls, run_job, trial_rows  # noqa: E402
-from models.endpoints import load_registry  # noqa: E402
+from models.endpoints import DEFAULT_REGISTRY, load_registry  # noqa: E402
 
 COMMAND = ".venv/bin/python -u bench/search_rpm.py"
 
@@ -82,10 +89,26 @@ def in_flight_profile(database_url: str, job_id: int, limit: int) -> tuple[int, 
     return peak, busy / max(1e-9, events[-1][0] - start)
 
 
-def run_search(latency_scale: float, trials: int, limit: int) -> dict[str, Any]:
+def endpoints_with(max_in_flight: int | None) -> dict[str, str]:
+    """The environment that points the workers at the default registry with the simulated
+    endpoint's in-flight limit per key replaced (nothing when None)."""
+    if max_in_flight is None:
+        return {}
+    registry = yaml.safe_load(
+        resources.files("models").joinpath(DEFAULT_REGISTRY).read_text(encoding="utf-8"))
+    registry["endpoints"]["simulator"]["max_in_flight"] = max_in_flight
+    handle, name = tempfile.mkstemp(prefix="itas-bench-endpoints-", suffix=".yaml")
+    os.close(handle)
+    Path(name).write_text(yaml.safe_dump(registry))
+    return {"ITAS_ENDPOINTS_FILE": name}
+
+
+def run_search(latency_scale: float, trials: int, limit: int,
+               endpoints_env: dict[str, str]) -> dict[str, Any]:
     demo = yaml.safe_load((REPO / "examples" / "search-demo.yaml").read_text())
     demo["trials"] = trials
-    with fresh_stack(latency_scale=latency_scale, workers=1, threads=None) as (env, work):
+    with fresh_stack(latency_scale=latency_scale, workers=1, threads=None,
+                     extra_env=endpoints_env) as (env, work):
         worker = psutil.Process(int(env["ITAS_BENCH_WORKER_PIDS"].split(",")[0]))
         worker_cpu = sum(worker.cpu_times()[:2])
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -111,14 +134,19 @@ def run_search(latency_scale: float, trials: int, limit: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--trials", type=int, default=8)
+    parser.add_argument("--max-in-flight", type=int,
+                        help="the simulated endpoint's in-flight limit per key (default: the "
+                             "default registry's)")
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args()
-    endpoint = load_registry(None, simulator_url="http://127.0.0.1").endpoints["simulator"]
+    endpoints_env = endpoints_with(args.max_in_flight)
+    endpoint = load_registry(Path(endpoints_env["ITAS_ENDPOINTS_FILE"]) if endpoints_env
+                             else None, simulator_url="http://127.0.0.1").endpoints["simulator"]
     keys = len(endpoint.api_key_envs)
     rpm_limit = endpoint.requests_per_min * keys
     in_flight_limit = endpoint.max_in_flight * keys
 
-    real = run_search(1.0, args.trials, in_flight_limit)
+    real = run_search(1.0, args.trials, in_flight_limit, endpoints_env)
     print(f"realistic latencies: {real['wall_s']:.0f} s, {real['paid']} provider calls of "
           f"{real['calls']}; worker threads {real['worker_threads']}", flush=True)
     rpm = real["paid"] / real["wall_s"] * 60
@@ -128,14 +156,17 @@ def main() -> None:
           f"flight on average = {in_flight_use:.3f} of {in_flight_limit}; at most "
           f"{real['peak']} at once; >= 80% of the limit {real['busy']:.0%} of the time",
           flush=True)
-    zero = run_search(0.0, args.trials, in_flight_limit)
+    zero = run_search(0.0, args.trials, in_flight_limit, endpoints_env)
     print(f"zero latency: {zero['wall_s']:.0f} s, {zero['paid']} provider calls of "
           f"{zero['calls']}; scheduler CPU {zero['scheduler_cpu_s']:.1f} s, worker CPU "
           f"{zero['worker_cpu_s']:.1f} s", flush=True)
 
     binds = "requests/min" if rpm_use >= in_flight_use else "in flight"
     per_1000 = 1000 / max(1, zero["calls"])
-    command = f"{COMMAND} --trials {args.trials}"
+    command = f"{COMMAND} --trials {args.trials}" + (
+        f" --max-in-flight {args.max_in_flight}" if args.max_in_flight else "")
+    if endpoints_env:
+        Path(endpoints_env["ITAS_ENDPOINTS_FILE"]).unlink(missing_ok=True)
     write_figures(args.json_out, [
         figure("search_rpm_use_at_real_latency", max(rpm_use, in_flight_use), "ratio",
                goal=">= 0.8", command=command,
