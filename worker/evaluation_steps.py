@@ -71,12 +71,16 @@ def layer_state(database_url: str, evaluation_id: int, question_id: str,
     return dict(row) if row is not None else None
 
 
+# Compiled once, values as parameters (see worker/llm_calls.py's _INSERT_CALL for why).
+_INSERT_LAYER = insert(LayerOutput).on_conflict_do_nothing()
+
+
 def save_layer(database_url: str, evaluation_id: int, question_id: str, layer_index: int,
                state: dict[str, Any]) -> None:
     with session_scope(database_url) as session:
-        session.execute(insert(LayerOutput).values(
-            evaluation_id=evaluation_id, question_id=question_id, layer_index=layer_index,
-            state=state).on_conflict_do_nothing())
+        session.execute(_INSERT_LAYER, {"evaluation_id": evaluation_id,
+                                        "question_id": question_id,
+                                        "layer_index": layer_index, "state": state})
 
 
 def turns_of(question: Question) -> list[str]:
