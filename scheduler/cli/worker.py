@@ -60,14 +60,15 @@ def flower_environment(settings: Settings, address: str) -> dict[str, str]:
 
 def default_concurrency(settings: Settings, pool: str) -> int | None:
     """``--concurrency 0``: for threads, one per call the endpoints' limits let be in flight
-    (worker/concurrency.py); for prefork, None (Celery's default, one process per core)."""
-    if pool != "threads":
-        return None
+    (worker/concurrency.py); for prefork, None (Celery's default, one process per core).
+    Reads the registry and ITAS_CALL_THREADS now, so that a mistake in either is one line
+    here rather than an error in every task."""
     from models.endpoints import load_registry
-    from worker.concurrency import task_threads
+    from worker.concurrency import call_threads, task_threads
 
-    return task_threads(load_registry(settings.endpoints_file,
-                                      simulator_url=settings.simulator_url))
+    registry = load_registry(settings.endpoints_file, simulator_url=settings.simulator_url)
+    call_threads(registry)
+    return task_threads(registry) if pool == "threads" else None
 
 
 def run_worker(
@@ -93,7 +94,8 @@ def run_worker(
     argv = [sys.executable, "-m", "celery", "-A", CELERY_APP, "worker",
             "--queues", ",".join(wanted), "--pool", pool, "--loglevel", loglevel,
             "--hostname", hostname or f"itas@%h-{os.getpid()}", "--events"]
-    concurrency = concurrency or default_concurrency(settings, pool) or 0
+    sized = default_concurrency(settings, pool)  # also checks registry and ITAS_CALL_THREADS
+    concurrency = concurrency or sized or 0
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
     sys.stdout.flush()
