@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install clean compose-check drills
+.PHONY: demo test lint install clean compose-check drills bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,15 @@ compose-check: $(STAMP)
 # Root is needed for the network-namespace drill. About 15 minutes here; not part of `make test`.
 drills: $(STAMP)
 	$(BIN)/python -m bench.drills --json-out bench/drills.json --report RELIABILITY.md
+
+# Performance figures against the physical limits and the alternatives (bench/run.py): about
+# 15-20 minutes here; writes bench/results.json and BENCHMARKS.md. Not part of `make test`.
+bench: $(STAMP) $(VENV)/.bench-installed
+	$(BIN)/python -u bench/run.py
+
+$(VENV)/.bench-installed: pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
 
 lint: $(STAMP)
 	$(BIN)/ruff check models worker scheduler simulator benchmarks tests bench

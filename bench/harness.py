@@ -28,12 +28,15 @@ KEYS = {"ITAS_SIM_KEY_1": "sim-key-1", "ITAS_SIM_KEY_2": "sim-key-2"}
 
 
 @contextmanager
-def fresh_stack(*, latency_scale: float = 1.0, workers: int = 2, threads: int = 16,
+def fresh_stack(*, latency_scale: float = 1.0, workers: int = 2, threads: int | None = 16,
                 fleet_keys: list[dict[str, object]] | None = None,
+                fleet_llms: dict[str, dict[str, object]] | None = None,
                 extra_env: dict[str, str] | None = None
                 ) -> Iterator[tuple[dict[str, str], Path]]:
     """Yield (environment for `itas` commands, work folder). ``fleet_keys`` replaces the
-    simulator's keys; ``extra_env`` is added for every process (workers included)."""
+    simulator's keys; ``extra_env`` is added for every process (workers included).
+    ``threads`` None: each worker runs with `itas worker`'s defaults. The workers' pids are
+    in the environment's ``ITAS_BENCH_WORKER_PIDS`` (comma-separated; not read by itas)."""
     urls = resolve_service_urls(load_settings())
     db_name = f"itas_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(urls.database_url, autocommit=True) as conn:
@@ -43,6 +46,8 @@ def fresh_stack(*, latency_scale: float = 1.0, workers: int = 2, threads: int = 
     fleet["latency_scale"] = latency_scale
     if fleet_keys is not None:
         fleet["keys"] = fleet_keys
+    for name, changes in (fleet_llms or {}).items():  # e.g. {"sim-tiny": {"latency": ...}}
+        fleet["llms"][name].update(changes)
     (work / "fleet.yaml").write_text(yaml.safe_dump(fleet))
     port = free_port()
     env = {**os.environ, **KEYS, "ITAS_HOME": str(work),
@@ -54,13 +59,30 @@ def fresh_stack(*, latency_scale: float = 1.0, workers: int = 2, threads: int = 
                                 "--fleet", str(work / "fleet.yaml")], work / "sim.log", env)]
     try:
         wait_http(f"http://127.0.0.1:{port}/health", processes[0], work / "sim.log")
+        sizing = [] if threads is None else ["--pool", "threads", "--concurrency", str(threads)]
         for i in range(workers):
             processes.append(start_process(
-                [*ITAS, "worker", "--pool", "threads", "--concurrency", str(threads),
-                 "--hostname", f"bench{i}@%h"], work / f"worker{i}.log", env))
+                [*ITAS, "worker", *sizing, "--hostname", f"bench{i}@%h"],
+                work / f"worker{i}.log", env))
+        env["ITAS_BENCH_WORKER_PIDS"] = ",".join(str(p.pid) for p in processes[1:])
+        for i in range(workers):
+            wait_log(work / f"worker{i}.log", "ready.", processes[i + 1])
         yield env, work
     finally:
         for process in processes:
             stop(process)
         with psycopg.connect(urls.database_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE "{db_name}" WITH (FORCE)')
+
+
+def wait_log(log: Path, text: str, process: object, timeout_s: float = 60) -> None:
+    """Wait until ``text`` shows in ``log`` (a worker's "ready."), so timings start with
+    every process up."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while text not in (log.read_text(errors="replace") if log.exists() else ""):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{log} never said {text!r}: "
+                               f"{log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.2)

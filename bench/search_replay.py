@@ -27,7 +27,10 @@ from __future__ import annotations
 import argparse
 import heapq
 import json
+import math
+import statistics
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +41,9 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import fresh_stack  # noqa: E402
+from bench.results import figure, write_figures  # noqa: E402
 from bench.search_efficiency import SMALL_JOB, SMALL_SPACE, run_job  # noqa: E402
+from models.errors import ConfigError  # noqa: E402
 from models.search_job import SearchSpace  # noqa: E402
 from scheduler.search_context import rung_sizes  # noqa: E402
 from scheduler.search_space import suggest  # noqa: E402
@@ -95,15 +100,22 @@ def save_table(path: Path, questions: int) -> None:
 class Outcome:
     best: float  # best score of an architecture that answered every question
     calls: int   # each distinct architecture's calls on the questions it reached
+    #: the calls (counted the same way) when an architecture within 1 point of ``optimum``
+    #: first answered every question; None if none did
+    calls_to_optimum: int | None = None
 
 
 def replay(table: dict[str, Any], space: SearchSpace, *, questions: int, rungs: list[float],
-           reduction_factor: int, trials: int, parallel: int, seed: int) -> Outcome:
+           reduction_factor: int, trials: int, parallel: int, seed: int,
+           sampler: str = "tpe", pruner: str = "successive_halving",
+           optimum: float | None = None) -> Outcome:
     """The scheduler's search loop, in memory: ask, rung by rung, report, prune, tell."""
     sizes = rung_sizes(questions, rungs)
-    study = optuna.create_study(direction="maximize", sampler=make_sampler("tpe", seed=seed),
-                                pruner=make_pruner("successive_halving", rung_sizes=sizes,
+    study = optuna.create_study(direction="maximize", sampler=make_sampler(sampler, seed=seed),
+                                pruner=make_pruner(pruner, rung_sizes=sizes,
                                                    reduction_factor=reduction_factor))
+    by_hash = {row["hash"]: row for row in table.values()}
+    to_optimum: int | None = None
     clock, order = 0.0, 0
     finishing: list[tuple[float, int, int]] = []  # (time, tie-break, trial number)
     inflight: dict[int, tuple[optuna.trial.Trial, dict[str, Any], int]] = {}
@@ -133,6 +145,9 @@ def replay(table: dict[str, Any], space: SearchSpace, *, questions: int, rungs: 
         if rung + 1 == len(sizes):
             study.tell(trial, score)
             complete[row["hash"]] = score
+            if to_optimum is None and optimum is not None and score >= optimum - 0.01:
+                to_optimum = sum(sum(by_hash[h]["calls"][:q]) for h, q in reached.items())
+                break  # what follows changes nothing of this figure (and GP's asks are slow)
         elif trial.should_prune():
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         else:
@@ -141,9 +156,9 @@ def replay(table: dict[str, Any], space: SearchSpace, *, questions: int, rungs: 
             continue
         del inflight[number]
         finished += 1
-    by_hash = {row["hash"]: row for row in table.values()}
     return Outcome(best=max(complete.values(), default=0.0),
-                   calls=sum(sum(by_hash[h]["calls"][:q]) for h, q in reached.items()))
+                   calls=sum(sum(by_hash[h]["calls"][:q]) for h, q in reached.items()),
+                   calls_to_optimum=to_optimum)
 
 
 def compare(path: Path, seeds: int, first: int | None = None) -> None:
@@ -176,6 +191,84 @@ def compare(path: Path, seeds: int, first: int | None = None) -> None:
               f"calls median {shares[seeds // 2]:.0%}, largest {shares[-1]:.0%}")
 
 
+#: (label, sampler, pruner, rungs, reduction factor, trials, parallel trials): TPE as the job
+#: defaults run it, against random search and Optuna's GP sampler (the paper's Bayesian
+#: optimisation) each evaluating every trial on all the questions, as the paper's searches do.
+TO_OPTIMUM: list[tuple[str, str, str, list[float], int, int, int]] = [
+    ("tpe", "tpe", "successive_halving", [0.11, 0.33, 1.0], 3, 20, 2),
+    ("random", "random", "none", [1.0], 3, 36, 2),
+    ("gp", "gp", "none", [1.0], 3, 36, 2),
+]
+
+
+def median_or_none(values: list[int | None]) -> float | None:
+    """The median, a seed that never got there counting as infinitely many calls; None when
+    that puts the median at infinity (half the seeds or more never got there)."""
+    middle = statistics.median(float("inf") if v is None else float(v) for v in values)
+    return None if math.isinf(middle) else middle
+
+
+def calls_to_optimum(path: Path, seeds: int, samplers: list[str]) -> dict[str, Any]:
+    """Per setting of TO_OPTIMUM: median LLM calls until the optimum is first reached, and
+    the share of seeds that reach it within the setting's trials."""
+    saved = json.loads(path.read_text())
+    table, questions = saved["table"], saved["questions"]
+    space = SearchSpace(**saved["space"])
+    by_hash = {row["hash"]: row for row in table.values()}
+    optimum = max(sum(row["scores"]) / questions for row in by_hash.values())
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    out: dict[str, Any] = {"optimum": optimum, "questions": questions,
+                           "exhaustive": sum(sum(r["calls"]) for r in by_hash.values())}
+    for label, sampler, pruner, rungs, factor, trials, parallel in TO_OPTIMUM:
+        if label not in samplers:
+            continue
+        started = time.monotonic()
+        found: list[int | None] = []
+        try:
+            for seed in range(seeds):
+                found.append(replay(table, space, questions=questions, rungs=rungs,
+                                    reduction_factor=factor, trials=trials, parallel=parallel,
+                                    seed=seed, sampler=sampler, pruner=pruner,
+                                    optimum=optimum).calls_to_optimum)
+        except (ImportError, ConfigError) as exc:  # the GP sampler without torch or scipy
+            print(f"  {label}: not measured ({exc})", flush=True)
+            out[label] = {"error": str(exc)}
+            continue
+        reached = sum(v is not None for v in found)
+        out[label] = {"median": median_or_none(found), "reached": reached, "seeds": seeds,
+                      "trials": trials, "seconds": time.monotonic() - started}
+        print(f"  {label} ({pruner}, {trials} trials, {parallel} in parallel): median calls "
+              f"to the optimum {out[label]['median']}, {reached}/{seeds} seeds reach it "
+              f"({out[label]['seconds']:.0f} s)", flush=True)
+    return out
+
+
+def optimum_figures(result: dict[str, Any], command: str) -> list[dict[str, Any]]:
+    tpe = result["tpe"]
+    figures = []
+    for other, goal in (("random", "<= 0.2"), ("gp", None)):
+        if other not in result:
+            continue
+        base = result[other]
+        if "error" in base:
+            figures.append(figure(f"search_calls_to_optimum_vs_{other}", None, "ratio",
+                                  goal=goal, command=command,
+                                  baseline=f"{other}: not measured ({base['error']})"))
+            continue
+        value = (tpe["median"] / base["median"]
+                 if tpe["median"] is not None and base["median"] else None)
+        figures.append(figure(
+            f"search_calls_to_optimum_vs_{other}", value, "ratio", goal=goal, command=command,
+            baseline=f"{other}: median {base['median']} calls, {base['reached']}/"
+                     f"{base['seeds']} seeds reach the optimum in {base['trials']} trials",
+            note=f"TPE + successive halving (20 trials, 2 in parallel): median "
+                 f"{tpe['median']} calls, {tpe['reached']}/{tpe['seeds']} seeds reach the "
+                 f"optimum (goal >= 9/10); {result['questions']} questions, optimum "
+                 f"{result['optimum']:.3f}, exhaustive {result['exhaustive']} calls; "
+                 f"replayed in memory over the space evaluated once through the stack"))
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--save", type=Path, help="evaluate the space and write the table")
@@ -183,13 +276,24 @@ def main() -> None:
     parser.add_argument("--table", type=Path, help="replay the settings over this table")
     parser.add_argument("--seeds", type=int, default=200)
     parser.add_argument("--first", type=int, help="replay on the table's first N questions")
+    parser.add_argument("--to-optimum", nargs="+", choices=[t[0] for t in TO_OPTIMUM],
+                        help="instead of the settings: calls until the optimum, per sampler")
+    parser.add_argument("--json-out", type=Path, help="write --to-optimum's figures here")
     args = parser.parse_args()
     if args.save:
         save_table(args.save, args.questions)
-    if args.table or args.save:
-        compare(args.table or args.save, args.seeds, args.first)
-    else:
+    if not (args.table or args.save):
         parser.error("give --save TABLE (evaluate the space first) or --table TABLE")
+    if args.to_optimum:
+        if "tpe" not in args.to_optimum:
+            parser.error("--to-optimum: tpe is the figure's numerator; list it")
+        result = calls_to_optimum(args.table or args.save, args.seeds, args.to_optimum)
+        command = (f".venv/bin/python -u bench/search_replay.py --save TABLE --questions "
+                   f"{result['questions']} --seeds {args.seeds} --to-optimum "
+                   f"{' '.join(args.to_optimum)}")
+        write_figures(args.json_out, optimum_figures(result, command))
+    else:
+        compare(args.table or args.save, args.seeds, args.first)
 
 
 if __name__ == "__main__":

@@ -100,6 +100,14 @@ class Registry:
         raise ConfigError(f"unknown LLM {name!r} ({hint}; `itas llms` lists all, "
                           f"from {self.source})") from None
 
+    def in_flight_capacity(self) -> int:
+        """The most calls the limiter lets be in flight at once over every endpoint: each
+        key's ``max_in_flight``, summed over the keys (one for a keyless endpoint) of every
+        endpoint. A worker that can hold this many calls is never the bottleneck; the
+        limiter, shared by every worker, then keeps to the providers' limits."""
+        return sum(e.max_in_flight * max(1, len(e.api_key_envs))
+                   for e in self.endpoints.values())
+
     def endpoint_for(self, llm_name: str) -> Endpoint:
         return self.endpoints[self.llm(llm_name).endpoint]
 

@@ -12,6 +12,7 @@
     │   ├── DatabaseUnavailable   PostgreSQL does not answer (or dropped the connection)
     │   ├── BrokerUnavailable     the broker does not take a message
     │   └── SharedCallTimeout     an identical call another process is making did not finish
+    ├── LayerTimeout              a layer's calls outlived the task's soft time limit (retried)
     ├── InfrastructureFailure     work stopped by services down past every retry (not a score)
     ├── EmbeddedServiceError      an embedded PostgreSQL/Redis could not be started or stopped
     └── EndpointError             an LLM endpoint's answer, mapped at the client boundary
@@ -109,6 +110,12 @@ class BrokerUnavailable(ServiceUnavailable):
 class SharedCallTimeout(ServiceUnavailable):
     """Single flight: the identical call another process leads neither finished nor gave up
     its lease in time. Nothing was sent by us; trying again later is safe."""
+
+
+class LayerTimeout(ItasError):
+    """A layer's calls did not all finish within the task's soft time limit (stuck behind a
+    dead single-flight leader, or an endpoint slower than the limit allows). The layer task
+    retries it: its finished calls are cached."""
 
 
 class InfrastructureFailure(ItasError):

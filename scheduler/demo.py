@@ -22,8 +22,11 @@ from scheduler.processes import start_process, stop
 
 #: The simulator's keys (not secrets), handed to the workers the demo starts.
 DEMO_KEYS = {"ITAS_SIM_KEY_1": "sim-key-1", "ITAS_SIM_KEY_2": "sim-key-2"}
-#: The simulated latencies, scaled down so the demo takes a minute, not ten.
-DEMO_LATENCY_SCALE = 0.1
+#: The simulated latencies as the fleet file gives them (realistic: 0.1-1 s to the first token,
+#: 55-300 tokens/s): the demo shows how a search runs against real providers' latencies. A
+#: worker with its defaults keeps enough calls in flight that this takes a few minutes
+#: (worker/concurrency.py); tests pass a smaller scale.
+DEMO_LATENCY_SCALE = 1.0
 
 
 #: The search the demo runs: synth-math over the simulated fleet.

@@ -52,13 +52,15 @@ class WorkerPool:
         self.started: list[Worker] = []
 
     def start(self, *, concurrency: int = 1, extra_env: dict[str, str] | None = None,
-              queues: str = "itas.layers,itas.control") -> Worker:
+              queues: str = "itas.layers,itas.control", pool: str | None = None) -> Worker:
+        """``pool`` None: the worker's default pool (threads)."""
         name = f"test-{uuid.uuid4().hex[:6]}"
         log = self.log_dir / f"{name}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
                 [*ITAS, "worker", "--concurrency", str(concurrency), "--queues", queues,
-                 "--hostname", f"{name}@%h", "--loglevel", "INFO"],
+                 "--hostname", f"{name}@%h", "--loglevel", "INFO",
+                 *(["--pool", pool] if pool else [])],
                 env={**self.env, **(extra_env or {})}, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, so a kill takes the pool too
             )

@@ -8,6 +8,9 @@ Reliability, and why each setting is what it is:
   queue at once instead of being acknowledged as failed.
 - ``worker_prefetch_multiplier = 1``: a worker holds one message per pool slot; long LLM layers
   are not parked behind a busy process while others sit idle.
+- the ``threads`` pool, sized from the endpoints registry, is what ``itas worker`` runs by
+  default: layer tasks wait on providers, so a thread per task keeps calls in flight up to the
+  limiter's limits (worker/concurrency.py says why threads and not the alternatives).
 - ``visibility_timeout`` above ``task_time_limit``: the Redis broker redelivers an unacked
   message after the visibility timeout (that is how a dead *worker's* work comes back); were it
   shorter than a task, running tasks would be delivered twice.
@@ -20,10 +23,17 @@ Reliability, and why each setting is what it is:
 
 from __future__ import annotations
 
+import logging
+
 from celery import Celery
 from kombu.entity import Exchange, Queue
 
 from models.settings import Settings, load_settings, resolve_service_urls
+
+# httpx logs every request at INFO: at a provider's limits that is hundreds of lines a second
+# and a measurable share of a worker's CPU (bench/pipeline_throughput.py), for nothing a failed
+# call does not log itself (worker/clients retries and errors are logged there).
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 #: LLM work: layer tasks of evaluations.
 LAYERS_QUEUE = "itas.layers"
@@ -35,6 +45,11 @@ TASK_ROUTES = {
     "worker.tasks.probe": {"queue": CONTROL_QUEUE},
     "worker.tasks.*": {"queue": LAYERS_QUEUE},
 }
+
+
+def soft_time_limit_s(settings: Settings) -> int:
+    """How long a task may run before it is stopped cleanly: the hard limit less a margin."""
+    return settings.task_time_limit_s - max(1, min(30, settings.task_time_limit_s // 10))
 
 
 def celery_config(settings: Settings) -> dict[str, object]:
@@ -63,8 +78,9 @@ def celery_config(settings: Settings) -> dict[str, object]:
         "worker_prefetch_multiplier": 1,
         "task_time_limit": settings.task_time_limit_s,
         # The soft limit raises inside the task first, so it can fail cleanly before the kill.
-        "task_soft_time_limit": settings.task_time_limit_s
-        - max(1, min(30, settings.task_time_limit_s // 10)),
+        # Only the prefork pool enforces both; under threads a layer bounds itself by the soft
+        # limit (worker/concurrency.py).
+        "task_soft_time_limit": soft_time_limit_s(settings),
         "task_ignore_result": True,
         "result_backend": None,
         "task_serializer": "json",

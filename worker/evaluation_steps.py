@@ -15,6 +15,7 @@ that ends with several candidates).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import text
@@ -29,6 +30,11 @@ from worker.techniques.base import LayerState
 from worker.techniques.conversation import Conversation
 
 
+# Every layer task of an evaluation reads its row and its question's: kept per process (the
+# fields read here, architecture, benchmark, purpose, a question's turns and reference, never
+# change once written), since these reads were a good part of a layer's CPU at the providers'
+# limits (bench/pipeline_throughput.py profiles it). The objects are detached and only read.
+@functools.lru_cache(maxsize=1024)
 def load_evaluation(database_url: str, evaluation_id: int) -> Evaluation:
     with session_scope(database_url) as session:
         evaluation = session.get(Evaluation, evaluation_id)
@@ -38,6 +44,7 @@ def load_evaluation(database_url: str, evaluation_id: int) -> Evaluation:
         return evaluation
 
 
+@functools.lru_cache(maxsize=8192)
 def load_question(database_url: str, benchmark: str, question_id: str) -> Question:
     with session_scope(database_url) as session:
         question = session.exec(
@@ -74,12 +81,16 @@ def step_started(database_url: str, evaluation_id: int, question_id: str, step: 
             {"e": evaluation_id, "q": question_id, "s": step}).scalar_one())
 
 
+# Compiled once, values as parameters (see worker/llm_calls.py's _INSERT_CALL for why).
+_INSERT_LAYER = insert(LayerOutput).on_conflict_do_nothing()
+
+
 def save_layer(database_url: str, evaluation_id: int, question_id: str, layer_index: int,
                state: dict[str, Any]) -> None:
     with session_scope(database_url) as session:
-        session.execute(insert(LayerOutput).values(
-            evaluation_id=evaluation_id, question_id=question_id, layer_index=layer_index,
-            state=state).on_conflict_do_nothing())
+        session.execute(_INSERT_LAYER, {"evaluation_id": evaluation_id,
+                                        "question_id": question_id,
+                                        "layer_index": layer_index, "state": state})
 
 
 def turns_of(question: Question) -> list[str]:

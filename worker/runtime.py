@@ -1,6 +1,11 @@
 """Per-process resources of a worker: settings, registry, Redis, cache, limiter, HTTP pool,
 thread pool. Built on first use in each pool process and dropped after a fork, so no two
-processes share a socket."""
+processes share a socket.
+
+Thread-safe: under the ``threads`` pool (the default, see worker/concurrency.py) every task
+thread of the process shares one Runtime, built once under a lock; what it holds is safe to
+share between threads (redis-py's connection pool, SQLAlchemy's engine and pool, the httpx
+client pool, the limiter, the cache, a ThreadPoolExecutor)."""
 
 from __future__ import annotations
 
@@ -15,12 +20,8 @@ import redis
 from models.settings import Settings, load_settings, resolve_service_urls
 from worker.cache import ResponseCache
 
-#: Calls of one layer in flight at once, per process. LLM calls wait on the network, so this is
-#: far above the core count; the rate limiter, not this pool, keeps us inside the providers'.
-CALL_THREADS = int(os.environ.get("ITAS_CALL_THREADS", "64"))
 #: Seconds a worker waits on the cache's and limiter's Redis before calling it unavailable.
 REDIS_SOCKET_TIMEOUT_S = 10.0
-
 
 @dataclass
 class Runtime:
@@ -55,22 +56,27 @@ def reset_after_fork() -> None:
 
 def _build() -> Runtime:
     from models.endpoints import load_registry
+    from worker.concurrency import REDIS_CONNECTION_WAIT_S, REDIS_CONNECTIONS, call_threads
     from worker.sending import make_sender
 
     settings = load_settings()
     urls = resolve_service_urls(settings)
     # Socket timeouts: a stalled Redis (not only a dead one) fails the call closed within
     # seconds, as a retryable error, instead of hanging a layer task until its time limit.
-    client = redis.Redis.from_url(urls.cache_redis_url, health_check_interval=30,
-                                  socket_timeout=REDIS_SOCKET_TIMEOUT_S,
-                                  socket_connect_timeout=REDIS_SOCKET_TIMEOUT_S)
+    client = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
+        urls.cache_redis_url, max_connections=REDIS_CONNECTIONS,
+        timeout=REDIS_CONNECTION_WAIT_S, health_check_interval=30,
+        socket_timeout=REDIS_SOCKET_TIMEOUT_S, socket_connect_timeout=REDIS_SOCKET_TIMEOUT_S))
     registry = load_registry(settings.endpoints_file, simulator_url=settings.simulator_url)
     return Runtime(
         settings=settings,
         database_url=urls.database_url,
         redis=client,
         cache=ResponseCache(client, settings.redis_prefix, urls.database_url),
-        pool=ThreadPoolExecutor(CALL_THREADS, thread_name_prefix="itas-call"),
+        # Calls of every layer this process runs share it; LLM calls wait on the network, so
+        # it is far above the core count, and the limiter, not this pool, keeps us inside the
+        # providers' limits.
+        pool=ThreadPoolExecutor(call_threads(registry), thread_name_prefix="itas-call"),
         registry=registry,
         send=make_sender(client, settings.redis_prefix),
     )

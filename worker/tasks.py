@@ -14,9 +14,9 @@ from celery.signals import worker_process_init
 
 from models.crud import count_delivery, get_probe, record_probe_result
 from models.db import dispose_engines, session_scope
-from models.errors import RetryableEndpointError, ServiceUnavailable
+from models.errors import LayerTimeout, RetryableEndpointError, ServiceUnavailable
 from models.settings import load_settings, resolve_service_urls
-from worker.celery_app import LAYERS_QUEUE, app
+from worker.celery_app import LAYERS_QUEUE, app, soft_time_limit_s
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class LayerTask(Task):  # type: ignore[misc]  # Celery is untyped
 #: not answer (models/service_errors.py maps the libraries' errors to these), and a layer
 #: that ran into its soft time limit (stuck behind a dead single-flight leader, say: by the
 #: retry its lease has ended; its finished calls are cached).
-TRANSIENT = (RetryableEndpointError, ServiceUnavailable, SoftTimeLimitExceeded)
+TRANSIENT = (RetryableEndpointError, ServiceUnavailable, SoftTimeLimitExceeded, LayerTimeout)
 
 #: Celery's retries of a layer (``layer_retries`` of the settings, 12 by default): exponential
 #: backoff from 5 s, capped at 5 minutes, with jitter; 12 wait about 35 minutes in all, which
@@ -171,7 +171,8 @@ def _run_step(evaluation_id: int, question_id: str, layer_index: int) -> str:
         state = run_layer_calls(architecture.layers[layer], conversation,
                                 LayerState.from_json(previous), call=caller, pool=rt.pool,
                                 on_unusable=caller.mark_unusable,
-                                is_reward_model=rt.registry.is_reward_model)
+                                is_reward_model=rt.registry.is_reward_model,
+                                timeout_s=soft_time_limit_s(rt.settings))
         stored = state.to_json() | {"elapsed_s": round(time.monotonic() - started, 4)}
         steps.save_layer(rt.database_url, evaluation_id, question_id, layer_index, stored)
 

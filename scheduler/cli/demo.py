@@ -27,6 +27,9 @@ def run_demo(
     job_file: Path = typer.Option(DEMO_JOB, "--job", help="Search job file to run."),
     trials: int | None = typer.Option(None, help="Override the job's number of trials."),
     flower_port: int = typer.Option(5555, help="Port for Flower."),
+    latency_scale: float = typer.Option(
+        DEMO_LATENCY_SCALE, min=0.0,
+        help="Multiplies the simulated LLMs' latencies (1: realistic; 0: answer at once)."),
 ) -> None:
     """Start services, simulator, workers, scheduler and Flower; run a search job; print the
     leaderboard, the best architecture and where the report is."""
@@ -49,17 +52,19 @@ def run_demo(
     done = _itas(submit_args)
     job_id = int(done.strip().splitlines()[-1])
     console.print(f"[bold]3/5[/] search job {job_id} from {job_file}")
-    console.print(f"[bold]4/5[/] Celery worker (16 threads), scheduler and Flower at "
-                  f"http://127.0.0.1:{flower_port} (logs in {logs})")
-    sim_args = [sys.executable, "-m", "simulator", "--fleet", str(demo_fleet(home / "demo")),
+    console.print(f"[bold]4/5[/] Celery worker (its defaults: threads sized from the "
+                  f"endpoints' limits), scheduler and Flower at http://127.0.0.1:{flower_port} "
+                  f"(logs in {logs})")
+    sim_args = [sys.executable, "-m", "simulator",
+                "--fleet", str(demo_fleet(home / "demo", latency_scale)),
                 "--port", str(urlsplit(sim_url).port or 8300)]
     with ExitStack() as stack:
         if not reuse:
             stack.enter_context(background("simulator", sim_args, logs / "simulator.log",
                                            "listening on"))
         stack.enter_context(background(
-            "worker", [*ITAS, "worker", "--pool", "threads", "--concurrency", "16",
-                       "--hostname", "demo@%h"], logs / "worker.log", "ready.", env=DEMO_KEYS))
+            "worker", [*ITAS, "worker", "--hostname", "demo@%h"], logs / "worker.log",
+            "ready.", env=DEMO_KEYS))
         stack.enter_context(background("flower", [*ITAS, "flower", "--port", str(flower_port)],
                                        logs / "flower.log", "Visit me at"))
         stack.enter_context(background(
@@ -112,13 +117,13 @@ def _follow(job_id: int) -> None:
 
 # The simulator's own default fleet file is read here, in the command that starts the simulator
 # as a process: nothing else in scheduler/ may import simulator/.
-def demo_fleet(directory: Path) -> Path:
+def demo_fleet(directory: Path, latency_scale: float = DEMO_LATENCY_SCALE) -> Path:
     from simulator.fleet import DEFAULT_FLEET
 
     fleet = yaml.safe_load(DEFAULT_FLEET.read_text())
-    fleet["latency_scale"] = DEMO_LATENCY_SCALE
+    fleet["latency_scale"] = latency_scale
     path = directory / "demo-fleet.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("# The default simulated fleet with latencies scaled for the demo.\n"
+    path.write_text(f"# The default simulated fleet, latencies scaled by {latency_scale}.\n"
                     + yaml.safe_dump(fleet))
     return path

@@ -58,10 +58,27 @@ def flower_environment(settings: Settings, address: str) -> dict[str, str]:
     return env
 
 
+def default_concurrency(settings: Settings, pool: str) -> int | None:
+    """``--concurrency 0``: for threads, one per call the endpoints' limits let be in flight
+    (worker/concurrency.py); for prefork, None (Celery's default, one process per core).
+    Reads the registry and ITAS_CALL_THREADS now, so that a mistake in either is one line
+    here rather than an error in every task."""
+    from models.endpoints import load_registry
+    from worker.concurrency import call_threads, task_threads
+
+    registry = load_registry(settings.endpoints_file, simulator_url=settings.simulator_url)
+    call_threads(registry)
+    return task_threads(registry) if pool == "threads" else None
+
+
 def run_worker(
     queues: str = typer.Option(",".join(KNOWN_QUEUES), help="Comma-separated queues to consume."),
-    concurrency: int = typer.Option(0, min=0, help="Pool processes (0: one per core)."),
-    pool: str = typer.Option("prefork", help="Celery pool: prefork or threads."),
+    concurrency: int = typer.Option(
+        0, min=0, help="Tasks at once: threads, or prefork's processes (0: threads sized from "
+        "the endpoints' in-flight limits; prefork one per core)."),
+    pool: str = typer.Option(
+        "threads", help="Celery pool: threads (LLM work waits on the network; see "
+        "worker/concurrency.py) or prefork (a process per task)."),
     loglevel: str = typer.Option("INFO", help="Log level."),
     hostname: str = typer.Option("", help="Node name (default: itas@<host>-<pid>)."),
 ) -> None:
@@ -73,10 +90,12 @@ def run_worker(
                         f"known: {', '.join(KNOWN_QUEUES)}")
     if pool not in {"prefork", "threads"}:
         raise UserError(f"--pool: expected prefork or threads, got {pool!r}")
-    _checked_environment()
+    settings = _checked_environment()
     argv = [sys.executable, "-m", "celery", "-A", CELERY_APP, "worker",
             "--queues", ",".join(wanted), "--pool", pool, "--loglevel", loglevel,
             "--hostname", hostname or f"itas@%h-{os.getpid()}", "--events"]
+    sized = default_concurrency(settings, pool)  # also checks registry and ITAS_CALL_THREADS
+    concurrency = concurrency or sized or 0
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
     sys.stdout.flush()

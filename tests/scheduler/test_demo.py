@@ -24,7 +24,9 @@ def test_demo_runs_a_search_and_cleans_up(services: RunServices, tmp_path: Path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ITAS_")}
     env.update(services.env(), ITAS_HOME=str(tmp_path), COLUMNS="160",
                ITAS_SIMULATOR_URL=f"http://127.0.0.1:{free_port()}")
-    done = subprocess.run([*ITAS, "demo", "--trials", "8", "--flower-port", str(free_port())],
+    # Latencies a tenth of the realistic ones the demo shows: the suite's time is short.
+    done = subprocess.run([*ITAS, "demo", "--trials", "8", "--flower-port", str(free_port()),
+                           "--latency-scale", "0.1"],
                           env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     job_id = re.search(r"search job (\d+) from", done.stdout)

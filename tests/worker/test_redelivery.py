@@ -58,7 +58,8 @@ def test_probe_round_trip_through_a_real_worker(workers: WorkerPool, database_ur
 def test_pool_process_killed_mid_task_is_requeued_and_written_once(
     workers: WorkerPool, database_url: str
 ) -> None:
-    worker = workers.start(concurrency=1, extra_env=FAST_REDELIVERY)
+    # Pool processes are prefork's (the default pool, threads, has none to lose).
+    worker = workers.start(concurrency=1, extra_env=FAST_REDELIVERY, pool="prefork")
     probe_id = send_probe(database_url, delay_s=3.0)
     _wait_for(lambda: _probe_state(database_url, probe_id)[0] == 1, 20, "first delivery")
 

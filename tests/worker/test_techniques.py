@@ -254,3 +254,25 @@ def test_a_ranker_on_a_reward_model_scores_the_candidates_in_one_call() -> None:
     assert [s.role for s in seen] == [Role.SCORE]
     assert seen[0].documents == ("a", "b", "c") and seen[0].messages == (("user", QUERY),)
     assert [c.text for c in new.candidates] == ["b", "c"] and not unusable
+
+
+def test_a_layer_past_its_time_limit_raises_and_cancels_the_calls_not_started() -> None:
+    # The threads pool enforces no task time limit: the layer bounds itself (timeout_s).
+    import threading
+
+    import pytest
+
+    release = threading.Event()
+    seen: list[CallSpec] = []
+
+    def call(spec: CallSpec) -> CallResult:
+        seen.append(spec)
+        release.wait(5)
+        return CallResult(spec, "It is 7.", finish_reason="stop")
+
+    with ThreadPoolExecutor(1) as pool:
+        with pytest.raises(TimeoutError, match="not finished within"):
+            run_layer_calls([Comp("generator", samples=3)], CONVERSATION, LayerState(),
+                            call=call, pool=pool, timeout_s=0.2)
+        release.set()
+    assert len(seen) == 1  # the two calls still queued were cancelled, never sent
