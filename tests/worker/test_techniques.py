@@ -10,6 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from models.errors import LayerTimeout
 from worker.layer import run_layer_calls
 from worker.techniques.base import MAX_ATTEMPTS, CallResult, CallSpec, Candidate, LayerState, Role
 from worker.techniques.conversation import DEFAULT_SYSTEM_PROMPT, Conversation
@@ -271,7 +272,7 @@ def test_a_layer_past_its_time_limit_raises_and_cancels_the_calls_not_started() 
         return CallResult(spec, "It is 7.", finish_reason="stop")
 
     with ThreadPoolExecutor(1) as pool:
-        with pytest.raises(TimeoutError, match="not finished within"):
+        with pytest.raises(LayerTimeout, match="not finished within"):
             run_layer_calls([Comp("generator", samples=3)], CONVERSATION, LayerState(),
                             call=call, pool=pool, timeout_s=0.2)
         release.set()
