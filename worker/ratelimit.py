@@ -6,6 +6,25 @@ two workers can never both take the last slot. A 429 pauses that key for everyon
 (:meth:`RateLimiter.pause`). Several keys of one endpoint rotate: :meth:`RateLimiter.acquire_any`
 takes the key that can go soonest and skips a paused one.
 
+**It learns from the provider.** The endpoints file's limits are a ceiling, not the truth: a
+key's tier may be lower, another client may share it, a local server may run fewer
+completions at once than ``max_in_flight`` lets us send. What each call taught is passed to
+:meth:`Permit.release` (its :class:`Signal` and the :class:`StatedLimits` of the provider's
+``x-ratelimit-limit-*`` headers) and folded into the key's state in the same script, shared by
+every worker:
+
+- a stated limit lowers the key's rate to it at once (never raises it above the file's);
+- a 429 cuts the key's rates by :attr:`Adaptation.rate_backoff` (AIMD), which recover
+  linearly over :attr:`Adaptation.rate_recover_s`;
+- a timeout cuts the key's in-flight cap to the slots held times
+  :attr:`Adaptation.inflight_backoff`, and successes bring it back slowly, one slot per
+  ``cap / inflight_recover`` successes (a server that queues what it cannot run makes the
+  queued calls time out: the cure is sending fewer, not retrying at once).
+
+Only a call started after the last cut can cut again, so the many 429s or timeouts of calls
+sent together under the old limit count as one event (TCP's rule). ratelimit.lua explains
+the state; :meth:`RateLimiter.effective` shows what applies now.
+
 Why not Celery's ``rate_limit``: it is enforced per worker *process*, knows nothing of tokens,
 concurrency or API keys, and cannot be paused by a 429 seen elsewhere. Why our own code: no
 well-kept library does several limits at once (requests, estimated-then-corrected tokens,
@@ -35,6 +54,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -43,7 +63,8 @@ import redis
 
 from models.errors import AcquireTimeout, RateLimiterUnavailable
 
-__all__ = ["Limits", "Permit", "RateLimiter"]
+__all__ = ["Adaptation", "Effective", "Limits", "Permit", "RateLimiter", "Signal",
+           "StatedLimits"]
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +102,72 @@ class Limits:
         if not (isinstance(self.burst_s, int | float) and 0 < self.burst_s <= 60):
             raise ValueError("Limits.burst_s: expected seconds in (0, 60]")
 
-    def script_args(self) -> list[float]:
-        """(request interval ms, capacity, token interval ms, capacity, max in flight)."""
+    def script_args(self, recover_s: float) -> list[float]:
+        """ratelimit.lua's LIM: (request interval ms, token interval ms, burst ms, max in
+        flight, 429 factor recovery ms)."""
         r_int = 60_000 / self.requests_per_min if self.requests_per_min else 0.0
-        r_cap = max(1.0, (self.requests_per_min or 0) * self.burst_s / 60)
         t_int = 60_000 / self.tokens_per_min if self.tokens_per_min else 0.0
-        t_cap = max(1.0, (self.tokens_per_min or 0) * self.burst_s / 60)
-        return [r_int, r_cap, t_int, t_cap, float(self.max_in_flight or 0)]
+        return [r_int, t_int, self.burst_s * 1000, float(self.max_in_flight or 0),
+                recover_s * 1000]
+
+
+class Signal(Enum):
+    """What a call's outcome says about the key's limits (see the module docstring)."""
+
+    NONE = ""  # nothing to learn (a 5xx, a bad request, ...)
+    OK = "ok"  # answered: the in-flight cap may grow back
+    RATE_LIMITED = "429"  # sending too fast: cut the rates
+    TIMEOUT = "timeout"  # sending too many at once: cut the in-flight cap
+
+
+@dataclass(frozen=True)
+class StatedLimits:
+    """The per-minute limits a provider's response headers state for the key (None: unsaid)."""
+
+    requests_per_min: int | None = None
+    tokens_per_min: int | None = None
+
+
+@dataclass(frozen=True)
+class Adaptation:
+    """How fast the limiter backs off and recovers. Usage::
+
+        Adaptation()                                   # the defaults below
+        Adaptation(rate_backoff=0.5, rate_recover_s=300)
+
+    The defaults: a 429 cuts 20% (so the average of the sawtooth between the cut and the
+    limit stays near 90% of the limit) and a full factor comes back in 2 minutes (a 20% cut in
+    24 s, slow enough that a limit found by 429s alone is probed a few times a minute, not
+    hammered); a timeout halves the in-flight calls (TCP's cut) and a slot comes back per
+    ``4 * cap`` successes (a quarter of TCP's pace: a server that queued calls until they
+    timed out is probed gently).
+    """
+
+    rate_backoff: float = 0.8
+    rate_recover_s: float = 120.0
+    min_factor: float = 0.05
+    inflight_backoff: float = 0.5
+    inflight_recover: float = 0.25
+    #: False: trust the endpoints file alone (what the limiter did before it learned; the
+    #: benchmarks' baseline).
+    learn: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("rate_backoff", "min_factor", "inflight_backoff", "inflight_recover"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ValueError(f"Adaptation.{name}: expected a number in (0, 1]")
+        if not self.rate_recover_s > 0:
+            raise ValueError("Adaptation.rate_recover_s: expected positive seconds")
+
+
+@dataclass(frozen=True)
+class Effective:
+    """A key's limits as applied now (None: no such limit); ``factor`` is the 429 factor."""
+
+    requests_per_min: float | None
+    tokens_per_min: float | None
+    max_in_flight: int | None
+    factor: float
 
 
 @dataclass
@@ -104,19 +184,26 @@ class Permit:
     _limiter: RateLimiter = field(repr=False)
     _limits: Limits = field(repr=False)
     _holder: str = field(repr=False)
+    _started_ms: float = field(default=0.0, repr=False)  # Redis's clock at admission
     _released: bool = field(default=False, repr=False)
 
-    def release(self, actual_tokens: int | None = None) -> None:
+    def release(
+        self, actual_tokens: int | None = None, *, signal: Signal = Signal.NONE,
+        stated: StatedLimits | None = None,
+    ) -> None:
         """Give the slot back; with ``actual_tokens``, replace the estimate by the real usage.
 
-        Never raises: the call is over, so a Redis failure here is logged and the slot comes
-        back when its lease ends.
+        ``signal`` and ``stated`` are what the call taught about the key's limits (see the
+        module docstring); the defaults teach nothing. Never raises: the call is over, so a
+        Redis failure here is logged and the slot comes back when its lease ends.
         """
         if self._released:
             return
         self._released = True
         delta = 0 if actual_tokens is None else actual_tokens - self.est_tokens
-        self._limiter._release(self, delta, self._limits)
+        if not self._limiter.adaptation.learn:
+            signal, stated = Signal.NONE, None
+        self._limiter._release(self, delta, self._limits, signal, stated or StatedLimits())
 
     def __enter__(self) -> Permit:
         return self
@@ -135,10 +222,14 @@ class RateLimiter:
     back at any moment; rates and pauses instead say exactly how long to sleep).
     """
 
-    def __init__(self, redis_client: redis.Redis, prefix: str, *, poll_s: float = 0.02) -> None:
+    def __init__(
+        self, redis_client: redis.Redis, prefix: str, *, poll_s: float = 0.02,
+        adaptation: Adaptation = Adaptation(),  # noqa: B008 - frozen, so shared is safe
+    ) -> None:
         self._redis = redis_client
         self._prefix = prefix
         self._poll_ms = poll_s * 1000
+        self.adaptation = adaptation
         self._script = redis_client.register_script(_SCRIPT)
 
     # -- the public operations ---------------------------------------------------------------
@@ -171,12 +262,12 @@ class RateLimiter:
         deadline = started + timeout_s
         holder = uuid.uuid4().hex
         while True:
-            admitted, index, wait_s, kind = self._decide(
+            admitted, index, wait_s, kind, now_ms = self._decide(
                 endpoint, key_ids, limits, est_tokens, commit=True, holder=holder, lease_s=lease_s
             )
             if admitted:
                 return Permit(endpoint, key_ids[index - 1], est_tokens,
-                              time.monotonic() - started, self, limits, holder)
+                              time.monotonic() - started, self, limits, holder, now_ms)
             remaining = deadline - time.monotonic()
             if remaining <= 0 or (kind == "exact" and wait_s > remaining):
                 raise AcquireTimeout(
@@ -192,7 +283,7 @@ class RateLimiter:
         """Which key can go soonest and in how many seconds (0: now). Takes nothing."""
         if not key_ids:
             raise ValueError("choose_key: no API keys to choose from")
-        _, index, wait_s, _ = self._decide(
+        _, index, wait_s, _, _ = self._decide(
             endpoint, key_ids, limits, est_tokens, commit=False, holder="", lease_s=0
         )
         return key_ids[index - 1], wait_s
@@ -213,6 +304,29 @@ class RateLimiter:
         )
         return float(paused_ms) / 1000, int(held)
 
+    def effective(self, endpoint: str, key_id: str, limits: Limits) -> Effective:
+        """The limits ``key_id`` runs under now: the file's, lowered by what was learned."""
+        rpm, tpm, max_fl, factor = self._run(
+            [self._state_key(endpoint, key_id)],
+            ["effective", *limits.script_args(self.adaptation.rate_recover_s)],
+        )
+        return Effective(requests_per_min=float(rpm) or None, tokens_per_min=float(tpm) or None,
+                         max_in_flight=int(max_fl) or None, factor=float(factor))
+
+    def forget(self, endpoint: str, key_id: str) -> None:
+        """Drop what was learned about ``key_id`` (and its pause): back to the file's limits.
+
+        For an operator who raised a key's tier, and for benchmarks. Raises
+        RateLimiterUnavailable.
+        """
+        try:
+            self._redis.hdel(self._state_key(endpoint, key_id), "lr", "lt", "f", "fa", "c", "ca",
+                             "p")
+        except redis.RedisError as exc:
+            raise RateLimiterUnavailable(
+                f"rate limiter: Redis at {self._address()} does not answer ({type(exc).__name__})"
+            ) from exc
+
     # -- internals ---------------------------------------------------------------------------
 
     def _state_key(self, endpoint: str, key_id: str) -> str:
@@ -226,22 +340,28 @@ class RateLimiter:
     def _decide(
         self, endpoint: str, key_ids: Sequence[str], limits: Limits, est_tokens: int, *,
         commit: bool, holder: str, lease_s: float,
-    ) -> tuple[bool, int, float, str]:
+    ) -> tuple[bool, int, float, str, float]:
         keys: list[str] = []
         for key_id in key_ids:
             keys += [self._state_key(endpoint, key_id), self._inflight_key(endpoint, key_id)]
-        args = ["acquire", 1 if commit else 0, *limits.script_args(), est_tokens, holder,
-                lease_s * 1000, self._poll_ms]
-        admitted, index, wait_ms, kind = self._run(keys, args)
+        args = ["acquire", *limits.script_args(self.adaptation.rate_recover_s),
+                1 if commit else 0, est_tokens, holder, lease_s * 1000, self._poll_ms]
+        admitted, index, wait_ms, kind, now_ms = self._run(keys, args)
         kind = kind.decode() if isinstance(kind, bytes) else str(kind)
-        return bool(admitted), int(index), float(wait_ms) / 1000, kind
+        return bool(admitted), int(index), float(wait_ms) / 1000, kind, float(now_ms)
 
-    def _release(self, permit: Permit, token_delta: int, limits: Limits) -> None:
+    def _release(self, permit: Permit, token_delta: int, limits: Limits, signal: Signal,
+                 stated: StatedLimits) -> None:
         keys = [self._state_key(permit.endpoint, permit.key_id),
                 self._inflight_key(permit.endpoint, permit.key_id)]
-        t_int = limits.script_args()[2]
+        a = self.adaptation
         try:
-            held = self._run(keys, ["release", permit._holder, token_delta, t_int])
+            held = self._run(keys, [
+                "release", *limits.script_args(a.rate_recover_s), permit._holder, token_delta,
+                signal.value, permit._started_ms, stated.requests_per_min or 0,
+                stated.tokens_per_min or 0, a.rate_backoff, a.min_factor, a.inflight_backoff,
+                a.inflight_recover,
+            ])
         except RateLimiterUnavailable as exc:
             log.warning("%s; the slot comes back when its lease ends", exc)
             return

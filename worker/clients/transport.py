@@ -209,7 +209,8 @@ def _status_error(
     message = f"endpoint {name}: HTTP {status}" + (f": {said}" if said else "")
     if status == 429:
         wait = retry_after_s(response.headers)
-        return RateLimited(message, endpoint=name, status=status, retry_after_s=wait)
+        return RateLimited(message, endpoint=name, status=status, retry_after_s=wait,
+                           headers=_interesting(response.headers))
     if status == 408:
         return EndpointTimeout(message, endpoint=name, status=status)
     if status >= 500:
