@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import multiprocessing
 import os
 import sys
@@ -109,6 +110,7 @@ def run_process(arm: str, url: str, threads: int, start_at: float, until: float,
     from worker.clients import ChatRequest, RetryPolicy, call_llm
     from worker.ratelimit import Adaptation, RateLimiter
 
+    logging.getLogger("worker.clients.calling").setLevel(logging.ERROR)  # 429s are expected
     limiter = RateLimiter(redis.Redis.from_url(redis_url), prefix,
                           adaptation=Adaptation(learn=arm != "trusting"))
     endpoint = BenchEndpoint(name=f"bench-{arm}", base_url=url)
