@@ -13,8 +13,10 @@ names another)::
                                     # with /v1 (the client adds /chat/completions); for
                                     # anthropic the bare host (the client adds /v1/messages)
         api_key_envs: [TOGETHER_KEY_A, TOGETHER_KEY_B]   # variable NAMES, rotated; may be []
-        requests_per_min: 600       # limits of ONE key (each key has its own);
-        tokens_per_min: 1000000     # defaults 60 / 100000 / 8 / 120
+        requests_per_min: 600       # limits of ONE key (each key has its own), a ceiling
+        tokens_per_min: 1000000     # the limiter lowers from the provider's headers, 429s
+                                    # and timeouts (worker/ratelimit.py); defaults
+                                    # 60 / 100000 / 8 / 120
         max_in_flight: 16
         timeout_s: 120
         model_types: [Together_API] # Archon model_type values this endpoint serves ([]: any)
