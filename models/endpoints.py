@@ -19,6 +19,7 @@ names another)::
                                     # 60 / 100000 / 8 / 120
         max_in_flight: 16
         timeout_s: 120
+        supports_n: true            # takes OpenAI's n: k samples of one prompt in one request
         model_types: [Together_API] # Archon model_type values this endpoint serves ([]: any)
     llms:
       Qwen/Qwen2-72B-Instruct:
@@ -104,6 +105,7 @@ _EXPECTED = {
     "max_in_flight": "an integer >= 1 (per key)",
     "timeout_s": "a number of seconds > 0",
     "model_types": "a list of Archon model_type values such as OpenAI_API",
+    "supports_n": "true or false (whether the endpoint takes OpenAI's n)",
     "endpoint": "the name of an endpoint",
     "wire_model": "the model name the endpoint expects (a string)",
     "price_in_per_mtok": "a number >= 0 (USD per million input tokens)",
@@ -199,6 +201,9 @@ def _endpoint(problems: list[str], name: str, raw: Any,
     except ValidationError as exc:
         problems.extend(field_problems(exc, path, _EXPECTED))
         return None
+    if endpoint.supports_n and endpoint.kind != EndpointKind.OPENAI:
+        problems.append(f"{at(path, 'supports_n')}: only an openai endpoint takes n "
+                        f"(this one is {endpoint.kind.value})")
     return endpoint if len(problems) == before else None
 
 

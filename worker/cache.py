@@ -9,6 +9,8 @@
   flush no paid call is repeated.
 - Single flight: of several concurrent identical calls (threads, processes, machines) one
   makes the request; the others wait for its answer in Redis (``<prefix>flight:<hash>``).
+  :meth:`ResponseCache.lead_many` takes several such leases at once, for one request that
+  answers several calls (k samples of one prompt as one ``n=k`` request).
 """
 
 from __future__ import annotations
@@ -135,6 +137,31 @@ class ResponseCache:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"waited {wait_s}s for an identical call in flight")
             time.sleep(0.05)
+
+    @contextmanager
+    def lead_many(self, digests: Sequence[str], *, lease_s: float = 600.0) -> Iterator[list[str]]:
+        """Take, without waiting, the single-flight lease of each of ``digests`` that no one
+        holds and that is not cached yet; yield those (in order), release them at the end.
+
+        For a caller that answers several requests with one (k samples as one ``n=k``
+        request): it must put every digest it yields in the cache before leaving, or the
+        callers waiting on them make their own requests once the leases are gone.
+        """
+        token = uuid.uuid4().hex
+        led: list[str] = []
+        try:
+            for digest in digests:
+                lock_key = self._key("flight", digest)
+                if not self._redis.set(lock_key, token, nx=True, px=int(lease_s * 1000)):
+                    continue
+                if self.get(digest) is not None:  # landed before we took the lease
+                    self._release(lock_key, token)
+                    continue
+                led.append(digest)
+            yield led
+        finally:
+            for digest in led:
+                self._release(self._key("flight", digest), token)
 
     def _release(self, lock_key: str, token: str) -> None:
         # Delete only our own lease: after an expiry another leader may hold the key.

@@ -15,7 +15,7 @@ not read). How the contributions of a layer's components combine into the state 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from worker.techniques import technique_for
@@ -31,6 +31,8 @@ from worker.techniques.base import (
 from worker.techniques.conversation import Conversation
 
 Caller = Callable[[CallSpec], CallResult]
+#: Makes several planned calls ahead, as one request where it can (LLMCaller.prefetch).
+Prefetch = Callable[[Sequence[CallSpec]], None]
 #: Told of every reply that could not be used (its ``problem`` is set), attempt by attempt.
 UnusableSink = Callable[[CallResult], None]
 
@@ -68,17 +70,33 @@ def run_layer_calls(
     pool: ThreadPoolExecutor,
     on_unusable: UnusableSink | None = None,
     is_reward_model: Callable[[str], bool] = lambda _llm: False,
+    prefetch: Prefetch | None = None,
 ) -> LayerState:
     """Plan, run concurrently, combine. Exceptions of ``call`` (retryable errors after the
     client's own retries) propagate: the task retries the layer, whose finished calls are
-    then cache hits. ``is_reward_model`` tells which LLMs score instead of chatting."""
+    then cache hits. ``is_reward_model`` tells which LLMs score instead of chatting.
+
+    ``prefetch`` (LLMCaller.prefetch) is given each component's plan of several calls before
+    they are asked, so the samples of one prompt can go as one ``n=k`` request; the calls of
+    the other components start meanwhile, and those of a prefetched plan once it is done
+    (then mostly cache hits)."""
     if state.unit_tests:
         conversation = conversation.with_unit_tests(state.unit_tests)
     techniques = [(c, technique_for(c, is_reward_model)) for c in components]
     plans = [(c, t, t.plan(c, conversation, state)) for c, t in techniques]
-    futures = [[pool.submit(ask, call, technique, c, state, s, on_unusable) for s in specs]
-               for c, technique, specs in plans]
-    results = [[f.result() for f in group] for group in futures]
+
+    def submit(i: int) -> list[Future[CallResult]]:
+        component, technique, specs = plans[i]
+        return [pool.submit(ask, call, technique, component, state, s, on_unusable)
+                for s in specs]
+
+    batched = [i for i, plan in enumerate(plans) if prefetch is not None and len(plan[2]) > 1]
+    futures = {i: submit(i) for i in range(len(plans)) if i not in batched}
+    if prefetch is not None:
+        for warmed in [pool.submit(prefetch, plans[i][2]) for i in batched]:
+            warmed.result()
+    futures.update({i: submit(i) for i in batched})
+    results = [[f.result() for f in futures[i]] for i in range(len(plans))]
 
     produced: list[Candidate] = []
     any_producer = False

@@ -116,7 +116,8 @@ def run_layer(self: Task, evaluation_id: int, question_id: str, layer_index: int
         state = run_layer_calls(architecture.layers[layer], conversation,
                                 LayerState.from_json(previous), call=caller, pool=rt.pool,
                                 on_unusable=caller.mark_unusable,
-                                is_reward_model=rt.registry.is_reward_model)
+                                is_reward_model=rt.registry.is_reward_model,
+                                prefetch=caller.prefetch)
         stored = state.to_json() | {"elapsed_s": round(time.monotonic() - started, 4)}
         steps.save_layer(rt.database_url, evaluation_id, question_id, layer_index, stored)
 
