@@ -12,11 +12,18 @@ its own key, each as ``--processes`` OS processes of ``--threads`` threads calli
 - ``trusting``: the baseline, the limiter with learning off (``Adaptation(learn=False)``): it
   trusts the file, and a 429 only pauses the key.
 
+``--limit requests`` (the default) makes requests/min bind (780 stated, 600 true, tiny
+prompts); ``--limit tokens`` makes tokens/min bind (78,000 stated, 60,000 true, ~160-token
+prompts with max_tokens 64; the simulator charges max_tokens as OpenAI does, while the limiter
+corrects its estimate to the tokens used, so there the 429s also teach what the headers
+cannot: the provider counts more than we do).
+
 Before the clock starts, each key's bucket is emptied (the simulator's buckets hold a whole
 minute, so without this a 30% excess would take over three minutes to show at all: it stands
 for another client having used the key's burst). Each arm then runs ``--seconds``; the figures
-are the last 60 s's successful calls per minute ÷ the true limit (goal >= 0.9) and the 429
-share of all requests the arm sent over the whole run (goal <= 2%).
+are the last 60 s's successful calls (or tokens the simulator charged) per minute ÷ the true
+limit (goal >= 0.9) and the 429 share of all requests the arm sent over the whole run (goal
+<= 2%).
 
     ITAS_REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/rate_limit_adapts.py \\
         [--seconds 150] [--json-out bench/rate_limit_adapts.json]
@@ -53,6 +60,12 @@ from scheduler.services.ports import free_port  # noqa: E402
 
 TRUE_RPM = 600
 STATED_RPM = 780  # 30% above what the simulator enforces
+TRUE_TPM = 60_000
+STATED_TPM = 78_000
+#: --limit tokens: each call's prompt (~160 tokens) and max_tokens (the simulator, as OpenAI,
+#: charges max_tokens against tokens/min whatever the answer used).
+PADDING = "Consider the numbers given below carefully before you answer. " * 10
+MAX_TOKENS_TPM = 64
 ARMS = ("headers", "quiet", "trusting")
 LLM = "sim-tiny"
 WINDOW_S = 60.0
@@ -66,16 +79,17 @@ class BenchEndpoint:
     base_url: str
     api_key_envs: list[str] = field(default_factory=lambda: ["ITAS_BENCH_KEY"])
     kind: str = "openai"
-    requests_per_min: int | None = STATED_RPM
+    requests_per_min: int | None = None
     tokens_per_min: int | None = None
     max_in_flight: int | None = None
     timeout_s: float = 30.0
 
 
-def fleet(work: Path) -> Path:
+def fleet(work: Path, limit: str) -> Path:
     """Three keys at the true limit; the ``quiet`` one without limit headers."""
-    keys = [{"key": f"bench-{arm}", "requests_per_min": TRUE_RPM,
-             "tokens_per_min": 100_000_000, "limit_headers": arm != "quiet"} for arm in ARMS]
+    rpm, tpm = (TRUE_RPM, 100_000_000) if limit == "requests" else (1_000_000, TRUE_TPM)
+    keys = [{"key": f"bench-{arm}", "requests_per_min": rpm, "tokens_per_min": tpm,
+             "limit_headers": arm != "quiet"} for arm in ARMS]
     path = work / "fleet.yaml"
     path.write_text(yaml.safe_dump({
         "latency_scale": 1.0,
@@ -88,9 +102,10 @@ def fleet(work: Path) -> Path:
     return path
 
 
-async def _drain(url: str, key: str) -> int:
-    """Empty ``key``'s request bucket (zero-latency calls until the first 429s)."""
-    body = {"model": LLM, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}
+async def _drain(url: str, key: str, limit: str) -> int:
+    """Empty ``key``'s bucket (zero-latency calls until the first 429s)."""
+    body = {"model": LLM, "messages": [{"role": "user", "content": "hi"}],
+            "max_tokens": 1 if limit == "requests" else 2000}
     headers = {"authorization": f"Bearer {key}", "x-sim-latency-ms": "0"}
     sent = 0
     async with httpx.AsyncClient(timeout=30) as client:
@@ -103,7 +118,7 @@ async def _drain(url: str, key: str) -> int:
                 return sent
 
 
-def run_process(arm: str, url: str, threads: int, start_at: float, until: float,
+def run_process(arm: str, url: str, limit: str, threads: int, start_at: float, until: float,
                 redis_url: str, prefix: str, out: Any) -> None:
     """One worker process of one arm: ``threads`` threads call as fast as the limiter lets."""
     from models.errors import EndpointError, RateLimited
@@ -113,11 +128,15 @@ def run_process(arm: str, url: str, threads: int, start_at: float, until: float,
     logging.getLogger("worker.clients.calling").setLevel(logging.ERROR)  # 429s are expected
     limiter = RateLimiter(redis.Redis.from_url(redis_url), prefix,
                           adaptation=Adaptation(learn=arm != "trusting"))
-    endpoint = BenchEndpoint(name=f"bench-{arm}", base_url=url)
+    if limit == "requests":
+        endpoint = BenchEndpoint(name=f"bench-{arm}", base_url=url,
+                                 requests_per_min=STATED_RPM)
+    else:
+        endpoint = BenchEndpoint(name=f"bench-{arm}", base_url=url, tokens_per_min=STATED_TPM)
     keys_env = {"ITAS_BENCH_KEY": f"bench-{arm}"}
     policy = RetryPolicy(max_attempts=1000, max_total_s=until - time.time() + 60)
     lock = threading.Lock()
-    done: list[float] = []
+    done: list[tuple[float, int]] = []  # (when, what the simulator charged)
     stats = {"sent": 0, "429": 0, "errors": 0}
 
     def on_failed(exc: EndpointError, key: str) -> None:
@@ -129,16 +148,20 @@ def run_process(arm: str, url: str, threads: int, start_at: float, until: float,
         i = 0
         while time.time() < until:
             i += 1
-            request = ChatRequest(llm=LLM, max_tokens=8, seed=i, messages=[
-                {"role": "user", "content": f"What is {n} + {i}?"}])
+            if limit == "requests":
+                request = ChatRequest(llm=LLM, max_tokens=8, seed=i, messages=[
+                    {"role": "user", "content": f"What is {n} + {i}?"}])
+            else:
+                request = ChatRequest(llm=LLM, max_tokens=MAX_TOKENS_TPM, seed=i, messages=[
+                    {"role": "user", "content": f"{PADDING}What is {n} + {i}?"}])
             try:
-                call_llm(endpoint, request, limiter=limiter, keys_env=keys_env,
-                         policy=policy, on_failed_attempt=on_failed)
+                response = call_llm(endpoint, request, limiter=limiter, keys_env=keys_env,
+                                    policy=policy, on_failed_attempt=on_failed)
             except EndpointError:
                 continue
             with lock:
                 stats["sent"] += 1
-                done.append(time.time())
+                done.append((time.time(), response.tokens_in + request.max_tokens))
 
     time.sleep(max(0.0, start_at - time.time()))
     workers = [threading.Thread(target=loop, args=(os.getpid() * 1000 + t,))
@@ -162,6 +185,9 @@ def main() -> int:
                         help="run time of each arm (at least 90: the last 60 s are measured)")
     parser.add_argument("--processes", type=int, default=2, help="processes per arm")
     parser.add_argument("--threads", type=int, default=6, help="threads per process")
+    parser.add_argument("--limit", choices=("requests", "tokens"), default="requests",
+                        help="which limit binds: requests/min (tiny prompts) or tokens/min "
+                        "(~160-token prompts, max_tokens 64)")
     parser.add_argument("--json-out", type=Path, help="write the figures here (a JSON list)")
     args = parser.parse_args()
     if args.seconds < 90:
@@ -177,7 +203,7 @@ def main() -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     simulator = start_process([sys.executable, "-m", "simulator", "--port", str(port),
-                               "--fleet", str(fleet(work))], work / "sim.log",
+                               "--fleet", str(fleet(work, args.limit))], work / "sim.log",
                               {k: v for k, v in os.environ.items() if k != "ITAS_DATASETS"})
     try:
         wait_http(f"{url}/health", simulator, work / "sim.log")
@@ -192,22 +218,23 @@ def main() -> int:
 
 
 def run(args: argparse.Namespace, url: str, redis_url: str,
-        prefix: str) -> dict[str, tuple[list[float], dict[str, int], float]]:
+        prefix: str) -> dict[str, tuple[list[tuple[float, int]], dict[str, int], float]]:
     for arm in ARMS:
-        asyncio.run(_drain(url, f"bench-{arm}"))
+        asyncio.run(_drain(url, f"bench-{arm}", args.limit))
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     start_at = time.time() + 4  # every interpreter is up before the clock starts
     until = start_at + args.seconds
-    procs = [ctx.Process(target=run_process, args=(arm, url, args.threads, start_at, until,
-                                                   redis_url, prefix, out))
+    procs = [ctx.Process(target=run_process, args=(arm, url, args.limit, args.threads,
+                                                   start_at, until, redis_url, prefix, out))
              for arm in ARMS for _ in range(args.processes)]
+    stated, true, unit = limit_of(args.limit)
     print(f"{len(ARMS)} arms x {args.processes} processes x {args.threads} threads for "
-          f"{args.seconds:.0f} s; file states {STATED_RPM}/min, the simulator enforces "
-          f"{TRUE_RPM}/min", flush=True)
+          f"{args.seconds:.0f} s; file states {stated} {unit}/min, the simulator enforces "
+          f"{true}", flush=True)
     for p in procs:
         p.start()
-    results: dict[str, tuple[list[float], dict[str, int], float]] = {
+    results: dict[str, tuple[list[tuple[float, int]], dict[str, int], float]] = {
         a: ([], {"sent": 0, "429": 0, "errors": 0}, until) for a in ARMS}
     for _ in procs:
         arm, done, stats = out.get(timeout=args.seconds + 300)
@@ -219,37 +246,46 @@ def run(args: argparse.Namespace, url: str, redis_url: str,
     return results
 
 
+def limit_of(limit: str) -> tuple[int, int, str]:
+    """(stated, true, unit) of the binding limit."""
+    if limit == "requests":
+        return STATED_RPM, TRUE_RPM, "requests"
+    return STATED_TPM, TRUE_TPM, "tokens"
+
+
 def report(args: argparse.Namespace,
-           results: dict[str, tuple[list[float], dict[str, int], float]]) -> int:
+           results: dict[str, tuple[list[tuple[float, int]], dict[str, int], float]]) -> int:
     command = ("ITAS_REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python "
-               f"bench/rate_limit_adapts.py --seconds {args.seconds:g}")
+               f"bench/rate_limit_adapts.py --seconds {args.seconds:g} --limit {args.limit}")
+    stated, true, unit = limit_of(args.limit)
     rows: dict[str, tuple[float, float]] = {}
     print(f"\n{'arm':9} {'calls':>6} {'sent':>6} {'429s':>6} {'429 share':>9} "
-          f"{'last 60 s /min':>14} {'÷ true':>7}")
+          f"{'last 60 s ' + unit + '/min':>22} {'÷ true':>7}")
     for arm in ARMS:
         done, stats, until = results[arm]
-        last = sum(1 for t in done if t > until - WINDOW_S)
-        ratio = last / TRUE_RPM
+        last = sum(1 if args.limit == "requests" else charged
+                   for t, charged in done if t > until - WINDOW_S)
+        ratio = last / true
         share = stats["429"] / stats["sent"] if stats["sent"] else 0.0
         rows[arm] = (ratio, share)
         print(f"{arm:9} {len(done):6d} {stats['sent']:6d} {stats['429']:6d} {share:9.2%} "
-              f"{last:14d} {ratio:7.3f}")
-    base = (f"true limit {TRUE_RPM}/min (file states {STATED_RPM}); "
+              f"{last:22d} {ratio:7.3f}")
+    base = (f"true limit {true} {unit}/min (file states {stated}); "
             f"trusting the file: {rows['trusting'][0]:.3f} of it, "
             f"{rows['trusting'][1]:.2%} 429s")
+    name = "rate_limit_adapts" + ("" if args.limit == "requests" else "_tpm")
     figures = [
-        figure("rate_limit_adapts", rows["headers"][0], "ratio", ">= 0.9", base, command),
-        figure("rate_limit_adapts_429_share", rows["headers"][1], "share", "<= 0.02", base,
-               command),
-        figure("rate_limit_adapts_without_headers", rows["quiet"][0], "ratio", ">= 0.9",
+        figure(name, rows["headers"][0], "ratio", ">= 0.9", base, command),
+        figure(f"{name}_429_share", rows["headers"][1], "share", "<= 0.02", base, command),
+        figure(f"{name}_without_headers", rows["quiet"][0], "ratio", ">= 0.9",
                base + " (429s alone teach)", command),
-        figure("rate_limit_adapts_without_headers_429_share", rows["quiet"][1], "share",
-               "<= 0.02", base + " (429s alone teach)", command),
+        figure(f"{name}_without_headers_429_share", rows["quiet"][1], "share", "<= 0.02",
+               base + " (429s alone teach)", command),
     ]
     if args.json_out:
         args.json_out.write_text(json.dumps(figures, indent=2) + "\n")
     ok = rows["headers"][0] >= 0.9 and rows["headers"][1] <= 0.02
-    print(f"\nrate_limit_adapts {rows['headers'][0]:.3f} (goal >= 0.9), 429 share "
+    print(f"\n{name} {rows['headers'][0]:.3f} (goal >= 0.9), 429 share "
           f"{rows['headers'][1]:.2%} (goal <= 2%): {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
 
