@@ -64,3 +64,16 @@ def fresh_stack(*, latency_scale: float = 1.0, workers: int = 2, threads: int = 
             stop(process)
         with psycopg.connect(urls.database_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE "{db_name}" WITH (FORCE)')
+
+
+def service_urls() -> tuple[str, str] | None:
+    """(database URL, Redis URL): the environment's, else the embedded services'; None (after
+    printing what to run) when there are neither."""
+    from models.errors import ServiceUnavailable
+
+    try:
+        urls = resolve_service_urls(load_settings())
+    except ServiceUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    return urls.database_url, urls.redis_url

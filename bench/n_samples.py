@@ -37,6 +37,7 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.harness import service_urls  # noqa: E402
 from scheduler.processes import start_process, stop, wait_http  # noqa: E402
 from scheduler.services.ports import free_port  # noqa: E402
 
@@ -66,12 +67,10 @@ def main() -> int:
     if args.samples < 2 or args.questions < 1:
         print("--samples: expected at least 2; --questions: at least 1", file=sys.stderr)
         return 2
-    database_url, redis_url = os.environ.get("ITAS_DATABASE_URL"), os.environ.get(
-        "ITAS_REDIS_URL")
-    if not database_url or not redis_url:
-        print("ITAS_DATABASE_URL and ITAS_REDIS_URL must be set (PostgreSQL and Redis)",
-              file=sys.stderr)
+    urls = service_urls()
+    if urls is None:
         return 2
+    database_url, redis_url = urls
     db_name = f"itas_bench_n_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{db_name}"')

@@ -39,6 +39,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.harness import service_urls  # noqa: E402
 from scheduler.processes import start_process, stop, wait_http  # noqa: E402
 from scheduler.services.ports import free_port  # noqa: E402
 
@@ -126,11 +127,10 @@ def main() -> int:
         print("--seconds, --service-ms, --timeout-s: expected positive numbers",
               file=sys.stderr)
         return 2
-    redis_url = os.environ.get("ITAS_REDIS_URL")
-    if not redis_url:
-        print("ITAS_REDIS_URL is not set: the limiter needs Redis (e.g. "
-              "redis://127.0.0.1:6379/0)", file=sys.stderr)
+    urls = service_urls()
+    if urls is None:
         return 2
+    redis_url = urls[1]
     logging.getLogger("worker.clients.calling").setLevel(logging.ERROR)  # timeouts expected
     from worker.ratelimit import Adaptation, RateLimiter
 
