@@ -274,7 +274,7 @@ def report(args: argparse.Namespace,
     for arm in ARMS:
         done, stats, until = results[arm]
         last = sum(1 if args.limit == "requests" else charged
-                   for t, charged in done if t > until - WINDOW_S)
+                   for t, charged in done if until - WINDOW_S < t <= until)
         ratio = last / true
         share = stats["429"] / stats["sent"] if stats["sent"] else 0.0
         rows[arm] = (ratio, share)
