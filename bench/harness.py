@@ -86,3 +86,16 @@ def wait_log(log: Path, text: str, process: object, timeout_s: float = 60) -> No
             raise RuntimeError(f"{log} never said {text!r}: "
                                f"{log.read_text(errors='replace')[-2000:]}")
         time.sleep(0.2)
+
+
+def service_urls() -> tuple[str, str] | None:
+    """(database URL, Redis URL): the environment's, else the embedded services'; None (after
+    printing what to run) when there are neither."""
+    from models.errors import ServiceUnavailable
+
+    try:
+        urls = resolve_service_urls(load_settings())
+    except ServiceUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    return urls.database_url, urls.redis_url

@@ -38,6 +38,10 @@ class Endpoint(BaseModel):
     max_in_flight: int = Field(default=8, ge=1)
     timeout_s: float = Field(default=120.0, gt=0)
     model_types: list[str] = Field(default_factory=list)
+    #: The endpoint takes OpenAI's ``n``: k samples of one prompt go as one request, which
+    #: pays the prompt's tokens once instead of k times (kind openai only; OpenAI, vLLM, TGI
+    #: and the simulator do, Anthropic and llama.cpp's server do not).
+    supports_n: bool = False
 
     def keys_set(self, environ: Mapping[str, str] | None = None) -> dict[str, bool]:
         """Each key variable's name and whether it is set (non-empty). Never the values."""

@@ -13,10 +13,13 @@ names another)::
                                     # with /v1 (the client adds /chat/completions); for
                                     # anthropic the bare host (the client adds /v1/messages)
         api_key_envs: [TOGETHER_KEY_A, TOGETHER_KEY_B]   # variable NAMES, rotated; may be []
-        requests_per_min: 600       # limits of ONE key (each key has its own);
-        tokens_per_min: 1000000     # defaults 60 / 100000 / 8 / 120
+        requests_per_min: 600       # limits of ONE key (each key has its own), a ceiling
+        tokens_per_min: 1000000     # the limiter lowers from the provider's headers, 429s
+                                    # and timeouts (worker/ratelimit.py); defaults
+                                    # 60 / 100000 / 8 / 120
         max_in_flight: 16
         timeout_s: 120
+        supports_n: true            # takes OpenAI's n: k samples of one prompt in one request
         model_types: [Together_API] # Archon model_type values this endpoint serves ([]: any)
     llms:
       Qwen/Qwen2-72B-Instruct:
@@ -102,6 +105,7 @@ _EXPECTED = {
     "max_in_flight": "an integer >= 1 (per key)",
     "timeout_s": "a number of seconds > 0",
     "model_types": "a list of Archon model_type values such as OpenAI_API",
+    "supports_n": "true or false (whether the endpoint takes OpenAI's n)",
     "endpoint": "the name of an endpoint",
     "wire_model": "the model name the endpoint expects (a string)",
     "price_in_per_mtok": "a number >= 0 (USD per million input tokens)",
@@ -197,6 +201,9 @@ def _endpoint(problems: list[str], name: str, raw: Any,
     except ValidationError as exc:
         problems.extend(field_problems(exc, path, _EXPECTED))
         return None
+    if endpoint.supports_n and endpoint.kind != EndpointKind.OPENAI:
+        problems.append(f"{at(path, 'supports_n')}: only an openai endpoint takes n "
+                        f"(this one is {endpoint.kind.value})")
     return endpoint if len(problems) == before else None
 
 

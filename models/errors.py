@@ -32,7 +32,7 @@ one boundary each, with `raise Mapped(...) from exc`, so callers never catch lib
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 class ItasError(Exception):
@@ -138,12 +138,15 @@ class RetryableEndpointError(EndpointError):
 
 
 class RateLimited(RetryableEndpointError):
-    """HTTP 429. ``retry_after_s`` is the provider's own pause, when it gave one."""
+    """HTTP 429. ``retry_after_s`` is the provider's own pause, when it gave one;
+    ``headers`` its rate-limit headers (what the limiter learns from; never a key)."""
 
     def __init__(self, message: str, *, endpoint: str = "", status: int | None = 429,
-                 retry_after_s: float | None = None) -> None:
+                 retry_after_s: float | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message, endpoint=endpoint, status=status)
         self.retry_after_s = retry_after_s
+        self.headers: Mapping[str, str] = dict(headers or {})
 
 
 class AcquireTimeout(RateLimited):

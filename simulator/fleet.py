@@ -44,7 +44,8 @@ _TOP_FIELDS = {
     "llms",
 }
 _LLM_FIELDS = {
-    "description", "kind", "ability", "discrimination", "judge", "replay", "latency", "price"
+    "description", "kind", "ability", "discrimination", "judge", "replay", "latency", "price",
+    "server_concurrency",
 }
 _ANSWER_KEY_FIELDS = {"synth_math", "gsm8k_dir", "datasets_dir", "mixeval_hard_dir",
                       "mt_bench_dir", "math_style"}
@@ -68,6 +69,9 @@ class LLMSpec:
     brings to critique, rank, fuse, verify and unit-test roles on the same scale. ``replay``
     names a recorded GSM8K system whose real solutions it replays for sample 0. ``kind`` is
     ``chat`` (the completion routes) or ``reward`` (a reward model: the rerank route only).
+    ``server_concurrency`` (None: unbounded) is how many of its completions run at once; the
+    rest wait in the server's queue, first come first served, and still run when their client
+    has given up (llama.cpp's server runs one completion at a time).
     """
 
     name: str
@@ -82,15 +86,19 @@ class LLMSpec:
     replay: str | None = None
     description: str = ""
     kind: str = "chat"
+    server_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
 class KeySpec:
-    """An API key the simulator accepts, with its per-minute limits."""
+    """An API key the simulator accepts, with its per-minute limits. ``limit_headers: false``
+    leaves the ``x-ratelimit-*`` headers out of its answers (a provider that says nothing
+    about its limits until it answers 429)."""
 
     key: str
     requests_per_min: int
     tokens_per_min: int
+    limit_headers: bool = True
 
 
 @dataclass(frozen=True)
@@ -210,6 +218,13 @@ def _llm(name: str, raw: Any, where: str) -> LLMSpec:
     kind = str(raw.get("kind", "chat"))
     if kind not in LLM_KINDS:
         raise FleetError(f"{where}.kind: expected one of {LLM_KINDS}, got {kind!r}")
+    concurrency = raw.get("server_concurrency")
+    if concurrency is not None and (
+        isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+    ):
+        raise FleetError(
+            f"{where}.server_concurrency: expected a positive integer, got {concurrency!r}"
+        )
     replay = raw.get("replay")
     if replay is not None and replay not in RECORDED_SYSTEMS:
         raise FleetError(f"{where}.replay: expected one of {RECORDED_SYSTEMS}, got {replay!r}")
@@ -230,14 +245,17 @@ def _llm(name: str, raw: Any, where: str) -> LLMSpec:
         replay=str(replay) if replay is not None else None,
         description=str(raw.get("description", "")),
         kind=kind,
+        server_concurrency=concurrency,
     )
 
 
 def _key(raw: Any, where: str) -> KeySpec:
     raw = _mapping(raw, where)
-    _no_unknown(raw, {"key", "requests_per_min", "tokens_per_min"}, where)
+    _no_unknown(raw, {"key", "requests_per_min", "tokens_per_min", "limit_headers"}, where)
     if not isinstance(raw.get("key"), str) or not raw["key"]:
         raise FleetError(f"{where}.key: expected a non-empty string")
+    if not isinstance(raw.get("limit_headers", True), bool):
+        raise FleetError(f"{where}.limit_headers: expected true or false")
     return KeySpec(
         key=raw["key"],
         requests_per_min=int(
@@ -246,6 +264,7 @@ def _key(raw: Any, where: str) -> KeySpec:
         tokens_per_min=int(
             _positive(raw.get("tokens_per_min", 1_000_000), f"{where}.tokens_per_min")
         ),
+        limit_headers=raw.get("limit_headers", True),
     )
 
 

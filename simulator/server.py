@@ -26,11 +26,13 @@ API keys are never logged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
 import random
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,6 +136,16 @@ class Simulator:
         #: Answered prompts in which no known question was found (/health: "unplaced").
         self.unplaced = 0
         self._seeds = random.Random()
+        #: One queue per LLM with a server_concurrency: asyncio's semaphore wakes waiters
+        #: first come first served, as a server's request queue does.
+        self._slots = {
+            name: asyncio.Semaphore(spec.server_concurrency)
+            for name, spec in fleet.llms.items() if spec.server_concurrency
+        }
+
+    def _server_slot(self, llm: LLMSpec) -> AbstractAsyncContextManager[Any]:
+        """Where a completion waits for the simulated server to run it (no wait: unbounded)."""
+        return self._slots.get(llm.name) or contextlib.nullcontext()
 
     # -- request parsing -------------------------------------------------------------------
 
@@ -313,7 +325,7 @@ class Simulator:
             return Response(dialect.error(400, str(exc)), 400, media_type="application/json")
 
         decision = self.limiter.admit(key, work.reserve)
-        headers = dialect.limit_headers(decision)
+        headers = dialect.limit_headers(decision) if self.fleet.keys[key].limit_headers else {}
         if not decision.allowed:
             return self._rate_limited(dialect, decision, headers)
 
@@ -344,7 +356,8 @@ class Simulator:
             )
 
         body, output_tokens = work.answer(fault == "empty")
-        await asyncio.sleep(self._latency(request, work.llm, output_tokens))
+        async with self._server_slot(work.llm):
+            await asyncio.sleep(self._latency(request, work.llm, output_tokens))
         payload = json.dumps(body)
         if fault == "malformed":
             payload = payload.replace('"model":', '"model" ', 1)  # valid length, invalid JSON

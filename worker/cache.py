@@ -12,6 +12,8 @@
   The leader's lease is short (about one endpoint timeout) and renewed while it works, so a
   leader that died is replaced within that time; waiters are woken by a message on
   ``<prefix>flight-done:<hash>`` instead of polling.
+  :meth:`ResponseCache.lead_many` takes several such leases at once, for one request that
+  answers several calls (k samples of one prompt as one ``n=k`` request).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -193,6 +195,37 @@ class ResponseCache:
             yield
         finally:
             stop.set()
+
+    @contextmanager
+    def lead_many(self, digests: Sequence[str], *, lease_s: float = 130.0
+                  ) -> Iterator[list[str]]:
+        """Take, without waiting, the single-flight lease of each of ``digests`` that no one
+        holds and that is not cached yet; yield those (in order), release them at the end.
+        The leases are renewed while the body runs and waiters are woken at the end, as in
+        :meth:`single_flight`.
+
+        For a caller that answers several requests with one (k samples as one ``n=k``
+        request): it must put every digest it yields in the cache before leaving, or the
+        callers waiting on them make their own requests once the leases are gone.
+        """
+        token = uuid.uuid4().hex
+        led: list[str] = []
+        with ExitStack() as renewals:
+            try:
+                for digest in digests:
+                    lock_key = self._key("flight", digest)
+                    if not self._redis.set(lock_key, token, nx=True, px=int(lease_s * 1000)):
+                        continue
+                    if self.get(digest) is not None:  # landed before we took the lease
+                        self._release(lock_key, token)
+                        continue
+                    renewals.enter_context(self._renewing(lock_key, token, lease_s))
+                    led.append(digest)
+                yield led
+            finally:
+                for digest in led:
+                    self._release(self._key("flight", digest), token)
+                    self._redis.publish(self._key("flight-done", digest), "done")
 
     def _release(self, lock_key: str, token: str) -> None:
         # Delete only our own lease: after an expiry another leader may hold the key.

@@ -14,8 +14,9 @@ not read). How the contributions of a layer's components combine into the state 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from models.errors import LayerTimeout
@@ -32,6 +33,8 @@ from worker.techniques.base import (
 from worker.techniques.conversation import Conversation
 
 Caller = Callable[[CallSpec], CallResult]
+#: Makes several planned calls ahead, as one request where it can (LLMCaller.prefetch).
+Prefetch = Callable[[Sequence[CallSpec]], None]
 #: Told of every reply that could not be used (its ``problem`` is set), attempt by attempt.
 UnusableSink = Callable[[CallResult], None]
 
@@ -70,27 +73,49 @@ def run_layer_calls(
     on_unusable: UnusableSink | None = None,
     is_reward_model: Callable[[str], bool] = lambda _llm: False,
     timeout_s: float | None = None,
+    prefetch: Prefetch | None = None,
 ) -> LayerState:
     """Plan, run concurrently, combine. Exceptions of ``call`` (retryable errors after the
     client's own retries) propagate: the task retries the layer, whose finished calls are
     then cache hits. ``is_reward_model`` tells which LLMs score instead of chatting.
 
     ``timeout_s`` bounds the wait for the layer's calls: past it, calls not yet started are
-    cancelled and TimeoutError is raised (the task's time limit, where no pool enforces one;
-    calls already running end within their client's own limits and stay cached)."""
+    cancelled and LayerTimeout is raised (the task's time limit, where no pool enforces one;
+    calls already running end within their client's own limits and stay cached).
+    ``prefetch`` (LLMCaller.prefetch) is given each component's plan of several calls before
+    they are asked, so the samples of one prompt can go as one ``n=k`` request; the calls of
+    the other components start meanwhile, and those of a prefetched plan once it is done
+    (then mostly cache hits)."""
     if state.unit_tests:
         conversation = conversation.with_unit_tests(state.unit_tests)
     techniques = [(c, technique_for(c, is_reward_model)) for c in components]
     plans = [(c, t, t.plan(c, conversation, state)) for c, t in techniques]
-    futures = [[pool.submit(ask, call, technique, c, state, s, on_unusable) for s in specs]
-               for c, technique, specs in plans]
-    _, late = wait([f for group in futures for f in group], timeout=timeout_s)
-    if late:
-        for future in late:
-            future.cancel()
-        raise LayerTimeout(f"layer not finished within {timeout_s:.0f} s: {len(late)} of its "
-                           "calls still waiting")
-    results = [[f.result() for f in group] for group in futures]
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+
+    def within_time(pending: list[Future[Any]]) -> None:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        _, late = wait(pending, timeout=left)
+        if late:
+            for future in late:
+                future.cancel()
+            raise LayerTimeout(f"layer not finished within {timeout_s:.0f} s: {len(late)} of "
+                               "its calls still waiting")
+
+    def submit(i: int) -> list[Future[CallResult]]:
+        component, technique, specs = plans[i]
+        return [pool.submit(ask, call, technique, component, state, s, on_unusable)
+                for s in specs]
+
+    batched = [i for i, plan in enumerate(plans) if prefetch is not None and len(plan[2]) > 1]
+    futures = {i: submit(i) for i in range(len(plans)) if i not in batched}
+    if prefetch is not None:
+        warming = [pool.submit(prefetch, plans[i][2]) for i in batched]
+        within_time(warming)
+        for warmed in warming:
+            warmed.result()
+    futures.update({i: submit(i) for i in batched})
+    within_time([f for group in futures.values() for f in group])
+    results = [[f.result() for f in futures[i]] for i in range(len(plans))]
 
     produced: list[Candidate] = []
     any_producer = False

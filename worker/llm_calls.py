@@ -3,6 +3,9 @@
     request_hash -> Redis (hot) -> PostgreSQL (durable) -> single flight -> limiter + client
                  -> record the paid call in llm_calls -> Redis
 
+:meth:`LLMCaller.prefetch` first makes the uncached samples of one prompt as one ``n=k``
+request where the endpoint takes ``n``; the calls that follow are then cache hits.
+
 Every use is recorded in ``llm_calls`` (a cache hit too, with ``cache_hit``), once per
 (request, evaluation, question, layer): a redelivered task re-recording changes nothing. A fatal
 endpoint error (bad request, auth, invalid response) is recorded and becomes a failed call the
@@ -12,6 +15,7 @@ the task retries the layer later (Celery's retry with backoff).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -51,13 +55,7 @@ class LLMCaller:
 
     def __call__(self, spec: CallSpec) -> CallResult:
         llm, endpoint = self._registry.resolve(spec.llm, spec.model_type)
-        digest = request_hash(
-            endpoint=endpoint.name, llm=llm.wire_model, messages=spec.message_dicts(),
-            temperature=spec.temperature, max_tokens=spec.max_tokens,
-            sample_index=spec.sample_index,
-            # A repeated attempt is another request; attempt 0 keeps the key it always had.
-            extra=_extra(spec),
-        )
+        digest = self._digest(endpoint, llm, spec)
         found = self._cache.get(digest)
         if found is not None:
             return self._reuse(digest, endpoint.name, llm, spec, found[0])
@@ -95,6 +93,56 @@ class LLMCaller:
         else:
             self._record(digest, endpoint, llm, spec, response, cache_hit=True)
         return _result(spec, response, digest)
+
+    def prefetch(self, specs: Sequence[CallSpec]) -> None:
+        """Make the samples among ``specs`` that are not cached yet as one ``n=k`` request,
+        where the endpoint takes ``n`` (``supports_n`` in the registry); a no-op elsewhere.
+
+        Each sample keeps its own identity: its own request hash (with its sample index), its
+        own cache entry and its own ``llm_calls`` record (a share of the request's tokens, see
+        worker/sending.py), so a later call of sample i alone is a cache hit, and calling
+        every spec afterwards (as the layer does) records nothing twice. Only samples of one
+        prompt batch together (same LLM, messages and sampling fields, first attempt, no
+        documents): the others, and those another caller is already making, are left to
+        their own calls. A fatal endpoint error is left to them too (each then records its
+        own failure); a retryable one that outlived the client's retries propagates, as for
+        a single call.
+        """
+        groups: dict[tuple[Any, ...], list[CallSpec]] = {}
+        for spec in specs:
+            if spec.attempt == 0 and not spec.documents:
+                key = (spec.llm, spec.model_type, spec.messages, spec.temperature,
+                       spec.max_tokens, spec.role)
+                groups.setdefault(key, []).append(spec)
+        samples = getattr(self._send, "samples", None)
+        for group in groups.values():
+            if len(group) < 2 or samples is None:
+                continue
+            llm, endpoint = self._registry.resolve(group[0].llm, group[0].model_type)
+            if not getattr(endpoint, "supports_n", False):
+                continue
+            digests = {self._digest(endpoint, llm, spec): spec for spec in group}
+            with self._cache.lead_many(list(digests),
+                                       lease_s=float(endpoint.timeout_s) + LEASE_MARGIN_S) as led:
+                if len(led) < 2:
+                    continue  # one sample is simply its own call
+                batch = [digests[d] for d in led]
+                try:
+                    responses = samples(endpoint, llm, batch[0], len(batch))
+                except FatalEndpointError:
+                    continue
+                for digest, spec, response in zip(led, batch, responses, strict=True):
+                    self._record(digest, endpoint.name, llm, spec, response, cache_hit=False)
+                    self._cache.put_hot(digest, response)
+
+    def _digest(self, endpoint: Any, llm: Any, spec: CallSpec) -> str:
+        return request_hash(
+            endpoint=endpoint.name, llm=llm.wire_model, messages=spec.message_dicts(),
+            temperature=spec.temperature, max_tokens=spec.max_tokens,
+            sample_index=spec.sample_index,
+            # A repeated attempt is another request; attempt 0 keeps the key it always had.
+            extra=_extra(spec),
+        )
 
     def _record(self, digest: str, endpoint: str, llm: Any, spec: CallSpec,
                 response: CachedResponse, *, cache_hit: bool) -> None:

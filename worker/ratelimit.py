@@ -6,6 +6,27 @@ two workers can never both take the last slot. A 429 pauses that key for everyon
 (:meth:`RateLimiter.pause`). Several keys of one endpoint rotate: :meth:`RateLimiter.acquire_any`
 takes the key that can go soonest and skips a paused one.
 
+**It learns from the provider.** The endpoints file's limits are a ceiling, not the truth: a
+key's tier may be lower, another client may share it, a local server may run fewer
+completions at once than ``max_in_flight`` lets us send. What each call taught is passed to
+:meth:`Permit.release` (its :class:`Signal` and the :class:`StatedLimits` of the provider's
+``x-ratelimit-limit-*`` headers) and folded into the key's state in the same script, shared by
+every worker:
+
+- a stated limit lowers the key's rate to it at once (never raises it above the file's);
+- a 429 cuts the key's rates by :attr:`Adaptation.rate_backoff` (AIMD), which recover
+  linearly over :attr:`Adaptation.rate_recover_s`;
+- a timeout cuts the key's in-flight cap to the slots held times
+  :attr:`Adaptation.inflight_backoff`, and successes bring it back slowly, one slot per
+  ``cap / inflight_recover`` successes (a server that queues what it cannot run makes the
+  queued calls time out: the cure is sending fewer, not retrying at once).
+
+Only a call started after the last cut can cut again, so the many 429s or timeouts of calls
+sent together under the old limit count as one event (TCP's rule). ratelimit.lua explains
+the state; :meth:`RateLimiter.effective` shows what applies now. The value objects
+(:class:`Limits`, :class:`Signal`, :class:`StatedLimits`, :class:`Adaptation`,
+:class:`Effective`) live in worker/ratelimit_values.py and are importable from here.
+
 Why not Celery's ``rate_limit``: it is enforced per worker *process*, knows nothing of tokens,
 concurrency or API keys, and cannot be paused by a 429 seen elsewhere. Why our own code: no
 well-kept library does several limits at once (requests, estimated-then-corrected tokens,
@@ -42,52 +63,14 @@ from typing import Any
 import redis
 
 from models.errors import AcquireTimeout, RateLimiterUnavailable
+from worker.ratelimit_values import Adaptation, Effective, Limits, Signal, StatedLimits
 
-__all__ = ["Limits", "Permit", "RateLimiter"]
+__all__ = ["Adaptation", "Effective", "Limits", "Permit", "RateLimiter", "Signal",
+           "StatedLimits"]
 
 log = logging.getLogger(__name__)
 
 _SCRIPT = (Path(__file__).with_name("ratelimit.lua")).read_text(encoding="utf-8")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The limits of one API key of one endpoint. ``None`` means "no such limit".
-
-    Usage::
-
-        Limits(requests_per_min=300)                       # 5 requests/s, no other limit
-        Limits(requests_per_min=60, tokens_per_min=40_000, max_in_flight=8)
-        Limits(requests_per_min=600, burst_s=0.2)          # at most 2 requests back to back
-        Limits()                                           # no limit at all (a local server)
-
-    ``burst_s`` is how many seconds' worth of each rate may go back to back (at least one
-    request): in any window of W seconds at most ``rpm * (W + burst_s) / 60`` requests (at least
-    one) start. The default, 1 s, keeps a minute within 1/60 of its limit, which providers'
-    continuously refilled buckets (OpenAI, Anthropic) never mind, while absorbing the few
-    milliseconds by which a waiting worker wakes up late.
-    """
-
-    requests_per_min: int | None = None
-    tokens_per_min: int | None = None
-    max_in_flight: int | None = None
-    burst_s: float = 1.0
-
-    def __post_init__(self) -> None:
-        for name in ("requests_per_min", "tokens_per_min", "max_in_flight"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value <= 0):
-                raise ValueError(f"Limits.{name}: expected a positive integer or None")
-        if not (isinstance(self.burst_s, int | float) and 0 < self.burst_s <= 60):
-            raise ValueError("Limits.burst_s: expected seconds in (0, 60]")
-
-    def script_args(self) -> list[float]:
-        """(request interval ms, capacity, token interval ms, capacity, max in flight)."""
-        r_int = 60_000 / self.requests_per_min if self.requests_per_min else 0.0
-        r_cap = max(1.0, (self.requests_per_min or 0) * self.burst_s / 60)
-        t_int = 60_000 / self.tokens_per_min if self.tokens_per_min else 0.0
-        t_cap = max(1.0, (self.tokens_per_min or 0) * self.burst_s / 60)
-        return [r_int, r_cap, t_int, t_cap, float(self.max_in_flight or 0)]
 
 
 @dataclass
@@ -104,19 +87,26 @@ class Permit:
     _limiter: RateLimiter = field(repr=False)
     _limits: Limits = field(repr=False)
     _holder: str = field(repr=False)
+    _started_ms: float = field(default=0.0, repr=False)  # Redis's clock at admission
     _released: bool = field(default=False, repr=False)
 
-    def release(self, actual_tokens: int | None = None) -> None:
+    def release(
+        self, actual_tokens: int | None = None, *, signal: Signal = Signal.NONE,
+        stated: StatedLimits | None = None,
+    ) -> None:
         """Give the slot back; with ``actual_tokens``, replace the estimate by the real usage.
 
-        Never raises: the call is over, so a Redis failure here is logged and the slot comes
-        back when its lease ends.
+        ``signal`` and ``stated`` are what the call taught about the key's limits (see the
+        module docstring); the defaults teach nothing. Never raises: the call is over, so a
+        Redis failure here is logged and the slot comes back when its lease ends.
         """
         if self._released:
             return
         self._released = True
         delta = 0 if actual_tokens is None else actual_tokens - self.est_tokens
-        self._limiter._release(self, delta, self._limits)
+        if not self._limiter.adaptation.learn:
+            signal, stated = Signal.NONE, None
+        self._limiter._release(self, delta, self._limits, signal, stated or StatedLimits())
 
     def __enter__(self) -> Permit:
         return self
@@ -135,10 +125,14 @@ class RateLimiter:
     back at any moment; rates and pauses instead say exactly how long to sleep).
     """
 
-    def __init__(self, redis_client: redis.Redis, prefix: str, *, poll_s: float = 0.02) -> None:
+    def __init__(
+        self, redis_client: redis.Redis, prefix: str, *, poll_s: float = 0.02,
+        adaptation: Adaptation = Adaptation(),  # noqa: B008 - frozen, so shared is safe
+    ) -> None:
         self._redis = redis_client
         self._prefix = prefix
         self._poll_ms = poll_s * 1000
+        self.adaptation = adaptation
         self._script = redis_client.register_script(_SCRIPT)
 
     # -- the public operations ---------------------------------------------------------------
@@ -171,12 +165,12 @@ class RateLimiter:
         deadline = started + timeout_s
         holder = uuid.uuid4().hex
         while True:
-            admitted, index, wait_s, kind = self._decide(
+            admitted, index, wait_s, kind, now_ms = self._decide(
                 endpoint, key_ids, limits, est_tokens, commit=True, holder=holder, lease_s=lease_s
             )
             if admitted:
                 return Permit(endpoint, key_ids[index - 1], est_tokens,
-                              time.monotonic() - started, self, limits, holder)
+                              time.monotonic() - started, self, limits, holder, now_ms)
             remaining = deadline - time.monotonic()
             if remaining <= 0 or (kind == "exact" and wait_s > remaining):
                 raise AcquireTimeout(
@@ -192,7 +186,7 @@ class RateLimiter:
         """Which key can go soonest and in how many seconds (0: now). Takes nothing."""
         if not key_ids:
             raise ValueError("choose_key: no API keys to choose from")
-        _, index, wait_s, _ = self._decide(
+        _, index, wait_s, _, _ = self._decide(
             endpoint, key_ids, limits, est_tokens, commit=False, holder="", lease_s=0
         )
         return key_ids[index - 1], wait_s
@@ -213,6 +207,29 @@ class RateLimiter:
         )
         return float(paused_ms) / 1000, int(held)
 
+    def effective(self, endpoint: str, key_id: str, limits: Limits) -> Effective:
+        """The limits ``key_id`` runs under now: the file's, lowered by what was learned."""
+        rpm, tpm, max_fl, factor = self._run(
+            [self._state_key(endpoint, key_id)],
+            ["effective", *limits.script_args(self.adaptation.rate_recover_s)],
+        )
+        return Effective(requests_per_min=float(rpm) or None, tokens_per_min=float(tpm) or None,
+                         max_in_flight=int(max_fl) or None, factor=float(factor))
+
+    def forget(self, endpoint: str, key_id: str) -> None:
+        """Drop what was learned about ``key_id`` (and its pause): back to the file's limits.
+
+        For an operator who raised a key's tier, and for benchmarks. Raises
+        RateLimiterUnavailable.
+        """
+        try:
+            self._redis.hdel(self._state_key(endpoint, key_id), "lr", "lt", "f", "fa", "c", "ca",
+                             "p")
+        except redis.RedisError as exc:
+            raise RateLimiterUnavailable(
+                f"rate limiter: Redis at {self._address()} does not answer ({type(exc).__name__})"
+            ) from exc
+
     # -- internals ---------------------------------------------------------------------------
 
     def _state_key(self, endpoint: str, key_id: str) -> str:
@@ -226,22 +243,28 @@ class RateLimiter:
     def _decide(
         self, endpoint: str, key_ids: Sequence[str], limits: Limits, est_tokens: int, *,
         commit: bool, holder: str, lease_s: float,
-    ) -> tuple[bool, int, float, str]:
+    ) -> tuple[bool, int, float, str, float]:
         keys: list[str] = []
         for key_id in key_ids:
             keys += [self._state_key(endpoint, key_id), self._inflight_key(endpoint, key_id)]
-        args = ["acquire", 1 if commit else 0, *limits.script_args(), est_tokens, holder,
-                lease_s * 1000, self._poll_ms]
-        admitted, index, wait_ms, kind = self._run(keys, args)
+        args = ["acquire", *limits.script_args(self.adaptation.rate_recover_s),
+                1 if commit else 0, est_tokens, holder, lease_s * 1000, self._poll_ms]
+        admitted, index, wait_ms, kind, now_ms = self._run(keys, args)
         kind = kind.decode() if isinstance(kind, bytes) else str(kind)
-        return bool(admitted), int(index), float(wait_ms) / 1000, kind
+        return bool(admitted), int(index), float(wait_ms) / 1000, kind, float(now_ms)
 
-    def _release(self, permit: Permit, token_delta: int, limits: Limits) -> None:
+    def _release(self, permit: Permit, token_delta: int, limits: Limits, signal: Signal,
+                 stated: StatedLimits) -> None:
         keys = [self._state_key(permit.endpoint, permit.key_id),
                 self._inflight_key(permit.endpoint, permit.key_id)]
-        t_int = limits.script_args()[2]
+        a = self.adaptation
         try:
-            held = self._run(keys, ["release", permit._holder, token_delta, t_int])
+            held = self._run(keys, [
+                "release", *limits.script_args(a.rate_recover_s), permit._holder, token_delta,
+                signal.value, permit._started_ms, stated.requests_per_min or 0,
+                stated.tokens_per_min or 0, a.rate_backoff, a.min_factor, a.inflight_backoff,
+                a.inflight_recover,
+            ])
         except RateLimiterUnavailable as exc:
             log.warning("%s; the slot comes back when its lease ends", exc)
             return

@@ -172,7 +172,8 @@ def _run_step(evaluation_id: int, question_id: str, layer_index: int) -> str:
                                 LayerState.from_json(previous), call=caller, pool=rt.pool,
                                 on_unusable=caller.mark_unusable,
                                 is_reward_model=rt.registry.is_reward_model,
-                                timeout_s=soft_time_limit_s(rt.settings))
+                                timeout_s=soft_time_limit_s(rt.settings),
+                                prefetch=caller.prefetch)
         stored = state.to_json() | {"elapsed_s": round(time.monotonic() - started, 4)}
         steps.save_layer(rt.database_url, evaluation_id, question_id, layer_index, stored)
 

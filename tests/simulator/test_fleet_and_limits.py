@@ -56,6 +56,10 @@ def test_a_key_is_refused_after_its_per_minute_budget_and_recovers_with_time() -
          "answer_keys.math_style"),
         ("keys: [{key: k}]\nllms: {a: {ability: 0, judge: 0}}\nanswer_keys: {mixeval: x}\n",
          "answer_keys.mixeval"),
+        ("keys: [{key: k}]\nllms: {a: {ability: 0, judge: 0, server_concurrency: 0}}\n",
+         "llms.a.server_concurrency"),
+        ("keys: [{key: k, limit_headers: sometimes}]\nllms: {a: {ability: 0, judge: 0}}\n",
+         "keys[0].limit_headers"),
     ],
 )
 def test_a_fleet_file_typo_names_the_file_and_field(tmp_path: Path, text: str, where: str) -> None:

@@ -59,14 +59,14 @@ class AnthropicFormat:
             body["top_p"] = request.top_p
         return body
 
-    def parse(self, body: Any) -> tuple[tuple[str, ...], str, int, int, str]:
+    def parse(self, body: Any) -> tuple[tuple[str, ...], tuple[str, ...], int, int, str]:
         blocks = body["content"]
         text = "".join(b["text"] for b in blocks if b.get("type") == "text")
         if not text.strip():
             raise ValueError("no text content")
         usage = body["usage"]
         tokens_in, tokens_out = int(usage["input_tokens"]), int(usage["output_tokens"])
-        return (text,), str(body.get("stop_reason") or ""), tokens_in, tokens_out, str(
+        return (text,), (str(body.get("stop_reason") or ""),), tokens_in, tokens_out, str(
             body.get("model", "")
         )
 

@@ -108,6 +108,8 @@ class ChatResponse:
     latency_s: float
     llm: str = ""
     texts: tuple[str, ...] = ()
+    #: One per text (``finish_reason`` is the first's).
+    finish_reasons: tuple[str, ...] = ()
     headers: Mapping[str, str] = field(default_factory=dict)
     key_env: str = ""
     attempts: int = 1
@@ -131,8 +133,9 @@ class WireFormat(Protocol):
         """The JSON body of ``request``. Raises ValueError for what the format cannot say."""
         ...
 
-    def parse(self, body: Any) -> tuple[tuple[str, ...], str, int, int, str]:
-        """(texts, finish_reason, tokens_in, tokens_out, llm) of a 2xx body.
+    def parse(self, body: Any) -> tuple[tuple[str, ...], tuple[str, ...], int, int, str]:
+        """(texts, finish_reasons, tokens_in, tokens_out, llm) of a 2xx body: one text and one
+        finish reason per choice; the tokens are the request's (all choices together).
 
         Raises ValueError, KeyError or TypeError when the body is not the format or empty.
         """

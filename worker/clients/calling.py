@@ -8,6 +8,10 @@ Then:
 - a **429** pauses that key for every worker (for its ``retry-after``, or
   ``RetryPolicy.default_pause_s`` when the provider said nothing) and the next attempt goes at
   once: the limiter sends it on another key, or waits out the pause if there is none;
+- every answer and failure teaches the limiter (:class:`~worker.ratelimit.Signal`): the
+  provider's stated limits (``x-ratelimit-limit-*``) lower the key's rates, a 429 cuts them,
+  a timeout cuts the key's in-flight cap (a server that queues what it cannot run), a success
+  lets that cap grow back;
 - a **timeout or unavailable endpoint** is retried after an exponential backoff with full
   jitter (a random time between 0 and ``min(cap_s, base_s * 2**(attempt-1))``), so workers
   that failed together do not come back together;
@@ -46,12 +50,14 @@ from models.errors import (
     AcquireTimeout,
     ConfigError,
     EndpointError,
+    EndpointTimeout,
     RateLimited,
     RetryableEndpointError,
 )
 from worker.clients.base import ChatRequest, ChatResponse, EndpointConfig, estimate_tokens
+from worker.clients.stated_limits import stated_limits
 from worker.clients.transport import send_chat
-from worker.ratelimit import Limits, RateLimiter
+from worker.ratelimit import Limits, RateLimiter, Signal
 
 __all__ = ["NO_KEY", "RetryPolicy", "call_llm", "limits_of"]
 
@@ -173,19 +179,24 @@ def call_llm(
                 lease_s=endpoint.timeout_s + policy.lease_margin_s,
             )
             used: int | None = None
+            signal, stated = Signal.NONE, None
             sent_with = None if permit.key_id == NO_KEY else permit.key_id
             try:
                 response = send_chat(endpoint, request, key_env=sent_with, keys_env=keys_env)
                 used = response.tokens_total
+                signal, stated = Signal.OK, stated_limits(response.headers)
             except EndpointError as exc:
                 if on_failed_attempt is not None:
                     on_failed_attempt(exc, permit.key_id)
                 if isinstance(exc, RateLimited):
+                    signal, stated = Signal.RATE_LIMITED, stated_limits(exc.headers)
                     pause_s = exc.retry_after_s
                     limiter.pause(name, permit.key_id,
                                   policy.default_pause_s if pause_s is None else pause_s)
+                elif isinstance(exc, EndpointTimeout):
+                    signal = Signal.TIMEOUT
                 raise
             finally:
-                permit.release(used)
+                permit.release(used, signal=signal, stated=stated)
             return replace(response, attempts=attempt.retry_state.attempt_number)
     raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover

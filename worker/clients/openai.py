@@ -34,7 +34,7 @@ class OpenAIFormat:
             body["top_p"] = request.top_p
         return body
 
-    def parse(self, body: Any) -> tuple[tuple[str, ...], str, int, int, str]:
+    def parse(self, body: Any) -> tuple[tuple[str, ...], tuple[str, ...], int, int, str]:
         choices = sorted(body["choices"], key=lambda c: c.get("index", 0))
         if not choices:
             raise ValueError("no choices")
@@ -46,8 +46,8 @@ class OpenAIFormat:
             texts.append(content)
         usage = body["usage"]
         tokens_in, tokens_out = int(usage["prompt_tokens"]), int(usage["completion_tokens"])
-        finish = choices[0].get("finish_reason") or ""
-        return tuple(texts), str(finish), tokens_in, tokens_out, str(body.get("model", ""))
+        finishes = tuple(str(c.get("finish_reason") or "") for c in choices)
+        return tuple(texts), finishes, tokens_in, tokens_out, str(body.get("model", ""))
 
     def error_message(self, body: Any) -> str:
         if isinstance(body, dict):

@@ -36,7 +36,7 @@ class RerankFormat:
         return {"model": request.llm, "query": users[-1], "documents": list(request.documents),
                 "top_n": len(request.documents)}
 
-    def parse(self, body: Any) -> tuple[tuple[str, ...], str, int, int, str]:
+    def parse(self, body: Any) -> tuple[tuple[str, ...], tuple[str, ...], int, int, str]:
         results = body["results"]
         scores: dict[int, float] = {}
         for row in results:
@@ -46,7 +46,7 @@ class RerankFormat:
         usage = body.get("usage") or {}
         tokens = int(usage.get("total_tokens") or usage.get("prompt_tokens") or 0)
         text = json.dumps({"scores": [scores[i] for i in range(len(scores))]})
-        return (text,), "stop", tokens, 0, str(body.get("model", ""))
+        return (text,), ("stop",), tokens, 0, str(body.get("model", ""))
 
     def error_message(self, body: Any) -> str:
         return OPENAI.error_message(body)

@@ -181,14 +181,15 @@ def send_chat(
     except ValueError as exc:
         _raise(_undecodable(name, status, response.content, exc), exc, api_key)
     try:
-        texts, finish, tokens_in, tokens_out, llm = wire.parse(payload)
+        texts, finishes, tokens_in, tokens_out, llm = wire.parse(payload)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
         _raise(InvalidResponse(
             f"endpoint {name}: HTTP {status} but not the {endpoint.kind} format ({what})",
             endpoint=name, status=status), exc, api_key)
     return ChatResponse(
-        text=texts[0], texts=texts, finish_reason=finish, tokens_in=tokens_in,
+        text=texts[0], texts=texts, finish_reason=finishes[0], finish_reasons=finishes,
+        tokens_in=tokens_in,
         tokens_out=tokens_out, latency_s=latency_s, llm=llm or request.llm,
         headers=_interesting(response.headers), key_env=key_env or "",
     )
@@ -212,7 +213,8 @@ def _status_error(
     message = f"endpoint {name}: HTTP {status}" + (f": {said}" if said else "")
     if status == 429:
         wait = retry_after_s(response.headers)
-        return RateLimited(message, endpoint=name, status=status, retry_after_s=wait)
+        return RateLimited(message, endpoint=name, status=status, retry_after_s=wait,
+                           headers=_interesting(response.headers))
     if status == 408:
         return EndpointTimeout(message, endpoint=name, status=status)
     if status >= 500:
