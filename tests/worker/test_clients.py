@@ -481,6 +481,33 @@ def test_a_429_pauses_the_key_for_every_worker_then_the_call_succeeds(
     assert 1.8 <= second.at - first.at <= 3.5  # the provider's retry-after, honoured
 
 
+def test_a_providers_retry_after_is_capped(limiter: RateLimiter) -> None:
+    """An hour's retry-after would stall every worker: the key pauses at most max_pause_s."""
+    with LocalServer(lambda seen, n: too_many("3600")) as server:
+        endpoint = endpoint_at(server)
+        with pytest.raises(RateLimited):
+            call_llm(endpoint, request(), limiter=limiter, keys_env=KEYS,
+                     policy=RetryPolicy(max_attempts=1, max_total_s=5, max_pause_s=2))
+        paused_s, _ = limiter.status(endpoint.name, KEY_ENV)
+    assert 0 < paused_s <= 2
+
+
+def test_a_failed_call_gives_its_token_estimate_back(limiter: RateLimiter) -> None:
+    """tokens/min fits one call's estimate: were a refused call's estimate kept, the next
+    call would wait a minute for it; it goes at once."""
+    replies = iter([(500, {}, b'{"error": {"message": "down"}}'), ok()])
+    with LocalServer(lambda seen, n: next(replies)) as server:
+        endpoint = endpoint_at(server, tokens_per_min=700)
+        once = RetryPolicy(max_attempts=1, max_total_s=1)
+        with pytest.raises(EndpointUnavailable):
+            call_llm(endpoint, request(max_tokens=600), limiter=limiter, keys_env=KEYS,
+                     policy=once)
+        started = time.monotonic()
+        response = call_llm(endpoint, request(max_tokens=600), limiter=limiter, keys_env=KEYS,
+                            policy=once)
+    assert response.text == "Answer: 5" and time.monotonic() - started < 1
+
+
 def test_a_429_rotates_to_the_other_key_at_once(limiter: RateLimiter) -> None:
     def behaviour(seen: Seen, n: int) -> tuple[int, dict[str, str], bytes]:
         return too_many("30") if seen.key == "key-one" else ok()

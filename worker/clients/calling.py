@@ -83,6 +83,10 @@ class RetryPolicy:
     cap_s: float = 60.0
     #: How long a 429 without retry-after (or reset headers) pauses the key.
     default_pause_s: float = 1.0
+    #: The longest pause a provider's ``retry-after`` may put on a key: a buggy or hostile
+    #: value (an hour, a date far ahead) must not stall every worker; past it the next 429
+    #: pauses the key again.
+    max_pause_s: float = 60.0
     #: How long past the endpoint's timeout an unreleased in-flight slot keeps counting.
     lease_margin_s: float = 60.0
 
@@ -188,11 +192,15 @@ def call_llm(
             except EndpointError as exc:
                 if on_failed_attempt is not None:
                     on_failed_attempt(exc, permit.key_id)
+                # A refused or failed request used no tokens: its estimate goes back to the
+                # key's tokens/min. A timeout keeps it: the provider may have run the prompt.
+                used = None if isinstance(exc, EndpointTimeout) else 0
                 if isinstance(exc, RateLimited):
                     signal, stated = Signal.RATE_LIMITED, stated_limits(exc.headers)
                     pause_s = exc.retry_after_s
                     limiter.pause(name, permit.key_id,
-                                  policy.default_pause_s if pause_s is None else pause_s)
+                                  policy.default_pause_s if pause_s is None
+                                  else min(pause_s, policy.max_pause_s))
                 elif isinstance(exc, EndpointTimeout):
                     signal = Signal.TIMEOUT
                 raise
