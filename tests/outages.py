@@ -10,6 +10,7 @@ import random
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,8 +129,11 @@ def start_stack(directory: Path, env: dict[str, str], *, latency_scale: float,
                               {k: v for k, v in os.environ.items() if k != "ITAS_DATASETS"})
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/v1/models", simulator, log)
+    # A Redis prefix of its own: the session's engine workers (same broker, same prefix
+    # otherwise) must not take this stack's tasks, nor its workers theirs.
+    prefix = f"{env.get('ITAS_REDIS_PREFIX', 'itas-test:')}stack-{uuid.uuid4().hex[:6]}:"
     full = {**env, "ITAS_SIMULATOR_URL": url, "ITAS_SIM_KEY_1": CANARY_KEYS[0],
-            "ITAS_SIM_KEY_2": CANARY_KEYS[1]}
+            "ITAS_SIM_KEY_2": CANARY_KEYS[1], "ITAS_REDIS_PREFIX": prefix}
     pool = WorkerPool(full, directory)
     for _ in range(workers):
         pool.start(concurrency=1, extra_env=worker_env)
