@@ -21,6 +21,10 @@ console = Console(stderr=True)
 def submit(
     job_file: Path = typer.Argument(..., help="Search job file (YAML)."),
     trials: int | None = typer.Option(None, help="Override the file's number of trials."),
+    check: bool = typer.Option(True, "--preflight/--no-preflight",
+                               help="Ask the workers first whether they can call every LLM of "
+                               "the job (keys, endpoints, models); the scheduler checks again "
+                               "when it takes the job."),
 ) -> None:
     """Queue a search job; prints its id as the last line. A scheduler runs it."""
     from models.endpoints import load_registry
@@ -37,6 +41,10 @@ def submit(
         job, _ = parse_search_job(spec, str(job_file), registry=registry)
     for warning in warnings:
         console.print(f"[yellow]warning:[/] {warning}")
+    if check:
+        from scheduler.preflight import llms_of_job, preflight
+
+        preflight(llms_of_job(job))
     database_url = resolve_service_urls(settings).database_url
     job_id = jobs.submit_job(database_url, spec=spec, name=job.name)
     console.print(f"queued search job {job_id} ({job.name}, {spec['trials']} trials); "
