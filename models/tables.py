@@ -107,6 +107,8 @@ class Evaluation(SQLModel, table=True):
     score: float | None = None
     created_at: datetime = _ts()
     finished_at: datetime | None = _ts(nullable=True)
+    #: Why it was stopped (status failed): a refused key, an unknown model; never a key.
+    error: str | None = None
 
 
 class Answer(SQLModel, table=True):

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from benchmarks.base import Item
 from models.db import session_scope
+from models.errors import ConfigError
 from models.tables import Evaluation, Question
 from worker.celery_app import LAYERS_QUEUE, app
 
@@ -65,11 +66,28 @@ def answered(database_url: str, evaluation_id: int) -> int:
         ).scalar_one())
 
 
+def raise_if_stopped(database_url: str, evaluation_ids: Sequence[int]) -> None:
+    """Raise ConfigError with the reason when a worker stopped one of these evaluations (a
+    refused key, an unknown model: worker/stopping.py). A user error: the job fails for good
+    and ``itas run`` exits 2, both with the reason."""
+    if not evaluation_ids:
+        return
+    with session_scope(database_url) as session:
+        row = session.execute(text(
+            "SELECT id, coalesce(error, 'no reason recorded') FROM evaluations "
+            "WHERE id = ANY(:ids) AND status = 'failed' ORDER BY id LIMIT 1"),
+            {"ids": list(evaluation_ids)}).first()
+    if row is not None:
+        raise ConfigError(f"evaluation {row[0]} stopped: {row[1]}")
+
+
 def wait_for(database_url: str, evaluation_id: int, total: int, *, timeout_s: float,
              on_progress: Callable[[int], None] | None = None) -> bool:
-    """Poll until every question has an answer; False on timeout."""
+    """Poll until every question has an answer; False on timeout. Raises ConfigError when
+    the evaluation was stopped (:func:`raise_if_stopped`)."""
     deadline = time.monotonic() + timeout_s
     while True:
+        raise_if_stopped(database_url, [evaluation_id])
         done = answered(database_url, evaluation_id)
         if on_progress:
             on_progress(done)

@@ -12,7 +12,12 @@ from celery.signals import worker_process_init
 
 from models.crud import count_delivery, get_probe, record_probe_result
 from models.db import dispose_engines, session_scope
-from models.errors import RateLimiterUnavailable, RetryableEndpointError
+from models.errors import (
+    ConfigError,
+    RateLimiterUnavailable,
+    RetryableEndpointError,
+    SetupError,
+)
 from models.settings import load_settings, resolve_service_urls
 from worker.celery_app import LAYERS_QUEUE, app
 
@@ -59,6 +64,13 @@ class LayerTask(Task):  # type: ignore[misc]  # Celery is untyped
         from worker.evaluation_steps import fail_question
 
         evaluation_id, question_id = args[0], args[1]
+        # A refused key, an unknown model, a key variable unset: every question would fail
+        # alike. The evaluation stops with the reason; no answer, so no score, is written.
+        if isinstance(exc, SetupError | ConfigError):
+            from worker.stopping import stop_evaluation
+
+            stop_evaluation(_database_url(), int(evaluation_id), f"{type(exc).__name__}: {exc}")
+            return
         fail_question(_database_url(), int(evaluation_id), str(question_id),
                       f"{type(exc).__name__}: {exc}")
 
@@ -87,10 +99,13 @@ def run_layer(self: Task, evaluation_id: int, question_id: str, layer_index: int
     from worker.layer import run_layer_calls
     from worker.llm_calls import CallSite, LLMCaller
     from worker.runtime import runtime
+    from worker.stopping import is_stopped
     from worker.techniques.base import LayerState
 
     rt = runtime()
     evaluation = steps.load_evaluation(rt.database_url, evaluation_id)
+    if is_stopped(evaluation.status):  # stopped by a setup error: no more calls
+        return "stopped"
     architecture, _ = parse_architecture(evaluation.architecture)
     question = steps.load_question(rt.database_url, evaluation.benchmark, question_id)
     layers = len(architecture.layers)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -173,3 +174,74 @@ def test_no_worker_is_its_own_error(rig: Rig) -> None:
     done = itas(rig.env(prefix), "submit", DEMO_JOB)
     assert done.returncode == 1, done.stderr
     assert "no worker answered" in one_line(done)
+
+
+# -- during a run: a refused key or an unknown model stops the evaluation ----------------------
+
+QUEUE_AND_WAIT = """
+import json, sys
+from benchmarks.registry import load_questions
+from models.architecture import architecture_hash, parse_architecture
+from models.errors import ItasError
+from models.settings import load_settings, resolve_service_urls
+from scheduler.evaluations import queue_evaluation, wait_for
+
+# What `itas run` does after its preflight: as if the key were revoked right after it.
+parsed, _ = parse_architecture(json.loads(sys.argv[1]))
+questions = load_questions("synth-math", split="search", limit=6)
+url = resolve_service_urls(load_settings()).database_url
+evaluation = queue_evaluation(url, architecture=parsed.model_dump(mode="json"),
+                              arch_hash=architecture_hash(parsed), benchmark="synth-math",
+                              split="search", questions=questions)
+try:
+    wait_for(url, evaluation, len(questions), timeout_s=90)
+    print(json.dumps({"evaluation": evaluation, "error": None}))
+except ItasError as exc:
+    print(json.dumps({"evaluation": evaluation, "error": str(exc)}))
+"""
+
+
+@pytest.mark.parametrize("setup", ["refused key", "unknown model"])
+def test_a_setup_error_during_a_run_stops_the_evaluation_without_a_score(
+    rig: Rig, tmp_path: Path, setup: str
+) -> None:
+    prefix = f"itas-test-pf-{uuid.uuid4().hex[:6]}:"
+    if setup == "refused key":
+        extra = {"ITAS_SIM_KEY_1": "revoked-key"}
+        llm, expected = "sim-small", "AuthenticationFailed: endpoint simulator: HTTP 401, the " \
+            "API key in ITAS_SIM_KEY_1 was refused"
+    else:
+        registry = tmp_path / "endpoints.yaml"
+        registry.write_text(
+            "endpoints:\n  simulator:\n    kind: openai\n    base_url: ${ITAS_SIMULATOR_URL}/v1"
+            "\n    api_key_envs: [ITAS_SIM_KEY_1]\n    model_types: [OpenAI_API]\n"
+            "llms:\n  sim-typo: {endpoint: simulator, wire_model: sim-lagre, "
+            "price_in_per_mtok: 1, price_out_per_mtok: 1}\n")
+        extra = {"ITAS_SIM_KEY_1": CANARY_KEYS[0], "ITAS_ENDPOINTS_FILE": str(registry)}
+        llm, expected = "sim-typo", "ModelNotFound: endpoint simulator: model 'sim-lagre' not found"
+    arch = {"name": "one", "layers": [[{"type": "generator", "model": llm,
+                                        "model_type": "OpenAI_API", "samples": 1,
+                                        "temperature": 0.7, "max_tokens": 256}]]}
+    pool = start_worker(rig, prefix, **extra)  # one process: the questions run one by one
+    before = rig.completions()
+    try:
+        done = subprocess.run([sys.executable, "-c", QUEUE_AND_WAIT, json.dumps(arch)],
+                              env=rig.env(prefix, **extra), capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        outcome = json.loads(done.stdout.strip().splitlines()[-1])
+        assert outcome["error"] is not None and expected in outcome["error"]
+        with psycopg.connect(rig.database_url) as conn:
+            status, error = conn.execute("SELECT status, error FROM evaluations WHERE id = %s",
+                                         (outcome["evaluation"],)).fetchone() or (None, None)
+            answers = conn.execute("SELECT count(*) FROM answers WHERE evaluation_id = %s",
+                                   (outcome["evaluation"],)).fetchone()
+        assert status == "failed" and expected in error
+        assert answers == (0,)  # no question scored from the error
+        # The first question's call met the error; the five others made none.
+        after = rig.completions()
+        refused = "401" if setup == "refused key" else "404"
+        assert after.get(refused, 0) - before.get(refused, 0) == 1
+        assert "revoked-key" not in json.dumps(outcome) + (error or "")
+    finally:
+        pool.stop_all()
