@@ -7,7 +7,7 @@ Every use is recorded in ``llm_calls`` (a cache hit too, with ``cache_hit``), on
 (request, evaluation, question, layer): a redelivered task re-recording changes nothing. A fatal
 endpoint error (bad request, invalid response) is recorded and becomes a failed call the
 technique's rule handles; a SetupError (refused key, unknown model) is recorded and raised, and
-the layer task stops the evaluation (worker/stopping.py); a retryable one that outlived the
+the layer task stops the evaluation (models/evaluation_stops.py); a retryable one that outlived the
 client's retries propagates, and the task retries the layer later (Celery's retry with backoff).
 """
 
