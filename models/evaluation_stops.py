@@ -1,4 +1,7 @@
-"""Stopping an evaluation whose setup is wrong, instead of failing it question by question.
+"""Stopping an evaluation, instead of failing it question by question.
+
+Shared by the worker (a setup error) and the scheduler (``itas run`` half sent when the broker
+went down, scheduler/evaluations.py), so models/ holds it.
 
 A :class:`~models.errors.SetupError` (a refused key, an unknown model) says that every call
 of that LLM would fail the same way. Recorded as a failed call, it would let the technique's

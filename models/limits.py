@@ -30,3 +30,28 @@ MAX_PARALLEL_TRIALS = 64
 def count_up_to(limit: int) -> str:
     """How an expected value is worded in an error: ``an integer from 1 to 100``."""
     return f"an integer from 1 to {limit}"
+
+
+#: Lists and mappings inside one another in a user's file: an architecture needs 4, a search
+#: job 3; deeper is a mistake, and Python's parsers and validators recurse (RecursionError).
+MAX_NESTING = 32
+#: Values in one user's file (YAML aliases can make a small file expand to a huge document).
+MAX_VALUES = 100_000
+
+
+def shape_problem(data: object) -> str | None:
+    """Why a parsed document is too deep or too large to check, or None. Iterative, so it
+    cannot itself hit the recursion limit; it stops as soon as a limit is passed."""
+    stack: list[tuple[object, int]] = [(data, 0)]
+    seen = 0
+    while stack:
+        value, depth = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            return f"more than {MAX_VALUES} values (YAML aliases expanding?)"
+        if isinstance(value, dict | list):
+            if depth >= MAX_NESTING:
+                return f"nested more than {MAX_NESTING} levels deep"
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return None

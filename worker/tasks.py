@@ -67,7 +67,7 @@ class LayerTask(Task):  # type: ignore[misc]  # Celery is untyped
         # A refused key, an unknown model, a key variable unset: every question would fail
         # alike. The evaluation stops with the reason; no answer, so no score, is written.
         if isinstance(exc, SetupError | ConfigError):
-            from worker.stopping import stop_evaluation
+            from models.evaluation_stops import stop_evaluation
 
             stop_evaluation(_database_url(), int(evaluation_id), f"{type(exc).__name__}: {exc}")
             return
@@ -95,11 +95,11 @@ def run_layer(self: Task, evaluation_id: int, question_id: str, layer_index: int
     Idempotent: a finished step is not run again, only handed on.
     """
     from models.architecture import parse_architecture
+    from models.evaluation_stops import is_stopped
     from worker import evaluation_steps as steps
     from worker.layer import run_layer_calls
     from worker.llm_calls import CallSite, LLMCaller
     from worker.runtime import runtime
-    from worker.stopping import is_stopped
     from worker.techniques.base import LayerState
 
     rt = runtime()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import time
@@ -52,6 +53,18 @@ def submit(
     typer.echo(job_id)
 
 
+def check_intervals(*, lease: float, stale: float, poll: float) -> None:
+    """Refuse intervals the scheduler cannot work with: 0 or less (a lease that is already
+    over, a re-dispatch of everything at every check, a busy loop), not a number, or a lease
+    shorter than the wait between renewals (it would lapse while its holder sleeps)."""
+    for flag, value in (("--lease", lease), ("--stale", stale), ("--poll", poll)):
+        if not math.isfinite(value) or value <= 0:
+            raise UserError(f"{flag}: expected a number of seconds > 0, got {value:g}")
+    if lease <= poll:
+        raise UserError(f"--lease: expected more than --poll ({poll:g}s; the lease is renewed "
+                        f"once per poll), got {lease:g}")
+
+
 def run_scheduler(
     once: bool = typer.Option(False, "--once", help="Exit when no job is queued or running "
                               "(a job another scheduler holds counts: its lease may expire)."),
@@ -63,6 +76,7 @@ def run_scheduler(
     """Run queued search jobs (several schedulers may run; each job is held by one)."""
     from scheduler.search import run_job
 
+    check_intervals(lease=lease, stale=stale, poll=poll)
     database_url = resolve_service_urls(load_settings()).database_url
     owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     console.print(f"scheduler {owner} started")
