@@ -1,6 +1,8 @@
 """The preflight: a worker that cannot call an LLM stops `itas submit`, `itas run` and the
 scheduler before anything is queued or paid, with one line naming the LLM, the endpoint and
-the variable (or the model).
+the variable (or the model). Then what the preflight cannot see coming: a key refused or a
+model unknown during a run stops the evaluation (no score from it), and a broker lost while
+`itas run` sends its questions leaves nothing half-queued.
 
 Real parts: worker processes started without keys, with a wrong key, or with a registry naming
 a model the simulator does not serve; the simulator over HTTP, which counts every completion
@@ -14,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,9 +25,10 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+import redis
 
 from scheduler.processes import ITAS, stop
-from tests.engine import CANARY_KEYS, start_simulator
+from tests.engine import CANARY_KEYS, start_cache_redis, start_simulator
 from tests.services import RunServices
 from tests.workers import WorkerPool
 
@@ -245,3 +249,46 @@ def test_a_setup_error_during_a_run_stops_the_evaluation_without_a_score(
         assert "revoked-key" not in json.dumps(outcome) + (error or "")
     finally:
         pool.stop_all()
+
+
+# -- the broker goes down while `itas run` sends its questions ---------------------------------
+
+
+def test_a_broker_lost_while_itas_run_sends_leaves_nothing_half_queued(
+    rig: Rig, tmp_path: Path
+) -> None:
+    broker, broker_url = start_cache_redis(tmp_path)  # a broker of its own, to kill
+    prefix = f"itas-test-pf-{uuid.uuid4().hex[:6]}:"
+    extra = {"ITAS_BROKER_URL": broker_url, "ITAS_SIM_KEY_1": CANARY_KEYS[0],
+             "ITAS_SIM_KEY_2": CANARY_KEYS[1]}
+    arch = tmp_path / "one.json"
+    arch.write_text(json.dumps({"name": "one", "layers": [[{
+        "type": "generator", "model": "sim-small", "model_type": "OpenAI_API", "samples": 1,
+        "temperature": 0.7, "max_tokens": 256}]]}))
+    pool = start_worker(rig, prefix, **extra)
+    try:
+        with psycopg.connect(rig.database_url, autocommit=True) as conn:
+            last = conn.execute("SELECT coalesce(max(id), 0) FROM evaluations").fetchone()
+            run = subprocess.Popen(
+                [*ITAS, "run", str(arch), "--benchmark", "synth-math", "--split", "all"],
+                env=rig.env(prefix, **extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True)
+            # The broker dies once 100 of the 1,000 questions are in its queue: mid-sending.
+            queued = redis.Redis.from_url(broker_url)
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and queued.llen(f"{prefix}itas.layers") < 100:
+                time.sleep(0.001)
+            broker.kill()
+            _, err = run.communicate(timeout=180)
+            row = conn.execute("SELECT status, error, jsonb_array_length(question_ids) FROM "
+                               "evaluations WHERE id > %s", last).fetchone()
+        assert run.returncode == 1, err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+        sent = int(err.split("messages after ")[1].split(" of ")[0])
+        assert 100 <= sent < 1000, err
+        assert "of 1000 questions of evaluation" in err and "marked failed" in err
+        assert row is not None and row[0] == "failed" and row[2] == 1000
+        assert "the broker stopped taking messages" in row[1]
+    finally:
+        pool.stop_all()
+        stop(broker)
