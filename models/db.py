@@ -51,7 +51,11 @@ def get_engine(database_url: str) -> Engine:
         engine = _engines.get(database_url)
         if engine is None:
             engine = create_engine(
-                sqlalchemy_url(database_url), pool_pre_ping=True, pool_size=5, max_overflow=10
+                sqlalchemy_url(database_url), pool_pre_ping=True, pool_size=5, max_overflow=10,
+                # A PostgreSQL that is away (restarting, a cut link) fails a connection within
+                # seconds, and keepalives find a dead one, instead of hanging a task.
+                connect_args={"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30,
+                              "keepalives_interval": 10, "keepalives_count": 3},
             )
             _engines[database_url] = engine
         if database_url not in _schema_ready:

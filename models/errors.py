@@ -5,8 +5,14 @@
     │   ├── ConfigError           a setting, an environment variable or a config file is wrong
     │   ├── InvalidArchitecture   an architecture breaks the rules; ``details`` lists every error
     │   └── InvalidSearchJob      a search job file is wrong; ``details`` lists every error
-    ├── ServiceUnavailable        PostgreSQL, Redis or the broker does not answer
-    │   └── RateLimiterUnavailable  the limiter's Redis does not answer: no call goes out
+    ├── ServiceUnavailable        PostgreSQL, Redis or the broker does not answer (transient:
+    │   │                         a worker's layer task retries it with backoff)
+    │   ├── RateLimiterUnavailable  the limiter's Redis does not answer: no call goes out
+    │   ├── CacheUnavailable      the cache's Redis does not answer
+    │   ├── DatabaseUnavailable   PostgreSQL does not answer (or dropped the connection)
+    │   ├── BrokerUnavailable     the broker does not take a message
+    │   └── SharedCallTimeout     an identical call another process is making did not finish
+    ├── InfrastructureFailure     work stopped by services down past every retry (not a score)
     ├── EmbeddedServiceError      an embedded PostgreSQL/Redis could not be started or stopped
     └── EndpointError             an LLM endpoint's answer, mapped at the client boundary
         ├── RetryableEndpointError    worth another try, after a pause
@@ -88,6 +94,29 @@ class EmbeddedServiceError(ItasError):
 
 class RateLimiterUnavailable(ServiceUnavailable):
     """The rate limiter cannot reach Redis. It fails closed: no request is sent."""
+
+
+class CacheUnavailable(ServiceUnavailable):
+    """The response cache's Redis does not answer (refused, reset, or past its socket timeout)."""
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """PostgreSQL does not answer, or dropped the connection mid-statement."""
+
+
+class BrokerUnavailable(ServiceUnavailable):
+    """The Celery broker does not take a message (handing a question on to its next layer)."""
+
+
+class SharedCallTimeout(ServiceUnavailable):
+    """Single flight: the identical call another process leads neither finished nor gave up
+    its lease in time. Nothing was sent by us; trying again later is safe."""
+
+
+class InfrastructureFailure(ItasError):
+    """Work could not be done for a reason that is not the user's nor the LLM's answer (a
+    service down past every retry). The run stops with this cause; a search job that fails
+    with it is resumed by the next scheduler start."""
 
 
 class EndpointError(ItasError):

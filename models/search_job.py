@@ -202,6 +202,11 @@ class SearchJob(BaseModel):
     reduction_factor: int = Field(default=3, ge=2)
     trials: int = Field(default=20, ge=1, le=MAX_TRIALS)
     parallel_trials: int = Field(default=4, ge=1, le=MAX_PARALLEL_TRIALS)
+    #: Trials that could not be evaluated (a service down past every retry) are told to Optuna
+    #: as FAIL and asked again with the same parameters, at most this many times in a job;
+    #: one more and the job stops as failed for an infrastructure reason (resumed by the next
+    #: scheduler start). A failure is never told to Optuna as a score.
+    failed_trial_retries: int = Field(default=3, ge=0, le=100)
     seed: int = Field(default=0, ge=0)
 
     def judge(self, ranked_llms: list[str]) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.embedded_state import read_embedded_state
@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     visibility_timeout_s: int = 3600
     #: How often each worker sweeps for messages past their visibility timeout.
     unacked_restore_interval_s: int = 30
+    #: Celery retries of a layer whose service or endpoint stayed down (backoff from 5 s,
+    #: capped at 5 minutes: 12 wait about 35 minutes). Past them the question fails, unscored.
+    layer_retries: int = Field(default=12, ge=0, le=100)
     #: Flower's logins, ``user:password`` (several: comma-separated). ``itas flower`` refuses to
     #: listen beyond loopback without them. Secret: never echoed.
     flower_basic_auth: SecretStr | None = None

@@ -7,6 +7,7 @@ missing answer (reconciliation re-sends the question's next layer).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from models.tables import Evaluation, Question
 from worker.celery_app import LAYERS_QUEUE, app
 
 RUN_LAYER = "worker.tasks.run_layer"
+
+log = logging.getLogger(__name__)
 
 
 def queue_evaluation(database_url: str, *, architecture: dict[str, Any], arch_hash: str,
@@ -71,16 +74,17 @@ def _half_sent(database_url: str, evaluation_id: int, purpose: str, sent: int, t
     Nothing may stay half-queued. A scheduler's evaluation (trial, power or final ranking)
     stays ``running``: PostgreSQL has every question, and reconciliation sends the ones
     without progress once the broker is back (scheduler/reconcile.py). ``itas run``/``ask``
-    has no reconciliation behind it once it exits: its evaluation is marked failed with the
-    reason, so the questions already sent stop at their next step (models/evaluation_stops.py), and
-    running the command again pays nothing twice (the calls made are cache hits).
+    has no reconciliation behind it once it exits: its evaluation is marked ``stopped`` with
+    the reason, so the questions already sent stop at their next step
+    (models/evaluation_stops.py), and running the command again pays nothing twice (the calls
+    made are cache hits).
     """
     cause = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
     what = (f"the broker stopped taking messages after {sent} of {total} questions of "
             f"evaluation {evaluation_id} ({cause})")
     if purpose in ("run", "ask"):
         stop_evaluation(database_url, evaluation_id, what)
-        raise ServiceUnavailable(f"{what}: it is marked failed and the questions sent stop; "
+        raise ServiceUnavailable(f"{what}: it is marked stopped and the questions sent stop; "
                                  "run the command again once the broker is back (the calls "
                                  "already made are cache hits)") from exc
     raise ServiceUnavailable(f"{what}: reconciliation sends the others once the broker is "
@@ -102,36 +106,68 @@ def answered(database_url: str, evaluation_id: int) -> int:
         ).scalar_one())
 
 
+#: Re-send an evaluation's work after this long without progress (see scheduler.reconcile):
+#: above the longest layer to expect, which is one call's retries within its time limit
+#: (worker/clients/calling.py's RetryPolicy, 10 minutes) for the slowest component.
+STALE_S = 900.0
+
+
 def raise_if_stopped(database_url: str, evaluation_ids: Sequence[int]) -> None:
     """Raise ConfigError with the reason when a worker stopped one of these evaluations (a
-    refused key, an unknown model: models/evaluation_stops.py). A user error: the job fails for good
-    and ``itas run`` exits 2, both with the reason."""
+    refused key, an unknown model: models/evaluation_stops.py). A user error: the job fails
+    for good and ``itas run`` exits 2, both with the reason."""
     if not evaluation_ids:
         return
     with session_scope(database_url) as session:
         row = session.execute(text(
             "SELECT id, coalesce(error, 'no reason recorded') FROM evaluations "
-            "WHERE id = ANY(:ids) AND status = 'failed' ORDER BY id LIMIT 1"),
+            "WHERE id = ANY(:ids) AND status = 'stopped' ORDER BY id LIMIT 1"),
             {"ids": list(evaluation_ids)}).first()
     if row is not None:
         raise ConfigError(f"evaluation {row[0]} stopped: {row[1]}")
 
 
 def wait_for(database_url: str, evaluation_id: int, total: int, *, timeout_s: float,
-             on_progress: Callable[[int], None] | None = None) -> bool:
-    """Poll until every question has an answer; False on timeout. Raises ConfigError when
-    the evaluation was stopped (:func:`raise_if_stopped`)."""
+             on_progress: Callable[[int], None] | None = None,
+             stale_s: float = STALE_S) -> bool:
+    """Poll until every question has an answer; False on timeout. Work lost in the broker
+    (a restart without persistence, a retry that could not be queued) is sent again after
+    ``stale_s`` without progress, as the scheduler does for search jobs. Raises ConfigError
+    when a worker stopped the evaluation (:func:`raise_if_stopped`)."""
+    from models.service_errors import is_service_down
+    from scheduler.reconcile import redispatch_stalled
+
     deadline = time.monotonic() + timeout_s
     while True:
-        raise_if_stopped(database_url, [evaluation_id])
-        done = answered(database_url, evaluation_id)
-        if on_progress:
-            on_progress(done)
-        if done >= total:
-            return True
+        try:
+            raise_if_stopped(database_url, [evaluation_id])
+            done = answered(database_url, evaluation_id)
+            if on_progress:
+                on_progress(done)
+            if done >= total:
+                return True
+            redispatch_stalled(database_url, evaluation_ids=[evaluation_id], stale_s=stale_s)
+        except Exception as exc:
+            # PostgreSQL or the broker restarting: the workers ride it out, so do we.
+            if not is_service_down(exc):
+                raise
+            log.warning("waiting for evaluation %s: %s", evaluation_id, exc)
+            time.sleep(1.0)
         if time.monotonic() > deadline:
             return False
         time.sleep(0.25)
+
+
+def failure_of(database_url: str, evaluation_id: int) -> str | None:
+    """Why an evaluation could not be scored: the first failed question and its cause, or
+    None when no question failed. A failed question has no score (never 0 from an error)."""
+    with session_scope(database_url) as session:
+        row = session.execute(text(
+            "SELECT question_id, error FROM answers WHERE evaluation_id = :e AND "
+            "status = 'failed' ORDER BY question_id LIMIT 1"), {"e": evaluation_id}).first()
+    if row is None:
+        return None
+    return f"evaluation {evaluation_id}, question {row[0]}: {row[1]}"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from optuna.trial import TrialState
 from benchmarks.registry import load_questions
 from models.architecture import architecture_hash, parse_architecture
 from scheduler.search_context import SearchContext, queue, queued_before, wait_all
+from scheduler.trials import over_job_budget
 
 
 def final_ranking(ctx: SearchContext, say: Callable[[str], None]) -> None:
@@ -29,8 +30,19 @@ def final_ranking(ctx: SearchContext, say: Callable[[str], None]) -> None:
                               search_fraction=ctx.job.search_fraction,
                               options=ctx.job.benchmark_options)
     existing = queued_before(ctx, "final")
-    evaluations = {t.number: existing.get((t.number, None)) or queue(
-        ctx, t.user_attrs["architecture"], purpose="final", questions=held_out, split="test",
-        trial_number=t.number) for t in chosen}
+    evaluations: dict[int, int] = {}
+    for t in chosen:
+        if (t.number, None) in existing:
+            evaluations[t.number] = existing[(t.number, None)]
+            continue
+        # The job's total budget covers the final ranking too: a finalist that would pass it
+        # is left out, and said so, rather than paid for.
+        reason = over_job_budget(ctx, t.user_attrs["architecture"], len(held_out))
+        if reason:
+            say(f"final ranking: trial {t.number} left out ({reason})")
+            continue
+        evaluations[t.number] = queue(ctx, t.user_attrs["architecture"], purpose="final",
+                                      questions=held_out, split="test",
+                                      trial_number=t.number)
     say(f"final ranking: top {len(chosen)} on {len(held_out)} held-out questions")
     wait_all(ctx, evaluations, dict.fromkeys(evaluations, len(held_out)))

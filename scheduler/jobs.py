@@ -17,7 +17,10 @@ from models.db import session_scope
 from models.tables import SearchJob
 
 ACTIVE = ("queued", "running")
-FINAL = ("completed", "failed", "cancelled")
+#: ``interrupted``: stopped for an infrastructure reason (a service down past every retry);
+#: the next scheduler start resumes it (:func:`resume_interrupted`). ``failed`` is for good:
+#: the job itself is wrong (a user error).
+FINAL = ("completed", "failed", "cancelled", "interrupted")
 
 
 def submit_job(database_url: str, *, spec: dict[str, Any], name: str) -> int:
@@ -73,6 +76,17 @@ def finish_job(database_url: str, *, job_id: int, status: str, error: str | None
             "UPDATE search_jobs SET status = CASE WHEN status = 'cancelled' THEN status "
             "ELSE :st END, error = :e, lease_owner = NULL, lease_expires_at = NULL, "
             "updated_at = now() WHERE id = :j"), {"j": job_id, "st": status, "e": error})
+
+
+def resume_interrupted(database_url: str, *, job_id: int | None = None) -> list[int]:
+    """Make interrupted jobs runnable again (a scheduler calls this when it starts); their
+    ids. What they had done is in PostgreSQL and the study, so they go on from there."""
+    with session_scope(database_url) as session:
+        rows = session.execute(text(
+            "UPDATE search_jobs SET status = 'running', lease_owner = NULL, "
+            "lease_expires_at = NULL, updated_at = now() WHERE status = 'interrupted' "
+            "AND (CAST(:j AS integer) IS NULL OR id = :j) RETURNING id"), {"j": job_id}).all()
+    return [int(r[0]) for r in rows]
 
 
 def load_job(database_url: str, job_id: int) -> SearchJob:

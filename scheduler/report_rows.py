@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-STATES = ("queued", "running", "completed", "failed", "cancelled")
-FINAL_STATES = ("completed", "failed", "cancelled")
+STATES = ("queued", "running", "completed", "failed", "cancelled", "interrupted")
+FINAL_STATES = ("completed", "failed", "cancelled", "interrupted")
 OUTCOMES = ("completed", "pruned", "infeasible", "running", "failed")
 
 

@@ -20,8 +20,11 @@ from collections.abc import Callable
 
 from benchmarks.registry import load_questions
 from models.endpoints import load_registry
+from models.errors import InfrastructureFailure, UserError
+from models.service_errors import is_service_down
 from models.settings import load_settings
 from scheduler import jobs
+from scheduler.evaluations import STALE_S
 from scheduler.final_ranking import final_ranking
 from scheduler.power_ranking import power_ranking
 from scheduler.search_context import LeaseLost, SearchContext, rung_sizes
@@ -32,7 +35,7 @@ log = logging.getLogger(__name__)
 
 
 def run_job(database_url: str, job_id: int, *, owner: str, lease_s: float = 60.0,
-            poll_s: float = 0.5, stale_s: float = 300.0,
+            poll_s: float = 0.5, stale_s: float = STALE_S,
             on_progress: Callable[[str], None] | None = None) -> str:
     """Run (or resume) a job to its end; returns its final status."""
     from models.search_job_reader import parse_search_job
@@ -68,10 +71,19 @@ def run_job(database_url: str, job_id: int, *, owner: str, lease_s: float = 60.0
     except LeaseLost:
         return "lease lost"
     except Exception as exc:
-        # The job fails with its reason (`itas status` shows it) instead of being retried
-        # forever; the scheduler goes on with other jobs.
-        log.exception("search job %s failed", job_id)
-        jobs.finish_job(database_url, job_id=job_id, status="failed",
+        # The job ends with its reason (`itas status` shows it) instead of being retried
+        # forever; the scheduler goes on with other jobs. A user error fails it for good; a
+        # service down past every retry interrupts it, and the next scheduler start resumes
+        # it. A service down right now (PostgreSQL itself, say) cannot even be written down:
+        # that goes up to the scheduler's loop, which waits and claims the job again.
+        if isinstance(exc, InfrastructureFailure):
+            status = "interrupted"
+        elif is_service_down(exc) and not isinstance(exc, UserError):
+            raise
+        else:
+            status = "failed"  # the user's error, or a bug: shown loudly, not retried
+        log.exception("search job %s %s", job_id, status)
+        jobs.finish_job(database_url, job_id=job_id, status=status,
                         error=f"{type(exc).__name__}: {exc}")
-        return "failed"
+        return status
     return jobs.job_status(database_url, job_id)

@@ -20,8 +20,9 @@ from benchmarks.base import Item
 from models.architecture import architecture_hash, parse_architecture
 from models.db import session_scope
 from models.endpoints import Registry
+from models.errors import InfrastructureFailure
 from scheduler import jobs
-from scheduler.evaluations import answered, queue_evaluation, raise_if_stopped
+from scheduler.evaluations import answered, failure_of, queue_evaluation, raise_if_stopped
 from scheduler.reconcile import redispatch_stalled
 
 
@@ -92,11 +93,13 @@ def queue(ctx: SearchContext, arch: dict[str, Any], *, purpose: str,
 
 def queued_before(ctx: SearchContext, purpose: str) -> dict[Any, int]:
     """Evaluations of this job already queued for ``purpose``, keyed for idempotent resume:
-    by architecture hash for the power ranking, else by (trial number, rung)."""
+    by architecture hash for the power ranking, else by (trial number, rung). A failed
+    evaluation is left out, so a resumed job queues it again (its answered calls are cache
+    hits)."""
     with session_scope(ctx.database_url) as session:
         rows = session.execute(text(
             "SELECT id, architecture_hash, trial_number, rung FROM evaluations "
-            "WHERE job_id = :j AND purpose = :p ORDER BY id"),
+            "WHERE job_id = :j AND purpose = :p AND status <> 'failed' ORDER BY id"),
             {"j": ctx.job_id, "p": purpose}).all()
     if purpose == "power_ranking":
         return {r[1]: int(r[0]) for r in rows}
@@ -104,6 +107,11 @@ def queued_before(ctx: SearchContext, purpose: str) -> dict[Any, int]:
 
 
 def wait_all(ctx: SearchContext, evaluations: dict[Any, int], sizes: dict[Any, int]) -> None:
-    """Wait until every evaluation has answered its ``sizes[key]`` questions."""
+    """Wait until every evaluation has answered its ``sizes[key]`` questions. Raises
+    InfrastructureFailure when one of them failed: it has no score to rank by."""
     while not all(answered(ctx.database_url, e) >= sizes[k] for k, e in evaluations.items()):
         tick(ctx, list(evaluations.values()))
+    for evaluation_id in evaluations.values():
+        failure = failure_of(ctx.database_url, evaluation_id)
+        if failure:
+            raise InfrastructureFailure(failure)

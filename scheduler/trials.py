@@ -22,8 +22,9 @@ from optuna.trial import TrialState
 from sqlalchemy import text
 
 from models.db import session_scope
+from models.errors import InfrastructureFailure
 from scheduler import jobs
-from scheduler.evaluations import answered, summarize
+from scheduler.evaluations import answered, failure_of, summarize
 from scheduler.search_context import SearchContext, queue, queued_before, tick
 
 
@@ -38,8 +39,10 @@ class Inflight:
 
 
 def _finished(study: optuna.Study) -> int:
+    """Trials that count towards the job's ``trials``: a FAIL asked again does not."""
     return sum(1 for t in study.get_trials(deepcopy=False)
-               if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
+               if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+               and not t.user_attrs.get("asked_again"))
 
 
 def search(ctx: SearchContext, ranked: list[str], say: Callable[[str], None]) -> None:
@@ -48,6 +51,7 @@ def search(ctx: SearchContext, ranked: list[str], say: Callable[[str], None]) ->
     ``ranked`` is the power ranking, best first."""
     inflight = _resume(ctx, ranked, say)
     sizes = ctx.rung_sizes()
+    failures = 0  # trials this scheduler could not evaluate (see failed_trial_retries)
     while True:
         if jobs.job_status(ctx.database_url, ctx.job_id) == "cancelled":
             for run in inflight.values():  # stop queuing; what runs is settled as failed
@@ -57,6 +61,16 @@ def search(ctx: SearchContext, ranked: list[str], say: Callable[[str], None]) ->
             return
         for number, run in list(inflight.items()):
             if answered(ctx.database_url, run.evaluation_id) < run.questions:
+                continue
+            failure = failure_of(ctx.database_url, run.evaluation_id)
+            if failure:
+                del inflight[number]
+                failures += 1
+                _fail_and_ask_again(ctx, run, failure, say)
+                if failures > ctx.job.failed_trial_retries:
+                    raise InfrastructureFailure(
+                        f"{failures} trials could not be evaluated (failed_trial_retries: "
+                        f"{ctx.job.failed_trial_retries}); the last: {failure}")
                 continue
             score = _trial_score(ctx, number)
             # The step is the resource the pruner weighs: questions answered so far.
@@ -101,7 +115,7 @@ def _start_trial(ctx: SearchContext, trial: optuna.trial.Trial, ranked: list[str
                               registry=ctx.registry)
     trial.set_user_attr("architecture", arch)
     trial.set_user_attr("architecture_name", arch["name"])
-    reason = _infeasible(ctx, arch)
+    reason = over_job_budget(ctx, arch, len(ctx.search_questions))
     if reason:
         trial.set_user_attr("outcome", "infeasible")
         trial.set_user_attr("infeasible_reason", reason)
@@ -112,6 +126,19 @@ def _start_trial(ctx: SearchContext, trial: optuna.trial.Trial, ranked: list[str
                            trial_number=trial.number, rung=0)
     say(f"trial {trial.number}: {arch['name']}")
     return Inflight(trial, 0, evaluation_id, len(ctx.rung_questions(0)))
+
+
+def _fail_and_ask_again(ctx: SearchContext, run: Inflight, failure: str,
+                        say: Callable[[str], None]) -> None:
+    """A trial whose evaluation failed (a service down past every retry) has no score: it is
+    told to Optuna as FAIL, and the same parameters are queued as a new trial, whose
+    answered calls are then cache hits. The FAIL does not count towards ``trials``."""
+    run.trial.set_user_attr("failure", failure[:1000])
+    run.trial.set_user_attr("asked_again", True)
+    _settle(ctx, run, "failed", 0.0)
+    ctx.study.enqueue_trial(run.trial.params, user_attrs={"retry_of": run.trial.number},
+                            skip_if_exists=False)
+    say(f"trial {run.trial.number}: could not be evaluated ({failure}); asked again")
 
 
 def _trial_score(ctx: SearchContext, trial_number: int) -> float:
@@ -137,17 +164,20 @@ def _values(ctx: SearchContext, score: float, arch: dict[str, Any]) -> list[floa
     return [score]
 
 
-def _infeasible(ctx: SearchContext, arch: dict[str, Any]) -> str | None:
-    """Why an architecture must not run: over a per-question limit, or over what is left of
-    a total once the job's spending so far is counted. Decided before any call is made."""
+def over_job_budget(ctx: SearchContext, arch: dict[str, Any], questions: int) -> str | None:
+    """Why ``arch`` must not run on ``questions`` more questions: over a per-question limit,
+    or over what is left of a total once the job's spending and commitments so far are
+    counted. Decided before any call is made (trials here, finalists in final_ranking)."""
     from scheduler.cost_estimate import over_budget
 
-    return over_budget(_estimate(ctx, arch), ctx.job.budget, len(ctx.search_questions),
-                       spent=_job_spent(ctx))
+    return over_budget(_estimate(ctx, arch), ctx.job.budget, questions, spent=_job_spent(ctx))
 
 
 def _job_spent(ctx: SearchContext) -> Any:
-    """What the job's provider calls have used so far (cache hits are free)."""
+    """What the job has used or committed so far: its provider calls (power ranking, trials
+    and final ranking alike; cache hits are free), plus the estimate of the questions its
+    running evaluations have still to answer, so that parallel trials cannot together pass
+    a total limit that each alone respects."""
     from scheduler.cost_estimate import CostEstimate
 
     with session_scope(ctx.database_url) as session:
@@ -156,8 +186,17 @@ def _job_spent(ctx: SearchContext) -> Any:
             "coalesce(sum(c.cost_usd), 0) FROM llm_calls c JOIN evaluations e "
             "ON e.id = c.evaluation_id WHERE e.job_id = :j AND NOT c.cache_hit"),
             {"j": ctx.job_id}).one()
-    return CostEstimate(calls=int(row[0]), tokens_in=int(row[1]), tokens_out=int(row[2]),
-                        usd=float(row[3]))
+        running = session.execute(text(
+            "SELECT e.architecture, jsonb_array_length(e.question_ids) - "
+            "(SELECT count(*) FROM answers a WHERE a.evaluation_id = e.id) "
+            "FROM evaluations e WHERE e.job_id = :j AND e.status = 'running'"),
+            {"j": ctx.job_id}).all()
+    committed = CostEstimate(calls=int(row[0]), tokens_in=int(row[1]),
+                             tokens_out=int(row[2]), usd=float(row[3]))
+    for architecture, left in running:
+        if int(left) > 0:
+            committed = committed + _estimate(ctx, dict(architecture)).times(int(left))
+    return committed
 
 
 def _settle(ctx: SearchContext, run: Inflight, outcome: str, score: float) -> None:

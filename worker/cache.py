@@ -9,12 +9,17 @@
   flush no paid call is repeated.
 - Single flight: of several concurrent identical calls (threads, processes, machines) one
   makes the request; the others wait for its answer in Redis (``<prefix>flight:<hash>``).
+  The leader's lease is short (about one endpoint timeout) and renewed while it works, so a
+  leader that died is replaced within that time; waiters are woken by a message on
+  ``<prefix>flight-done:<hash>`` instead of polling.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -26,8 +31,14 @@ import redis
 from sqlalchemy import text
 
 from models.db import session_scope
+from models.errors import SharedCallTimeout
+
+log = logging.getLogger(__name__)
 
 HOT_TTL_S = 7 * 24 * 3600
+#: A waiter looks again (lock free? answer there?) at least this often, in case the leader's
+#: message was missed (sent between the waiter's check and its subscription).
+RECHECK_S = 1.0
 
 
 def request_hash(
@@ -65,6 +76,9 @@ class CachedResponse:
     tokens_out: int
     latency_s: float
     finish_reason: str = "stop"
+    #: Paid, but PostgreSQL did not take its record (it was down): the next use records it as
+    #: the paid call it was, instead of paying for it again (see LLMCaller).
+    unrecorded: bool = False
 
 
 class ResponseCache:
@@ -113,28 +127,65 @@ class ResponseCache:
         self._put_hot(digest, response)
 
     @contextmanager
-    def single_flight(self, digest: str, *, lease_s: float = 600.0,
+    def single_flight(self, digest: str, *, lease_s: float = 130.0,
                       wait_s: float = 900.0) -> Iterator[CachedResponse | None]:
         """Yield None to the one caller that must make the request, or the response that
-        another caller made meanwhile. The lease expires, so a dead leader frees the key."""
+        another caller made meanwhile.
+
+        The leader holds a lease of ``lease_s`` (about the endpoint's timeout), renewed every
+        third of it while the body runs; a leader that died stops renewing, and a waiter takes
+        over within ``lease_s``. Raises SharedCallTimeout after ``wait_s`` without either.
+        """
         lock_key = self._key("flight", digest)
+        channel = self._key("flight-done", digest)
         token = uuid.uuid4().hex
         deadline = time.monotonic() + wait_s
-        while True:
-            if self._redis.set(lock_key, token, nx=True, px=int(lease_s * 1000)):
+        subscription = None
+        try:
+            while True:
+                if self._redis.set(lock_key, token, nx=True, px=int(lease_s * 1000)):
+                    with self._renewing(lock_key, token, lease_s):
+                        try:
+                            found = self.get(digest)  # it may have landed before our lock
+                            yield found[0] if found else None
+                        finally:
+                            self._release(lock_key, token)
+                            self._redis.publish(channel, "done")
+                    return
+                if subscription is None:  # subscribe before looking, so no message is missed
+                    subscription = self._redis.pubsub(ignore_subscribe_messages=True)
+                    subscription.subscribe(channel)
+                found = self.get(digest)
+                if found is not None:
+                    yield found[0]
+                    return
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise SharedCallTimeout(
+                        f"waited {wait_s:.0f}s for an identical call in flight elsewhere")
+                subscription.get_message(timeout=min(RECHECK_S, left))
+        finally:
+            if subscription is not None:
+                subscription.close()
+
+    @contextmanager
+    def _renewing(self, lock_key: str, token: str, lease_s: float) -> Iterator[None]:
+        """Keep our lease alive while the body runs, from a daemon thread."""
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(lease_s / 3):
                 try:
-                    found = self.get(digest)  # it may have landed between our get and lock
-                    yield found[0] if found else None
-                finally:
-                    self._release(lock_key, token)
-                return
-            found = self.get(digest)
-            if found is not None:
-                yield found[0]
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"waited {wait_s}s for an identical call in flight")
-            time.sleep(0.05)
+                    self._redis.eval(_RENEW, 1, lock_key, token, int(lease_s * 1000))
+                except Exception:  # Redis away: the lease may lapse, a waiter takes over
+                    log.warning("could not renew the single-flight lease %s", lock_key)
+
+        thread = threading.Thread(target=renew, name="itas-flight-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
 
     def _release(self, lock_key: str, token: str) -> None:
         # Delete only our own lease: after an expiry another leader may hold the key.
@@ -143,3 +194,8 @@ class ResponseCache:
             "end return 0",
             1, lock_key, token,
         )
+
+
+#: Extend the lease only if it is still ours.
+_RENEW = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
+          "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0")

@@ -64,6 +64,16 @@ def layer_state(database_url: str, evaluation_id: int, question_id: str,
     return dict(row) if row is not None else None
 
 
+def step_started(database_url: str, evaluation_id: int, question_id: str, step: int) -> bool:
+    """Whether step ``step`` of a question has begun: its output exists or it used an LLM."""
+    with session_scope(database_url) as session:
+        return bool(session.execute(text(
+            "SELECT EXISTS (SELECT 1 FROM layer_outputs WHERE evaluation_id = :e AND "
+            "question_id = :q AND layer_index = :s) OR EXISTS (SELECT 1 FROM llm_calls WHERE "
+            "evaluation_id = :e AND question_id = :q AND layer_index = :s)"),
+            {"e": evaluation_id, "q": question_id, "s": step}).scalar_one())
+
+
 def save_layer(database_url: str, evaluation_id: int, question_id: str, layer_index: int,
                state: dict[str, Any]) -> None:
     with session_scope(database_url) as session:
@@ -135,22 +145,28 @@ def finish_question(database_url: str, evaluation: Evaluation, question: Questio
 
 def fail_question(database_url: str, evaluation_id: int, question_id: str,
                   error: str) -> None:
-    """Give a question that cannot be answered (retries exhausted, a configuration error) a
-    failed answer, so its evaluation still finishes and the user sees why."""
+    """Give a question that could not be answered (a service down past every retry, a
+    configuration error) a failed answer: no score, since the architecture gave no answer,
+    and the cause, so that its evaluation ends ``failed`` and the user sees why."""
     with session_scope(database_url) as session:
         session.execute(insert(Answer).values(
             evaluation_id=evaluation_id, question_id=question_id, final_answer=None,
-            score=0.0, status="failed", error=error[:2000]).on_conflict_do_nothing())
+            score=None, status="failed", error=error[:2000]).on_conflict_do_nothing())
     _finish_evaluation_if_complete(database_url, evaluation_id)
 
 
 def _finish_evaluation_if_complete(database_url: str, evaluation_id: int) -> None:
-    """Mark the evaluation finished, with its mean score, once every question has an answer.
+    """End the evaluation once every question has an answer: ``finished`` with its mean
+    score, or ``failed`` without one when any question failed (a failure is never a score).
     Guarded by its WHERE: running it twice, or from two workers at once, is harmless."""
     with session_scope(database_url) as session:
         session.execute(text(
-            "UPDATE evaluations SET status = 'finished', finished_at = now(), "
-            "score = (SELECT avg(score) FROM answers WHERE evaluation_id = :e) "
-            "WHERE id = :e AND status <> 'finished' AND "
+            "UPDATE evaluations SET finished_at = now(), status = CASE WHEN EXISTS "
+            "(SELECT 1 FROM answers WHERE evaluation_id = :e AND status = 'failed') "
+            "THEN 'failed' ELSE 'finished' END, "
+            "score = CASE WHEN EXISTS (SELECT 1 FROM answers WHERE evaluation_id = :e AND "
+            "status = 'failed') THEN NULL ELSE "
+            "(SELECT avg(score) FROM answers WHERE evaluation_id = :e) END "
+            "WHERE id = :e AND status = 'running' AND "
             "(SELECT count(*) FROM answers WHERE evaluation_id = :e) "
             ">= jsonb_array_length(question_ids)"), {"e": evaluation_id})

@@ -13,7 +13,7 @@ client's retries propagates, and the task retries the layer later (Celery's retr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import text
@@ -24,6 +24,9 @@ from models.errors import FatalEndpointError, SetupError
 from models.tables import LLMCall
 from worker.cache import CachedResponse, ResponseCache, request_hash
 from worker.techniques.base import CallResult, CallSpec
+
+#: Added to the endpoint's timeout for the single-flight lease: time to record the answer.
+LEASE_MARGIN_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -57,12 +60,13 @@ class LLMCaller:
         )
         found = self._cache.get(digest)
         if found is not None:
-            self._record(digest, endpoint.name, llm, spec, found[0], cache_hit=True)
-            return _result(spec, found[0], digest)
-        with self._cache.single_flight(digest) as answered:
+            return self._reuse(digest, endpoint.name, llm, spec, found[0])
+        # The lease of the one process making this call: about one endpoint timeout, so that
+        # a leader that died is replaced that soon (it is renewed while the leader lives).
+        lease_s = float(endpoint.timeout_s) + LEASE_MARGIN_S
+        with self._cache.single_flight(digest, lease_s=lease_s) as answered:
             if answered is not None:
-                self._record(digest, endpoint.name, llm, spec, answered, cache_hit=True)
-                return _result(spec, answered, digest)
+                return self._reuse(digest, endpoint.name, llm, spec, answered)
             try:
                 response = self._send(endpoint, llm, spec)
             except FatalEndpointError as exc:
@@ -72,9 +76,27 @@ class LLMCaller:
                 return CallResult(spec, None, error_class=type(exc).__name__,
                                   request_hash=digest)
             # Durable first: once PostgreSQL has it, no flush of Redis makes us pay again.
-            self._record(digest, endpoint.name, llm, spec, response, cache_hit=False)
+            try:
+                self._record(digest, endpoint.name, llm, spec, response, cache_hit=False)
+            except Exception:
+                # PostgreSQL did not take it: keep the paid answer in Redis, marked, so that
+                # the layer's retry records it as paid instead of paying for it again.
+                self._cache.put_hot(digest, replace(response, unrecorded=True))
+                raise
             self._cache.put_hot(digest, response)
             return _result(spec, response, digest)
+
+    def _reuse(self, digest: str, endpoint: str, llm: Any, spec: CallSpec,
+               response: CachedResponse) -> CallResult:
+        """Record a use of a cached answer; one whose paid call was never recorded (see
+        above) is recorded as that paid call, then cached as usual."""
+        if response.unrecorded:
+            response = replace(response, unrecorded=False)
+            self._record(digest, endpoint, llm, spec, response, cache_hit=False)
+            self._cache.put_hot(digest, response)
+        else:
+            self._record(digest, endpoint, llm, spec, response, cache_hit=True)
+        return _result(spec, response, digest)
 
     def _record(self, digest: str, endpoint: str, llm: Any, spec: CallSpec,
                 response: CachedResponse, *, cache_hit: bool) -> None:

@@ -18,6 +18,8 @@ from worker.cache import ResponseCache
 #: Calls of one layer in flight at once, per process. LLM calls wait on the network, so this is
 #: far above the core count; the rate limiter, not this pool, keeps us inside the providers'.
 CALL_THREADS = int(os.environ.get("ITAS_CALL_THREADS", "64"))
+#: Seconds a worker waits on the cache's and limiter's Redis before calling it unavailable.
+REDIS_SOCKET_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -57,7 +59,11 @@ def _build() -> Runtime:
 
     settings = load_settings()
     urls = resolve_service_urls(settings)
-    client = redis.Redis.from_url(urls.cache_redis_url, health_check_interval=30)
+    # Socket timeouts: a stalled Redis (not only a dead one) fails the call closed within
+    # seconds, as a retryable error, instead of hanging a layer task until its time limit.
+    client = redis.Redis.from_url(urls.cache_redis_url, health_check_interval=30,
+                                  socket_timeout=REDIS_SOCKET_TIMEOUT_S,
+                                  socket_connect_timeout=REDIS_SOCKET_TIMEOUT_S)
     registry = load_registry(settings.endpoints_file, simulator_url=settings.simulator_url)
     return Runtime(
         settings=settings,

@@ -3,6 +3,7 @@ worker died runs again, and running it again must change nothing that already ha
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from typing import Any
@@ -12,14 +13,11 @@ from celery.signals import worker_process_init
 
 from models.crud import count_delivery, get_probe, record_probe_result
 from models.db import dispose_engines, session_scope
-from models.errors import (
-    ConfigError,
-    RateLimiterUnavailable,
-    RetryableEndpointError,
-    SetupError,
-)
+from models.errors import ConfigError, RetryableEndpointError, ServiceUnavailable, SetupError
 from models.settings import load_settings, resolve_service_urls
 from worker.celery_app import LAYERS_QUEUE, app
+
+log = logging.getLogger(__name__)
 
 
 @worker_process_init.connect
@@ -57,7 +55,19 @@ def probe(self: Task, probe_id: str) -> bool:
 
 
 class LayerTask(Task):  # type: ignore[misc]  # Celery is untyped
-    """Gives a question whose layer failed for good a failed answer (see fail_question)."""
+    """Gives a question whose layer failed for good a failed answer (see fail_question):
+    no score, the cause in ``answers.error``, and its evaluation then ends ``failed``.
+
+    ``max_retries`` is the ``layer_retries`` setting, read when a retry is decided.
+
+    One exception: a transient error whose *retry* could not be queued (the broker was down
+    when Celery sent the retry) is not a failure of the question. It is only logged; the
+    message comes back from the broker's unacked set, or reconciliation sends the step again.
+    """
+
+    @property
+    def max_retries(self) -> int:
+        return load_settings().layer_retries
 
     def on_failure(self, exc: BaseException, task_id: str, args: tuple[Any, ...],
                    kwargs: dict[str, Any], einfo: Any) -> None:
@@ -71,29 +81,64 @@ class LayerTask(Task):  # type: ignore[misc]  # Celery is untyped
 
             stop_evaluation(_database_url(), int(evaluation_id), f"{type(exc).__name__}: {exc}")
             return
-        fail_question(_database_url(), int(evaluation_id), str(question_id),
-                      f"{type(exc).__name__}: {exc}")
+        retries = getattr(self.request, "retries", 0) or 0
+        if isinstance(exc, TRANSIENT) and retries < (self.max_retries or 0):
+            log.warning("evaluation %s question %s: could not queue a retry (%s); left for "
+                        "redelivery or reconciliation", evaluation_id, question_id, exc)
+            return
+        try:
+            fail_question(_database_url(), int(evaluation_id), str(question_id),
+                          f"{type(exc).__name__}: {exc}")
+        except Exception:  # PostgreSQL itself may be what is down: reconciliation sees it
+            log.exception("evaluation %s question %s: could not record its failure",
+                          evaluation_id, question_id)
+
+
+#: What a layer task retries with Celery's backoff: an endpoint down past the client's own
+#: retries, and a service (PostgreSQL, the cache's or the limiter's Redis, the broker) that
+#: does not answer; models/service_errors.py maps the libraries' errors to these.
+TRANSIENT = (RetryableEndpointError, ServiceUnavailable)
+
+#: Celery's retries of a layer (``layer_retries`` of the settings, 12 by default): exponential
+#: backoff from 5 s, capped at 5 minutes, with jitter; 12 wait about 35 minutes in all, which
+#: outlasts a service restart or a provider's outage of several minutes. Past that the
+#: question fails with the cause, and the run stops loudly (its evaluation ends ``failed``)
+#: rather than scoring it.
+
+#: Sending to the broker (handing a question on, or queueing a layer's retry) waits for a
+#: broker that is down or restarting, with kombu's own retry policy: about 10 minutes, then
+#: BrokerUnavailable. Without it Celery drops a retry it cannot send (``Reject``, no requeue).
+BROKER_WAIT = {"max_retries": 60, "interval_start": 1, "interval_step": 2, "interval_max": 10}
 
 
 @app.task(
     name="worker.tasks.run_layer",
     bind=True,
     base=LayerTask,
-    # An endpoint that stays down past the client's own retries: try the layer again later.
-    # Its finished calls are cached, so a retry pays only for what had not come back.
-    autoretry_for=(RetryableEndpointError, RateLimiterUnavailable),
+    # Try the layer again later. Its finished calls are recorded and cached, so a retry pays
+    # only for what had not come back.
+    autoretry_for=TRANSIENT,
     retry_backoff=5,
     retry_backoff_max=300,
     retry_jitter=True,
-    max_retries=8,
+    retry_kwargs={"retry": True, "retry_policy": BROKER_WAIT},
 )
 def run_layer(self: Task, evaluation_id: int, question_id: str, layer_index: int) -> str:
     """Run step ``layer_index`` of an evaluation on one question — layer ``layer_index % L``
     of turn ``layer_index // L`` for an L-layer architecture (see worker/evaluation_steps.py)
     — store its output, and queue the next step (or score the question after the last).
 
-    Idempotent: a finished step is not run again, only handed on.
+    Idempotent: a finished step is not run again, only handed on, and only if its next step
+    has not started (a duplicate delivery must not start a second chain). Service errors
+    are mapped to retryable ones at this one boundary (models/service_errors.py).
     """
+    from models.service_errors import service_errors_mapped
+
+    with service_errors_mapped():
+        return _run_step(evaluation_id, question_id, layer_index)
+
+
+def _run_step(evaluation_id: int, question_id: str, layer_index: int) -> str:
     from models.architecture import parse_architecture
     from models.evaluation_stops import is_stopped
     from worker import evaluation_steps as steps
@@ -112,7 +157,9 @@ def run_layer(self: Task, evaluation_id: int, question_id: str, layer_index: int
     last_step = len(steps.turns_of(question)) * layers - 1
     turn, layer = divmod(layer_index, layers)
 
+    ran = False
     if steps.layer_state(rt.database_url, evaluation_id, question_id, layer_index) is None:
+        ran = True
         conversation = steps.conversation_at(rt.database_url, evaluation_id, question, turn,
                                              layers)
         if conversation is None:  # an earlier turn gave no answer: nothing to go on with
@@ -136,8 +183,12 @@ def run_layer(self: Task, evaluation_id: int, question_id: str, layer_index: int
         steps.save_layer(rt.database_url, evaluation_id, question_id, layer_index, stored)
 
     if layer_index < last_step:
+        if not ran and steps.step_started(rt.database_url, evaluation_id, question_id,
+                                          layer_index + 1):
+            return "already handed on"
         app.send_task("worker.tasks.run_layer",
-                      args=[evaluation_id, question_id, layer_index + 1], queue=LAYERS_QUEUE)
+                      args=[evaluation_id, question_id, layer_index + 1], queue=LAYERS_QUEUE,
+                      retry=True, retry_policy=BROKER_WAIT)
         return "next"
     steps.finish_question(rt.database_url, evaluation, question, last_step)
     return "scored"

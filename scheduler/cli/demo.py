@@ -91,7 +91,7 @@ def _itas(args: list[str], show: bool = False) -> str:
 
 
 def _follow(job_id: int) -> None:
-    from scheduler.reports import job_status
+    from scheduler.reports import FINAL_STATES, job_status
 
     database_url = resolve_service_urls(load_settings()).database_url
     deadline = time.monotonic() + 1800
@@ -102,7 +102,7 @@ def _follow(job_id: int) -> None:
             status = job_status(database_url, job_id)
             progress.update(bar, total=status.trials_planned,
                             completed=status.trials_finished)
-            if status.state in ("completed", "failed", "cancelled"):
+            if status.state in FINAL_STATES:
                 break
             if time.monotonic() > deadline:
                 raise ItasError("the demo's search did not finish in 30 minutes; see the "

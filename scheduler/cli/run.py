@@ -13,9 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 
 from benchmarks.base import BenchmarkError, Item
 from benchmarks.registry import load_questions
-from models.errors import ConfigError, InvalidArchitecture, ItasError
+from models.errors import ConfigError, InfrastructureFailure, InvalidArchitecture, ItasError
 from models.settings import load_settings, resolve_service_urls
-from scheduler.evaluations import queue_evaluation, summarize, wait_for
+from scheduler.evaluations import failure_of, queue_evaluation, summarize, wait_for
 
 console = Console(stderr=True)
 
@@ -55,6 +55,9 @@ def _evaluate(path: Path, benchmark: str, questions: list[Item], split: str,
     if not finished:
         raise ItasError(f"evaluation {evaluation_id} not finished after {timeout:.0f}s; it "
                         "goes on in the workers (is one running? `itas worker`)")
+    failure = failure_of(database_url, evaluation_id)
+    if failure:  # no score from an error: the run stops with the cause
+        raise InfrastructureFailure(f"could not be evaluated: {failure}")
     return evaluation_id, arch_json
 
 

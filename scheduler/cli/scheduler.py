@@ -13,8 +13,10 @@ import typer
 from rich.console import Console
 
 from models.errors import UserError
+from models.service_errors import is_service_down
 from models.settings import load_settings, resolve_service_urls
 from scheduler import jobs
+from scheduler.evaluations import STALE_S
 
 console = Console(stderr=True)
 
@@ -70,28 +72,63 @@ def run_scheduler(
                               "(a job another scheduler holds counts: its lease may expire)."),
     job: int | None = typer.Option(None, "--job", help="Only this job."),
     lease: float = typer.Option(60.0, help="Seconds a job stays ours without renewal."),
-    stale: float = typer.Option(300.0, help="Re-send work that made no progress this long."),
+    stale: float = typer.Option(STALE_S, help="Re-send work that made no progress this long "
+                                "(above the longest layer to expect)."),
     poll: float = typer.Option(0.5, help="Seconds between checks."),
 ) -> None:
-    """Run queued search jobs (several schedulers may run; each job is held by one)."""
-    from scheduler.search import run_job
+    """Run queued search jobs (several schedulers may run; each job is held by one).
 
+    Jobs interrupted by an outage are resumed at start; a service down while running is
+    waited out (the job is claimed again when it answers)."""
     check_intervals(lease=lease, stale=stale, poll=poll)
     database_url = resolve_service_urls(load_settings()).database_url
     owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     console.print(f"scheduler {owner} started")
+    for job_id in jobs.resume_interrupted(database_url, job_id=job):
+        console.print(f"job {job_id}: interrupted earlier; resumed")
+    outage = 0  # consecutive passes that found a service down
     while True:
-        job_id = jobs.claim_job(database_url, owner=owner, lease_s=lease, job_id=job)
-        if job_id is None:
-            if once and jobs.active_jobs(database_url, job_id=job) == 0:
-                return
-            time.sleep(1.0)
+        try:
+            status = _one_pass(database_url, owner, once=once, job=job, lease=lease,
+                               stale=stale, poll=poll)
+        except Exception as exc:
+            if not is_service_down(exc):
+                raise
+            # PostgreSQL, Redis or the broker is down: wait with backoff and claim the job
+            # again (the lease is ours, or expires); nothing is lost, and no job is failed.
+            outage += 1
+            pause = min(30.0, 2.0 ** min(outage, 5))
+            console.print(f"[yellow]a service is down ({_first_line(exc)}); trying again in "
+                          f"{pause:.0f}s[/]")
+            time.sleep(pause)
             continue
-        console.print(f"job {job_id}: claimed")
+        outage = 0
+        if status == "done":
+            return
 
-        def progress(message: str, job_id: int = job_id) -> None:
-            console.print(f"job {job_id}: {message}")
 
-        status = run_job(database_url, job_id, owner=owner, lease_s=lease, poll_s=poll,
-                         stale_s=stale, on_progress=progress)
-        console.print(f"job {job_id}: {status}")
+def _first_line(exc: BaseException) -> str:
+    text_ = str(exc).strip()
+    return f"{type(exc).__name__}: {text_.splitlines()[0] if text_ else ''}"
+
+
+def _one_pass(database_url: str, owner: str, *, once: bool, job: int | None, lease: float,
+              stale: float, poll: float) -> str:
+    """Claim and run one job; "done" when ``once`` and nothing is left, else "more"."""
+    from scheduler.search import run_job
+
+    job_id = jobs.claim_job(database_url, owner=owner, lease_s=lease, job_id=job)
+    if job_id is None:
+        if once and jobs.active_jobs(database_url, job_id=job) == 0:
+            return "done"
+        time.sleep(1.0)
+        return "more"
+    console.print(f"job {job_id}: claimed")
+
+    def progress(message: str, job_id: int = job_id) -> None:
+        console.print(f"job {job_id}: {message}")
+
+    status = run_job(database_url, job_id, owner=owner, lease_s=lease, poll_s=poll,
+                     stale_s=stale, on_progress=progress)
+    console.print(f"job {job_id}: {status}")
+    return "more"

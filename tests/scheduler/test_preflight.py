@@ -240,7 +240,7 @@ def test_a_setup_error_during_a_run_stops_the_evaluation_without_a_score(
                                          (outcome["evaluation"],)).fetchone() or (None, None)
             answers = conn.execute("SELECT count(*) FROM answers WHERE evaluation_id = %s",
                                    (outcome["evaluation"],)).fetchone()
-        assert status == "failed" and expected in error
+        assert status == "stopped" and expected in error
         assert answers == (0,)  # no question scored from the error
         # The first question's call met the error; the five others made none.
         after = rig.completions()
@@ -286,8 +286,8 @@ def test_a_broker_lost_while_itas_run_sends_leaves_nothing_half_queued(
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
         sent = int(err.split("messages after ")[1].split(" of ")[0])
         assert 100 <= sent < 1000, err
-        assert "of 1000 questions of evaluation" in err and "marked failed" in err
-        assert row is not None and row[0] == "failed" and row[2] == 1000
+        assert "of 1000 questions of evaluation" in err and "marked stopped" in err
+        assert row is not None and row[0] == "stopped" and row[2] == 1000
         assert "the broker stopped taking messages" in row[1]
     finally:
         pool.stop_all()
