@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install clean compose-check
+.PHONY: demo test lint install clean compose-check drills
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ test: $(STAMP)
 # namespaces): build, up, a search job to its report, Flower's login, canary keys nowhere, down.
 compose-check: $(STAMP)
 	$(BIN)/python compose/check.py
+
+# The fault drills of issue 10 (bench/drills/, figures in RELIABILITY.md): each job clean and
+# under a fault, on private PostgreSQL/Redis servers the drills start (never the shared ones).
+# Root is needed for the network-namespace drill. About 15 minutes here; not part of `make test`.
+drills: $(STAMP)
+	$(BIN)/python -m bench.drills --json-out bench/drills.json --report RELIABILITY.md
 
 lint: $(STAMP)
 	$(BIN)/ruff check models worker scheduler simulator benchmarks tests bench

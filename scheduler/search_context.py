@@ -41,6 +41,19 @@ class SearchContext:
     poll_s: float
     stale_s: float
 
+    def reseed_sampler(self) -> None:
+        """Seed the sampler from the job's seed and the number of trials asked so far, before
+        each ask: the search then asks the same trials whether or not its scheduler was
+        restarted in between (a sampler seeded once per process would start its sequence
+        over after a restart, and propose trial 0's parameters again)."""
+        from scheduler.search_space import grid_space
+        from scheduler.study import make_sampler
+
+        asked = len(self.study.get_trials(deepcopy=False))
+        self.study.sampler = make_sampler(
+            self.job.sampler, seed=self.job.seed + asked,
+            grid=grid_space(self.job.space) if self.job.sampler == "grid" else None)
+
     def rung_sizes(self) -> list[int]:
         """Questions a trial has answered by the end of each rung."""
         return rung_sizes(len(self.search_questions), self.job.rungs)

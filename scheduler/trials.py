@@ -92,6 +92,7 @@ def search(ctx: SearchContext, ranked: list[str], say: Callable[[str], None]) ->
         finished = _finished(ctx.study)
         while (len(inflight) < ctx.job.parallel_trials
                and finished + len(inflight) < ctx.job.trials):
+            ctx.reseed_sampler()
             started = _start_trial(ctx, ctx.study.ask(), ranked, say)
             if started is None:
                 finished += 1

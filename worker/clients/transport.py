@@ -15,7 +15,8 @@ HTTP 401/403                                            AuthenticationFailed (na
 HTTP 404                                                ModelNotFound (the model, or base_url, is
                                                         wrong: every call would fail the same)
 other 4xx, 3xx, or a request the format can't express  BadRequest
-2xx: malformed JSON, missing fields, empty content      InvalidResponse
+2xx: not JSON at all, or an empty body                 EndpointUnavailable (garbled in transit)
+2xx: JSON without the format's fields, empty content   InvalidResponse
 API key variable not set                                ConfigError
 =====================================================  =========================================
 
@@ -23,8 +24,10 @@ AuthenticationFailed and ModelNotFound are :class:`~models.errors.SetupError`: t
 run instead of failing question after question. :func:`list_models` (the preflight's one cheap,
 unpaid request, ``GET /v1/models``) maps its errors the same way.
 
-A 2xx body that fails to parse *at its end* (a JSON prefix) was cut in transit and is
-EndpointUnavailable; one broken in the middle is InvalidResponse.
+A 2xx body that is not JSON (cut at its end, broken in the middle, or empty) was damaged on
+its way (a proxy, a reset stream): another try gets a whole one, so it is EndpointUnavailable
+and retried. A body that *is* JSON but not the wire format is InvalidResponse: the endpoint
+speaks another format, and another try would fail the same way.
 
 **The API key.** Its value is read from ``keys_env`` here, at send time, stripped of
 surrounding whitespace, put in a header, and dropped. It is never stored, logged, put in a
@@ -291,12 +294,13 @@ def _undecodable(name: str, status: int, content: bytes, exc: ValueError) -> End
         and (exc.pos >= len(text) or exc.msg.startswith("Unterminated string"))
     )
     if cut:
-        return EndpointUnavailable(
-            f"endpoint {name}: the answer was cut off after {len(content)} bytes",
-            endpoint=name, status=status)
-    return InvalidResponse(
-        f"endpoint {name}: the answer is not JSON ({exc})"
-        if text else f"endpoint {name}: an empty answer", endpoint=name, status=status)
+        what = f"the answer was cut off after {len(content)} bytes"
+    elif text:
+        what = f"the answer is not JSON ({exc})"
+    else:
+        what = "an empty answer"
+    return EndpointUnavailable(f"endpoint {name}: HTTP {status} but {what}", endpoint=name,
+                               status=status)
 
 
 def _key_forms(api_key: str | None) -> list[str]:
