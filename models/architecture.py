@@ -69,6 +69,7 @@ from models.architecture_schema import (
 )
 from models.archon_types import ComponentType
 from models.errors import ConfigError, InvalidArchitecture
+from models.limits import MAX_NESTING, shape_problem
 
 if TYPE_CHECKING:
     from models.endpoints import Registry
@@ -131,8 +132,16 @@ def read_json(path: Path) -> Any:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise InvalidArchitecture(f"{path}: cannot read the file: {reason}") from exc
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidArchitecture(
             f"{path}: line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})"
         ) from exc
+    except RecursionError:
+        data = None  # deeper than the parser can go: said below, in the words of the limit
+        problem: str | None = f"nested more than {MAX_NESTING} levels deep"
+    else:
+        problem = shape_problem(data)
+    if problem is not None:
+        raise InvalidArchitecture(f"{path}: {problem}; not an architecture or a search job")
+    return data

@@ -26,6 +26,7 @@ from models.archon_types import (
     Shape,
 )
 from models.errors import InvalidArchitecture
+from models.limits import MAX_MAX_TOKENS, MAX_SAMPLES, MAX_TOP_K, count_up_to
 from models.problems import at, field_problems, in_file_order, nearest, shown
 
 _EXPECTED = {
@@ -33,8 +34,10 @@ _EXPECTED = {
     "model": "the name of an LLM (a non-empty string)",
     "model_type": "a non-empty string, one of Archon's model types such as OpenAI_API",
     "temperature": "a number from 0 to 2",
-    **dict.fromkeys(("max_tokens", "samples", "top_k", "first_k", "unit_test_cap",
-                     "ranker_batch_size"), "an integer >= 1"),
+    **dict.fromkeys(("first_k", "unit_test_cap", "ranker_batch_size"), "an integer >= 1"),
+    "max_tokens": count_up_to(MAX_MAX_TOKENS),
+    "samples": count_up_to(MAX_SAMPLES),
+    "top_k": count_up_to(MAX_TOP_K),
     **dict.fromkeys(("use_critiques", "length_control", "first_pass",
                      "remove_unit_tests_from_prompt", "no_system"), "true or false"),
 }

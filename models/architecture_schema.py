@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from models.archon_types import EFFECTIVE_FIELDS, ComponentType, Shape, hands_on
+from models.limits import MAX_MAX_TOKENS, MAX_SAMPLES, MAX_TOP_K
 
 
 class Component(BaseModel):
@@ -30,11 +31,11 @@ class Component(BaseModel):
     #: then finds the model by name (the reader enforces this).
     model_type: str
     temperature: float = Field(ge=0, le=2)
-    max_tokens: int = Field(ge=1)
+    max_tokens: int = Field(ge=1, le=MAX_MAX_TOKENS)
     #: Generators and fusers: how many candidates they write. Others use one sample.
-    samples: int = Field(default=1, ge=1)
+    samples: int = Field(default=1, ge=1, le=MAX_SAMPLES)
     #: Rankers, unit_test_evaluators: how many candidates go on.
-    top_k: int | None = Field(default=None, ge=1)
+    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K)
     #: Rankers: show the critiques that reach them in the prompt.
     use_critiques: bool = False
     #: Fusers: ask for an answer no longer than the candidates.

@@ -22,8 +22,10 @@
         │   ├── EndpointTimeout       no answer within the timeout
         │   └── EndpointUnavailable   5xx, connection refused or reset, truncated body
         └── FatalEndpointError        another try would fail the same way
-            ├── BadRequest            4xx other than 401/403/429: the request is wrong
-            ├── AuthenticationFailed  401/403: the key is wrong (its value is never shown)
+            ├── BadRequest            4xx other than 401/403/404/429: the request is wrong
+            ├── SetupError            every call of this LLM would fail: the run stops
+            │   ├── AuthenticationFailed  401/403: the key is wrong (its value is never shown)
+            │   └── ModelNotFound     404: the endpoint does not serve the model
             └── InvalidResponse       2xx whose body is not the wire format, or empty
 
 Lower-level errors (pydantic, psycopg, redis-py, subprocess) are translated into these at exactly
@@ -171,11 +173,21 @@ class FatalEndpointError(EndpointError):
 
 
 class BadRequest(FatalEndpointError):
-    """The endpoint rejected the request itself (4xx other than 401, 403 and 429)."""
+    """The endpoint rejected the request itself (4xx other than 401, 403, 404 and 429)."""
 
 
-class AuthenticationFailed(FatalEndpointError):
+class SetupError(FatalEndpointError):
+    """The setup, not the request, is wrong: every call of this LLM (or with this key) would
+    fail the same way. A run that meets one stops with it (its evaluation and job fail with
+    the message) instead of failing question after question; it is never a score."""
+
+
+class AuthenticationFailed(SetupError):
     """401/403. The message names the key's environment variable, never its value."""
+
+
+class ModelNotFound(SetupError):
+    """404 on the chat route: the endpoint does not serve the model (or base_url is wrong)."""
 
 
 class InvalidResponse(FatalEndpointError):

@@ -30,6 +30,14 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
+from models.limits import (
+    MAX_MAX_TOKENS,
+    MAX_PARALLEL_TRIALS,
+    MAX_SAMPLES,
+    MAX_TOP_K,
+    MAX_TRIALS,
+)
+
 __all__ = ["MAX_DEFAULT_GENERATORS", "Benchmark", "Budget", "FinalCheck", "Pruner", "Sampler",
            "SearchJob", "SearchSpace", "TokenEstimate"]
 
@@ -76,6 +84,9 @@ class FinalCheck(StrEnum):
 
 
 _Count = Annotated[int, Field(ge=1)]
+_Samples = Annotated[int, Field(ge=1, le=MAX_SAMPLES)]
+_MaxTokens = Annotated[int, Field(ge=1, le=MAX_MAX_TOKENS)]
+_TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K)]
 _Positive = Annotated[float, Field(gt=0)]
 
 
@@ -88,7 +99,7 @@ class SearchSpace(BaseModel):
     #: How many LLMs generate, taken best first from the power-ranked ``llms``.
     generators: list[_Count] = Field(default_factory=lambda: [1, 2, 3], min_length=1)
     #: Samples each generator writes.
-    samples: list[_Count] = Field(default_factory=lambda: [1, 3, 5], min_length=1)
+    samples: list[_Samples] = Field(default_factory=lambda: [1, 3, 5], min_length=1)
     #: Fusion layers after the generators (0: a ranker or the first candidate answers).
     fusion_layers: list[Annotated[int, Field(ge=0)]] = Field(
         default_factory=lambda: [0, 1, 2], min_length=1)
@@ -99,7 +110,7 @@ class SearchSpace(BaseModel):
     #: A ranker before each fusion layer.
     ranker: list[bool] = Field(default_factory=lambda: [False, True], min_length=1)
     #: How many candidates a ranker hands on (capped by those that reach it).
-    ranker_top_k: list[_Count] = Field(default_factory=lambda: [5], min_length=1)
+    ranker_top_k: list[_TopK] = Field(default_factory=lambda: [5], min_length=1)
     #: What runs before the last fuser.
     final_check: list[Annotated[FinalCheck, Strict(False)]] = Field(
         default_factory=lambda: [FinalCheck.NONE, FinalCheck.VERIFIER, FinalCheck.UNIT_TESTS],
@@ -108,7 +119,7 @@ class SearchSpace(BaseModel):
     temperature: list[Annotated[float, Field(ge=0, le=2)]] = Field(
         default_factory=lambda: [0.7], min_length=1)
     #: max_tokens of every component.
-    max_tokens: list[_Count] = Field(default_factory=lambda: [1024], min_length=1)
+    max_tokens: list[_MaxTokens] = Field(default_factory=lambda: [1024], min_length=1)
 
     def axes(self) -> dict[str, list[Any]]:
         """Axis name -> its choices, in a fixed order (the names trials suggest)."""
@@ -189,8 +200,8 @@ class SearchJob(BaseModel):
     #: check; checks fall where a trial has answered rungs[0] x reduction_factor^k of the
     #: questions.
     reduction_factor: int = Field(default=3, ge=2)
-    trials: _Count = 20
-    parallel_trials: _Count = 4
+    trials: int = Field(default=20, ge=1, le=MAX_TRIALS)
+    parallel_trials: int = Field(default=4, ge=1, le=MAX_PARALLEL_TRIALS)
     #: Trials that could not be evaluated (a service down past every retry) are told to Optuna
     #: as FAIL and asked again with the same parameters, at most this many times in a job;
     #: one more and the job stops as failed for an infrastructure reason (resumed by the next

@@ -23,6 +23,14 @@ from benchmarks.registry import check_options as check_benchmark_options
 from benchmarks.registry import get as get_benchmark
 from benchmarks.registry import resolve_data
 from models.errors import ConfigError, InvalidSearchJob
+from models.limits import (
+    MAX_MAX_TOKENS,
+    MAX_PARALLEL_TRIALS,
+    MAX_SAMPLES,
+    MAX_TOP_K,
+    MAX_TRIALS,
+    count_up_to,
+)
 from models.problems import at, nearest, shown
 from models.search_job import (
     MAX_DEFAULT_GENERATORS,
@@ -54,8 +62,10 @@ _EXPECTED = {
     "data": "a path to the benchmark's data file or the folder holding it",
     "benchmark_options": "a mapping of the benchmark's options (name: value)",
     "search_fraction": "a number between 0 and 1 (exclusive)",
-    **dict.fromkeys(("questions", "final_questions", "final_top_k", "trials",
-                     "parallel_trials", "calls_per_question", "tokens_per_question",
+    "trials": count_up_to(MAX_TRIALS),
+    "parallel_trials": count_up_to(MAX_PARALLEL_TRIALS),
+    **dict.fromkeys(("questions", "final_questions", "final_top_k",
+                     "calls_per_question", "tokens_per_question",
                      "total_calls", "total_tokens", "prompt_tokens", "answer_tokens"), _COUNT),
     "llms": "a non-empty list of LLM names from the endpoints registry",
     "judge_llm": "the name of an LLM (or leave it out: the best-ranked LLM)",
@@ -66,8 +76,10 @@ _EXPECTED = {
     "reduction_factor": "an integer >= 2",
     "seed": "an integer >= 0",
     **dict.fromkeys(("usd_per_question", "total_usd"), "a number of dollars > 0"),
-    **dict.fromkeys(("generators", "samples", "fusers_per_layer", "ranker_top_k",
-                     "max_tokens"), "a non-empty list of integers >= 1"),
+    **dict.fromkeys(("generators", "fusers_per_layer"), "a non-empty list of integers >= 1"),
+    "samples": f"a non-empty list of integers from 1 to {MAX_SAMPLES}",
+    "ranker_top_k": f"a non-empty list of integers from 1 to {MAX_TOP_K}",
+    "max_tokens": f"a non-empty list of integers from 1 to {MAX_MAX_TOKENS}",
     "fusion_layers": "a non-empty list of integers >= 0",
     **dict.fromkeys(("critic", "ranker"), "a non-empty list of true/false"),
     "final_check": "a non-empty list of " + ", ".join(c.value for c in FinalCheck),
@@ -75,8 +87,10 @@ _EXPECTED = {
 }
 #: What one item of a list field takes.
 _ITEM = {
-    **dict.fromkeys(("generators", "samples", "fusers_per_layer", "ranker_top_k", "max_tokens"),
-                    _COUNT),
+    **dict.fromkeys(("generators", "fusers_per_layer"), _COUNT),
+    "samples": count_up_to(MAX_SAMPLES),
+    "ranker_top_k": count_up_to(MAX_TOP_K),
+    "max_tokens": count_up_to(MAX_MAX_TOKENS),
     "fusion_layers": "an integer >= 0",
     **dict.fromkeys(("critic", "ranker"), "true or false"),
     "final_check": "one of " + ", ".join(c.value for c in FinalCheck),

@@ -103,10 +103,12 @@ class Evaluation(SQLModel, table=True):
     architecture: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
     architecture_hash: str = Field(index=True)
     question_ids: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
-    status: str = Field(default="queued", index=True)  # queued|running|finished|failed
+    status: str = Field(default="queued", index=True)  # queued|running|finished|failed|stopped
     score: float | None = None
     created_at: datetime = _ts()
     finished_at: datetime | None = _ts(nullable=True)
+    #: Why it was stopped (status failed): a refused key, an unknown model; never a key.
+    error: str | None = None
 
 
 class Answer(SQLModel, table=True):

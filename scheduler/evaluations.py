@@ -11,13 +11,17 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
+import kombu.exceptions
+import redis.exceptions
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
 from benchmarks.base import Item
 from models.db import session_scope
+from models.errors import ConfigError, ServiceUnavailable
+from models.evaluation_stops import stop_evaluation
 from models.tables import Evaluation, Question
 from worker.celery_app import LAYERS_QUEUE, app
 
@@ -48,9 +52,43 @@ def queue_evaluation(database_url: str, *, architecture: dict[str, Any], arch_ha
         session.flush()
         evaluation_id = evaluation.id
     assert evaluation_id is not None
-    for q in questions:
-        app.send_task(RUN_LAYER, args=[evaluation_id, q.item_id, 0], queue=LAYERS_QUEUE)
+    sent = 0
+    try:
+        for q in questions:
+            app.send_task(RUN_LAYER, args=[evaluation_id, q.item_id, 0], queue=LAYERS_QUEUE)
+            sent += 1
+    except BROKER_DOWN as exc:
+        _half_sent(database_url, evaluation_id, purpose, sent, len(questions), exc)
     return evaluation_id
+
+
+#: What sending raises when the broker is down (kombu wraps most; a reset may come raw).
+BROKER_DOWN = (kombu.exceptions.OperationalError, redis.exceptions.ConnectionError,
+               redis.exceptions.TimeoutError, ConnectionError)
+
+
+def _half_sent(database_url: str, evaluation_id: int, purpose: str, sent: int, total: int,
+               exc: BaseException) -> NoReturn:
+    """The broker went down while an evaluation's questions were being sent.
+
+    Nothing may stay half-queued. A scheduler's evaluation (trial, power or final ranking)
+    stays ``running``: PostgreSQL has every question, and reconciliation sends the ones
+    without progress once the broker is back (scheduler/reconcile.py). ``itas run``/``ask``
+    has no reconciliation behind it once it exits: its evaluation is marked ``stopped`` with
+    the reason, so the questions already sent stop at their next step
+    (models/evaluation_stops.py), and running the command again pays nothing twice (the calls
+    made are cache hits).
+    """
+    cause = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    what = (f"the broker stopped taking messages after {sent} of {total} questions of "
+            f"evaluation {evaluation_id} ({cause})")
+    if purpose in ("run", "ask"):
+        stop_evaluation(database_url, evaluation_id, what)
+        raise ServiceUnavailable(f"{what}: it is marked stopped and the questions sent stop; "
+                                 "run the command again once the broker is back (the calls "
+                                 "already made are cache hits)") from exc
+    raise ServiceUnavailable(f"{what}: reconciliation sends the others once the broker is "
+                             "back") from exc
 
 
 def answer_shown(item: Item) -> str:
@@ -74,18 +112,35 @@ def answered(database_url: str, evaluation_id: int) -> int:
 STALE_S = 900.0
 
 
+def raise_if_stopped(database_url: str, evaluation_ids: Sequence[int]) -> None:
+    """Raise ConfigError with the reason when a worker stopped one of these evaluations (a
+    refused key, an unknown model: models/evaluation_stops.py). A user error: the job fails
+    for good and ``itas run`` exits 2, both with the reason."""
+    if not evaluation_ids:
+        return
+    with session_scope(database_url) as session:
+        row = session.execute(text(
+            "SELECT id, coalesce(error, 'no reason recorded') FROM evaluations "
+            "WHERE id = ANY(:ids) AND status = 'stopped' ORDER BY id LIMIT 1"),
+            {"ids": list(evaluation_ids)}).first()
+    if row is not None:
+        raise ConfigError(f"evaluation {row[0]} stopped: {row[1]}")
+
+
 def wait_for(database_url: str, evaluation_id: int, total: int, *, timeout_s: float,
              on_progress: Callable[[int], None] | None = None,
              stale_s: float = STALE_S) -> bool:
     """Poll until every question has an answer; False on timeout. Work lost in the broker
     (a restart without persistence, a retry that could not be queued) is sent again after
-    ``stale_s`` without progress, as the scheduler does for search jobs."""
+    ``stale_s`` without progress, as the scheduler does for search jobs. Raises ConfigError
+    when a worker stopped the evaluation (:func:`raise_if_stopped`)."""
     from models.service_errors import is_service_down
     from scheduler.reconcile import redispatch_stalled
 
     deadline = time.monotonic() + timeout_s
     while True:
         try:
+            raise_if_stopped(database_url, [evaluation_id])
             done = answered(database_url, evaluation_id)
             if on_progress:
                 on_progress(done)

@@ -60,6 +60,9 @@ def run_job(database_url: str, job_id: int, *, owner: str, lease_s: float = 60.0
                         lease_s, poll_s, stale_s)
     say = on_progress or (lambda _m: None)
     try:
+        from scheduler.preflight import llms_of_job, preflight
+
+        preflight(llms_of_job(job))  # a job the workers cannot run fails before any call
         ranked = power_ranking(ctx, say)
         search(ctx, ranked, say)
         if jobs.job_status(database_url, job_id) != "cancelled":

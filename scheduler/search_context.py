@@ -22,7 +22,7 @@ from models.db import session_scope
 from models.endpoints import Registry
 from models.errors import InfrastructureFailure
 from scheduler import jobs
-from scheduler.evaluations import answered, failure_of, queue_evaluation
+from scheduler.evaluations import answered, failure_of, queue_evaluation, raise_if_stopped
 from scheduler.reconcile import redispatch_stalled
 
 
@@ -80,11 +80,14 @@ class LeaseLost(Exception):
 
 def tick(ctx: SearchContext, evaluation_ids: list[int]) -> None:
     """One wait of the scheduler: keep the lease (raise LeaseLost when another scheduler has
-    the job), re-dispatch any of ``evaluation_ids`` that stopped making progress, sleep."""
+    the job), stop on an evaluation a worker stopped (a refused key, an unknown model: the
+    job fails with the reason), re-dispatch any of ``evaluation_ids`` that stopped making
+    progress, sleep."""
     if not jobs.renew_lease(ctx.database_url, job_id=ctx.job_id, owner=ctx.owner,
                             lease_s=ctx.lease_s):
         if jobs.job_status(ctx.database_url, ctx.job_id) != "cancelled":
             raise LeaseLost()
+    raise_if_stopped(ctx.database_url, evaluation_ids)
     redispatch_stalled(ctx.database_url, evaluation_ids=evaluation_ids, stale_s=ctx.stale_s)
     time.sleep(ctx.poll_s)
 

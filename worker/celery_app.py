@@ -95,5 +95,8 @@ def celery_config(settings: Settings) -> dict[str, object]:
 
 #: The application. Its configuration is a promise, read from the settings on first use, so
 #: importing tasks (or this module) needs no configured services.
-app = Celery("itas", include=["worker.tasks"], amqp="worker.task_labels:LabelledAMQP")
+#: worker.preflight holds no task but a control command (the preflight), which a worker
+#: registers by importing it.
+app = Celery("itas", include=["worker.tasks", "worker.preflight"],
+             amqp="worker.task_labels:LabelledAMQP")
 app.add_defaults(lambda: celery_config(load_settings()))

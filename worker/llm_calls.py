@@ -8,9 +8,10 @@ request where the endpoint takes ``n``; the calls that follow are then cache hit
 
 Every use is recorded in ``llm_calls`` (a cache hit too, with ``cache_hit``), once per
 (request, evaluation, question, layer): a redelivered task re-recording changes nothing. A fatal
-endpoint error (bad request, auth, invalid response) is recorded and becomes a failed call the
-technique's rule handles; a retryable one that outlived the client's retries propagates, and
-the task retries the layer later (Celery's retry with backoff).
+endpoint error (bad request, invalid response) is recorded and becomes a failed call the
+technique's rule handles; a SetupError (refused key, unknown model) is recorded and raised, and
+the layer task stops the evaluation (models/evaluation_stops.py); a retryable one that outlived the
+client's retries propagates, and the task retries the layer later (Celery's retry with backoff).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
 from models.db import get_engine, session_scope
-from models.errors import FatalEndpointError
+from models.errors import FatalEndpointError, SetupError
 from models.tables import LLMCall
 from worker.cache import CachedResponse, ResponseCache, request_hash
 from worker.techniques.base import CallResult, CallSpec
@@ -69,6 +70,8 @@ class LLMCaller:
                 response = self._send(endpoint, llm, spec)
             except FatalEndpointError as exc:
                 self._record_failure(digest, endpoint.name, llm, spec, exc)
+                if isinstance(exc, SetupError):
+                    raise  # every call would fail alike: the task stops the evaluation
                 return CallResult(spec, None, error_class=type(exc).__name__,
                                   request_hash=digest)
             # Durable first: once PostgreSQL has it, no flush of Redis makes us pay again.

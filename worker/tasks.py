@@ -14,7 +14,13 @@ from celery.signals import worker_process_init
 
 from models.crud import count_delivery, get_probe, record_probe_result
 from models.db import dispose_engines, session_scope
-from models.errors import LayerTimeout, RetryableEndpointError, ServiceUnavailable
+from models.errors import (
+    ConfigError,
+    LayerTimeout,
+    RetryableEndpointError,
+    ServiceUnavailable,
+    SetupError,
+)
 from models.settings import load_settings, resolve_service_urls
 from worker.celery_app import LAYERS_QUEUE, app, soft_time_limit_s
 
@@ -75,6 +81,13 @@ class LayerTask(Task):  # type: ignore[misc]  # Celery is untyped
         from worker.evaluation_steps import fail_question
 
         evaluation_id, question_id = args[0], args[1]
+        # A refused key, an unknown model, a key variable unset: every question would fail
+        # alike. The evaluation stops with the reason; no answer, so no score, is written.
+        if isinstance(exc, SetupError | ConfigError):
+            from models.evaluation_stops import stop_evaluation
+
+            stop_evaluation(_database_url(), int(evaluation_id), f"{type(exc).__name__}: {exc}")
+            return
         retries = getattr(self.request, "retries", 0) or 0
         if isinstance(exc, TRANSIENT) and retries < (self.max_retries or 0):
             log.warning("evaluation %s question %s: could not queue a retry (%s); left for "
@@ -136,6 +149,7 @@ def run_layer(self: Task, evaluation_id: int, question_id: str, layer_index: int
 
 def _run_step(evaluation_id: int, question_id: str, layer_index: int) -> str:
     from models.architecture import parse_architecture
+    from models.evaluation_stops import is_stopped
     from worker import evaluation_steps as steps
     from worker.layer import run_layer_calls
     from worker.llm_calls import CallSite, LLMCaller
@@ -144,6 +158,8 @@ def _run_step(evaluation_id: int, question_id: str, layer_index: int) -> str:
 
     rt = runtime()
     evaluation = steps.load_evaluation(rt.database_url, evaluation_id)
+    if is_stopped(evaluation.status):  # stopped by a setup error: no more calls
+        return "stopped"
     architecture, _ = parse_architecture(evaluation.architecture)
     question = steps.load_question(rt.database_url, evaluation.benchmark, question_id)
     layers = len(architecture.layers)

@@ -48,7 +48,9 @@ def run_demo(
     reuse = answers(f"{sim_url}/health")
     console.print(f"[bold]2/5[/] LLM simulator at {sim_url}: simulated LLMs, no real model"
                   + (" (already running)" if reuse else ""))
-    submit_args = ["submit", str(job_file)] + (["--trials", str(trials)] if trials else [])
+    # Queued before the worker starts, so its preflight is the scheduler's, once it is up.
+    submit_args = ["submit", str(job_file), "--no-preflight"] + (
+        ["--trials", str(trials)] if trials else [])
     done = _itas(submit_args)
     job_id = int(done.strip().splitlines()[-1])
     console.print(f"[bold]3/5[/] search job {job_id} from {job_file}")

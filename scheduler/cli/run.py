@@ -24,6 +24,7 @@ def checked_architecture(path: Path) -> tuple[dict[str, Any], str, list[str]]:
     """Validate structure and LLMs before anything is queued; returns (json, hash, warnings)."""
     from models.architecture import architecture_hash, check_llms, load_architecture
     from models.endpoints import load_registry
+    from scheduler.preflight import llms_of_architecture, preflight
 
     settings = load_settings()
     architecture, warnings = load_architecture(path)
@@ -31,6 +32,7 @@ def checked_architecture(path: Path) -> tuple[dict[str, Any], str, list[str]]:
     errors = check_llms(architecture, registry)
     if errors:
         raise InvalidArchitecture(f"{path}: " + "; ".join(errors))
+    preflight(llms_of_architecture(architecture))  # before anything is stored or queued
     return architecture.model_dump(mode="json"), architecture_hash(architecture), warnings
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import time
@@ -23,6 +24,10 @@ console = Console(stderr=True)
 def submit(
     job_file: Path = typer.Argument(..., help="Search job file (YAML)."),
     trials: int | None = typer.Option(None, help="Override the file's number of trials."),
+    check: bool = typer.Option(True, "--preflight/--no-preflight",
+                               help="Ask the workers first whether they can call every LLM of "
+                               "the job (keys, endpoints, models); the scheduler checks again "
+                               "when it takes the job."),
 ) -> None:
     """Queue a search job; prints its id as the last line. A scheduler runs it."""
     from models.endpoints import load_registry
@@ -39,11 +44,27 @@ def submit(
         job, _ = parse_search_job(spec, str(job_file), registry=registry)
     for warning in warnings:
         console.print(f"[yellow]warning:[/] {warning}")
+    if check:
+        from scheduler.preflight import llms_of_job, preflight
+
+        preflight(llms_of_job(job))
     database_url = resolve_service_urls(settings).database_url
     job_id = jobs.submit_job(database_url, spec=spec, name=job.name)
     console.print(f"queued search job {job_id} ({job.name}, {spec['trials']} trials); "
                   "`itas scheduler` runs it, `itas watch` follows it")
     typer.echo(job_id)
+
+
+def check_intervals(*, lease: float, stale: float, poll: float) -> None:
+    """Refuse intervals the scheduler cannot work with: 0 or less (a lease that is already
+    over, a re-dispatch of everything at every check, a busy loop), not a number, or a lease
+    shorter than the wait between renewals (it would lapse while its holder sleeps)."""
+    for flag, value in (("--lease", lease), ("--stale", stale), ("--poll", poll)):
+        if not math.isfinite(value) or value <= 0:
+            raise UserError(f"{flag}: expected a number of seconds > 0, got {value:g}")
+    if lease <= poll:
+        raise UserError(f"--lease: expected more than --poll ({poll:g}s; the lease is renewed "
+                        f"once per poll), got {lease:g}")
 
 
 def run_scheduler(
@@ -59,6 +80,7 @@ def run_scheduler(
 
     Jobs interrupted by an outage are resumed at start; a service down while running is
     waited out (the job is claimed again when it answers)."""
+    check_intervals(lease=lease, stale=stale, poll=poll)
     database_url = resolve_service_urls(load_settings()).database_url
     owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     console.print(f"scheduler {owner} started")

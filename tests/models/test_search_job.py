@@ -93,8 +93,16 @@ MALFORMED: list[tuple[str, dict[str, Any], list[str]]] = [
      ["llms[2]: 'sim-large' is already llms[0]"]),
     ("unknown judge", job(judge_llm="gpt-4o"), ["judge_llm: unknown LLM 'gpt-4o'"]),
     ("samples not counts", job(space={"samples": [1, 0, "3"]}),
-     ["space.samples[1]: expected an integer >= 1, got 0",
-      "space.samples[2]: expected an integer >= 1, got \"3\""]),
+     ["space.samples[1]: expected an integer from 1 to 100, got 0",
+      "space.samples[2]: expected an integer from 1 to 100, got \"3\""]),
+    ("choices above the limits", job(space={"samples": [1, 101], "max_tokens": [200000],
+                                            "ranker_top_k": [5000]}),
+     ["space.samples[1]: expected an integer from 1 to 100, got 101",
+      "space.ranker_top_k[0]: expected an integer from 1 to 1000, got 5000",
+      "space.max_tokens[0]: expected an integer from 1 to 131072, got 200000"]),
+    ("trials above the limits", job(trials=10001, parallel_trials=65),
+     ["trials: expected an integer from 1 to 10000, got 10001",
+      "parallel_trials: expected an integer from 1 to 64, got 65"]),
     ("more generators than LLMs", job(space={"generators": [1, 4]}),
      ["space.generators[1]: expected at most 3 (the LLMs in llms), got 4"]),
     ("an empty axis", job(space={"critic": []}),
@@ -123,7 +131,8 @@ MALFORMED: list[tuple[str, dict[str, Any], list[str]]] = [
     ("pruning a multi-objective study", job(sampler="nsga2", pruner="median"),
      ["pruner: nsga2 searches score and cost together"]),
     ("zero trials, a boolean seed", job(trials=0, seed=True),
-     ["trials: expected an integer >= 1, got 0", "seed: expected an integer >= 0, got true"]),
+     ["trials: expected an integer from 1 to 10000, got 0",
+      "seed: expected an integer >= 0, got true"]),
 ]
 
 
@@ -195,7 +204,7 @@ def test_nsga2_without_a_pruner_by_default(registry: Registry) -> None:
 
 def test_warnings_for_settings_that_cannot_all_take_effect(registry: Registry) -> None:
     _, warnings = parse_search_job(
-        job(sampler="grid", trials=50, parallel_trials=80, final_top_k=60, data="x",
+        job(sampler="grid", trials=50, parallel_trials=60, final_top_k=60, data="x",
             space={"generators": [1], "samples": [1, 3], "fusion_layers": [0],
                    "fusers_per_layer": [1], "critic": [False], "ranker": [False, True],
                    "final_check": ["none"]}),

@@ -132,3 +132,25 @@ def test_llms_table_shows_prices_and_key_names_not_values() -> None:
     assert "sim-frontier" in done.stdout and "http://sim:9000/v1" in done.stdout
     assert "ITAS_SIM_KEY_2 (set)" in done.stdout and "ITAS_SIM_KEY_1 (not set)" in done.stdout
     assert CANARY not in done.stdout + done.stderr
+
+
+def test_what_a_file_may_ask_for_is_bounded(tmp_path: Path) -> None:
+    """samples, max_tokens, top_k (architecture) and trials, parallel_trials (job) have upper
+    limits (models/limits.py); a file beyond one is refused naming the file and the field."""
+    arch = _write(tmp_path, "greedy.json", [
+        [_comp("generator", samples=500, max_tokens=10_000_000)],
+        [_comp("ranker", top_k=1)],
+    ])
+    done = _run(["validate", str(arch)])
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"{arch}: layers[0][0].samples: expected an integer from 1 to 100, got 500" \
+        in done.stderr
+    assert f"{arch}: layers[0][0].max_tokens: expected an integer from 1 to 131072" in done.stderr
+    demo = (Path(__file__).resolve().parents[2] / "examples" / "search-demo.yaml").read_text()
+    job = tmp_path / "greedy.yaml"
+    job.write_text(demo.replace("trials: 8 ", "trials: 100000 ")
+                   .replace("parallel_trials: 4 ", "parallel_trials: 500 "))
+    done = _run(["validate", str(job)])
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"{job}: trials: expected an integer from 1 to 10000, got 100000" in done.stderr
+    assert f"{job}: parallel_trials: expected an integer from 1 to 64, got 500" in done.stderr

@@ -33,6 +33,7 @@ from models.errors import (
     EndpointTimeout,
     EndpointUnavailable,
     InvalidResponse,
+    ModelNotFound,
     RateLimited,
     RateLimiterUnavailable,
 )
@@ -40,6 +41,7 @@ from tests.services import RunServices
 from worker.clients import ChatRequest, RetryPolicy, call_llm, send_chat
 from worker.clients import transport as transport_module
 from worker.clients.retry_after import parse_duration, retry_after_s
+from worker.clients.transport import list_models
 from worker.ratelimit import AcquireTimeout, Limits, RateLimiter
 
 KEY_ENV = "ITAS_TEST_KEY_1"
@@ -142,7 +144,8 @@ MAPPING = [
     ("403", "anthropic", reply(403, {"type": "error", "error": {"message": "no"}}),
      AuthenticationFailed, 403),
     ("400", "openai", reply(400, {"error": {"message": "max_tokens too big"}}), BadRequest, 400),
-    ("404 unknown model", "openai", reply(404, {"error": "model not found"}), BadRequest, 404),
+    ("404 unknown model", "openai", reply(404, {"error": "model not found"}), ModelNotFound,
+     404),
     ("422", "openai", reply(422, raw=b"Unprocessable"), BadRequest, 422),
     ("408", "openai", reply(408, raw=b""), EndpointTimeout, 408),
     ("500", "openai", reply(500, {"error": {"message": "oops"}}), EndpointUnavailable, 500),
@@ -636,3 +639,33 @@ def test_each_forked_process_gets_its_own_pool() -> None:
     assert os.read(read, 1) == b"1"
     os.waitpid(pid, 0)
     assert transport_module.http_client() is parent  # the parent keeps its own
+
+
+# -- the preflight's model list ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("what", "handler", "expected"), [
+    ("openai list", reply(200, {"object": "list", "data": [{"id": "a"}, {"id": "b"}]}),
+     ["a", "b"]),
+    ("together's bare list", reply(200, [{"id": "a", "object": "model"}]), ["a"]),
+    ("no list route", reply(404, {"error": "Not Found"}), None),
+    ("not a list", reply(200, raw=b"<html>hello</html>"), None),
+])
+def test_the_model_list_is_read_from_what_providers_send(
+    mock_http: Callable[[Handler], list[httpx.Request]], what: str, handler: Handler,
+    expected: list[str] | None,
+) -> None:
+    seen = mock_http(handler)
+    models = list_models(Endpoint(), key_env=KEY_ENV, keys_env={KEY_ENV: "sk-test"})
+    assert models == expected, what
+    assert seen[0].method == "GET" and seen[0].url.path == "/v1/models"
+    assert seen[0].headers["authorization"] == "Bearer sk-test"
+
+
+def test_a_refused_key_on_the_model_list_names_its_variable_only(
+    mock_http: Callable[[Handler], list[httpx.Request]],
+) -> None:
+    mock_http(reply(401, {"error": {"message": "Incorrect API key sk-test"}}))
+    with pytest.raises(AuthenticationFailed) as refused:
+        list_models(Endpoint(), key_env=KEY_ENV, keys_env={KEY_ENV: "sk-test"})
+    assert KEY_ENV in str(refused.value) and "sk-test" not in str(refused.value)

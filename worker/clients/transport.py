@@ -12,11 +12,17 @@ HTTP 5xx (incl. Anthropic's 529)                        EndpointUnavailable
 HTTP 408                                                EndpointTimeout (the server timed out)
 HTTP 429                                                RateLimited(retry_after_s from headers)
 HTTP 401/403                                            AuthenticationFailed (names the variable)
+HTTP 404                                                ModelNotFound (the model, or base_url, is
+                                                        wrong: every call would fail the same)
 other 4xx, 3xx, or a request the format can't express  BadRequest
 2xx: not JSON at all, or an empty body                 EndpointUnavailable (garbled in transit)
 2xx: JSON without the format's fields, empty content   InvalidResponse
 API key variable not set                                ConfigError
 =====================================================  =========================================
+
+AuthenticationFailed and ModelNotFound are :class:`~models.errors.SetupError`: they stop the
+run instead of failing question after question. :func:`list_models` (the preflight's one cheap,
+unpaid request, ``GET /v1/models``) maps its errors the same way.
 
 A 2xx body that is not JSON (cut at its end, broken in the middle, or empty) was damaged on
 its way (a proxy, a reset stream): another try gets a whole one, so it is EndpointUnavailable
@@ -53,6 +59,7 @@ from models.errors import (
     EndpointTimeout,
     EndpointUnavailable,
     InvalidResponse,
+    ModelNotFound,
     RateLimited,
 )
 from worker.clients.anthropic import ANTHROPIC
@@ -68,7 +75,8 @@ from worker.clients.openai import OPENAI
 from worker.clients.rerank import RERANK
 from worker.clients.retry_after import retry_after_s
 
-__all__ = ["http_client", "read_api_key", "reset_http_client", "send_chat", "wire_format"]
+__all__ = ["http_client", "list_models", "read_api_key", "reset_http_client", "send_chat",
+           "wire_format"]
 
 _KINDS: dict[str, WireFormat] = {
     "openai": OPENAI,
@@ -175,7 +183,8 @@ def send_chat(
     latency_s = time.perf_counter() - started
     status = response.status_code
     if not 200 <= status < 300:
-        _raise(_status_error(name, key_env, wire, response, api_key), None, api_key)
+        _raise(_status_error(name, key_env, wire, response, api_key, request.llm), None,
+               api_key)
     try:
         payload = json.loads(response.content)
     except ValueError as exc:
@@ -197,7 +206,7 @@ def send_chat(
 
 def _status_error(
     name: str, key_env: str | None, wire: WireFormat, response: httpx.Response,
-    api_key: str | None,
+    api_key: str | None, llm: str | None = None,
 ) -> EndpointError:
     status = response.status_code
     if status in (401, 403):
@@ -219,9 +228,65 @@ def _status_error(
         return EndpointTimeout(message, endpoint=name, status=status)
     if status >= 500:
         return EndpointUnavailable(message, endpoint=name, status=status)
+    if status == 404 and llm is not None:
+        # On the chat route a 404 means the model (OpenAI, vLLM, Groq, Anthropic all say so
+        # with a 404) or the route itself is unknown: either way no call of this LLM can work.
+        return ModelNotFound(f"endpoint {name}: model {llm!r} not found (HTTP 404"
+                             + (f": {said}" if said else "") + "); check the LLM's wire_model "
+                             "and the endpoint's base_url", endpoint=name, status=status)
     if 300 <= status < 400:
         message += f" (a redirect to {response.headers.get('location', '?')}: check base_url)"
     return BadRequest(message, endpoint=name, status=status)
+
+
+#: Path of the model list (OpenAI, Anthropic, vLLM, Together, Groq, Ollama, TGI, llama.cpp).
+MODELS_PATH = "/v1/models"
+#: The list is fetched with at most this timeout: it is a small, unpaid request.
+LIST_TIMEOUT_S = 10.0
+
+
+def list_models(endpoint: EndpointConfig, *, key_env: str | None,
+                keys_env: Mapping[str, str]) -> list[str] | None:
+    """The model names ``GET {base_url}/v1/models`` lists, asked with the key in ``key_env``.
+
+    Not a completion: providers do not bill it, so the preflight can ask it of every key.
+    None when the endpoint has no such list (404/405/501, or a body that is not a list of
+    models): the model cannot be checked before the run then (a 404 during the run stops it).
+    Errors are mapped as in :func:`send_chat` (a refused key is AuthenticationFailed).
+    """
+    name = endpoint.name
+    wire = wire_format(endpoint.kind)
+    api_key = read_api_key(name, key_env, keys_env)
+    timeout = min(endpoint.timeout_s, LIST_TIMEOUT_S)
+    try:
+        response = http_client().get(
+            _url(endpoint.base_url, MODELS_PATH), headers=wire.auth_headers(api_key),
+            params={"limit": 1000} if endpoint.kind == "anthropic" else None, timeout=timeout)
+    except httpx.TimeoutException as exc:
+        _raise(EndpointTimeout(f"endpoint {name}: no answer within {timeout:g}s "
+                               f"({type(exc).__name__})", endpoint=name), exc, api_key)
+    except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError,
+            httpx.DecodingError) as exc:
+        _raise(EndpointUnavailable(
+            f"endpoint {name}: {type(exc).__name__}: {_scrub(str(exc), api_key)}",
+            endpoint=name), exc, api_key)
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        _raise(BadRequest(
+            f"endpoint {name}: the request could not be sent ({type(exc).__name__}: "
+            f"{_scrub(str(exc), api_key)}); check base_url", endpoint=name), exc, api_key)
+    if response.status_code in (404, 405, 501):
+        return None
+    if not 200 <= response.status_code < 300:
+        _raise(_status_error(name, key_env, wire, response, api_key), None, api_key)
+    try:
+        payload = json.loads(response.content)
+    except ValueError:
+        return None
+    # OpenAI and Anthropic: {"data": [{"id": ...}]}; Together: a bare list.
+    items = payload.get("data") if isinstance(payload, dict) else payload
+    if not isinstance(items, list):
+        return None
+    return [str(item["id"]) for item in items if isinstance(item, dict) and "id" in item]
 
 
 def _undecodable(name: str, status: int, content: bytes, exc: ValueError) -> EndpointError:

@@ -1,0 +1,145 @@
+"""The preflight: before anything is queued or paid, every LLM a job or an architecture can use
+must be callable by the workers.
+
+``itas submit``, ``itas run``, ``itas ask`` and the scheduler (when it takes a job) call
+:func:`preflight`. It asks the workers through the broker (Celery's remote control, see
+:mod:`worker.preflight`, which says why the check runs on the workers): first who is there
+(``ping``), then every worker of the layers queue checks the LLMs with its own keys: each
+is in its registry, a key variable is set, the endpoint answers ``GET /v1/models`` with every
+key and lists the model. Nothing is paid and nothing enters the rate limiter.
+
+A problem is raised as one :class:`~models.errors.ConfigError` line naming the LLM, the
+endpoint and the variable (or the model), so the CLI exits 2 with nothing queued and a job is
+failed for good with it (a user error). No worker answering is a
+:class:`~models.errors.ServiceUnavailable` (exit 1; a service to start, not a user error).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from models.errors import ConfigError, ServiceUnavailable
+from worker.celery_app import LAYERS_QUEUE, app
+
+COMMAND = "itas_preflight"  # worker.preflight.COMMAND (not imported: no worker code here)
+#: Seconds a first ping waits for workers; a second, longer one follows when none answers
+#: (a worker just started, or a busy machine).
+PING_TIMEOUTS_S = (1.0, 4.0)
+#: Seconds the workers have to check: above the model list's own timeout (10 s).
+CHECK_TIMEOUT_S = 20.0
+
+
+def llms_of_job(job: Any) -> list[str]:
+    """Every LLM a search job can use: its ``llms`` (power ranking, generators, fusers and
+    judges by default), its ``judge_llm`` and ``fuser_llm``, in that order, once each."""
+    names = [*job.llms, job.judge_llm, job.fuser_llm]
+    return list(dict.fromkeys(n for n in names if n))
+
+
+def llms_of_architecture(architecture: Any) -> list[str]:
+    """Every LLM the components of a (parsed) architecture name, once each."""
+    return list(dict.fromkeys(c.model for layer in architecture.layers for c in layer
+                              if getattr(c, "model", None)))
+
+
+def preflight(llms: Sequence[str]) -> None:
+    """Raise unless every worker of the layers queue can call every LLM of ``llms``."""
+    if not llms:
+        return
+    hosts = _ping()
+    replies = _broadcast(hosts, list(llms))
+    line = problem_line(replies, list(llms))
+    if line is not None:
+        raise ConfigError(f"preflight: {line}; nothing was queued")
+
+
+def _ping() -> list[str]:
+    try:
+        for timeout in PING_TIMEOUTS_S:
+            answers = app.control.ping(timeout=timeout)
+            if answers:
+                return sorted(h for answer in answers for h in answer)
+    except Exception as exc:  # kombu and redis-py errors of an unreachable broker
+        raise ServiceUnavailable(f"preflight: the broker does not answer "
+                                 f"({type(exc).__name__}: {_first_line(exc)})") from exc
+    raise ServiceUnavailable(
+        f"preflight: no worker answered within {sum(PING_TIMEOUTS_S):g}s through the broker; "
+        "start one (`itas worker`) with the LLMs' key variables set; nothing was queued")
+
+
+def _broadcast(hosts: list[str], llms: list[str]) -> dict[str, dict[str, Any]]:
+    try:
+        answers = app.control.broadcast(COMMAND, arguments={"llms": llms}, destination=hosts,
+                                        reply=True, timeout=CHECK_TIMEOUT_S, limit=len(hosts))
+    except Exception as exc:
+        raise ServiceUnavailable(f"preflight: the broker does not answer "
+                                 f"({type(exc).__name__}: {_first_line(exc)})") from exc
+    replies = {host: reply for answer in answers or [] for host, reply in answer.items()}
+    if not replies:
+        raise ServiceUnavailable(
+            f"preflight: workers {', '.join(hosts)} answered a ping but not the check within "
+            f"{CHECK_TIMEOUT_S:g}s; nothing was queued")
+    return replies
+
+
+def problem_line(replies: dict[str, dict[str, Any]], llms: list[str]) -> str | None:
+    """The one line that says what is wrong in the workers' ``replies``, or None.
+
+    The first problem found is named in full (LLM, endpoint, variable or model, worker); the
+    LLMs sharing it are counted, and other problems only counted.
+    """
+    callers = {host: r for host, r in replies.items()
+               if LAYERS_QUEUE in r.get("queues", [LAYERS_QUEUE])}
+    if not callers:
+        return (f"no worker consumes the {LAYERS_QUEUE} queue (answering: "
+                f"{', '.join(sorted(replies))}); start one with `itas worker`")
+    problems: dict[tuple[str, ...], list[str]] = {}
+    for host, reply in sorted(callers.items()):
+        if "error" in reply or "llms" not in reply:
+            what = reply.get("error") or "it does not know the preflight (an older itas?)"
+            problems.setdefault(("", f"worker {host}: {what}"), [])
+            continue
+        several = len(callers) > 1
+        for name in llms:
+            result = reply["llms"].get(name)
+            if result is None or result.get("problem") is None:
+                continue
+            problems.setdefault(_key(host if several else "", result), []).append(name)
+    if not problems:
+        return None
+    (first, *rest) = problems.items()
+    line = _describe(*first)
+    more = len(rest)
+    return line + (f" (and {more} other problem{'s' if more > 1 else ''})" if more else "")
+
+
+def _key(host: str, result: dict[str, Any]) -> tuple[str, ...]:
+    return (host, str(result["problem"]), str(result.get("endpoint") or ""),
+            str(result.get("url") or ""), str(result.get("variable") or ""))
+
+
+def _describe(key: tuple[str, ...], names: list[str]) -> str:
+    if len(key) == 2:
+        return key[1]
+    host, problem, endpoint, url, variable = key
+    who = f"LLM {names[0]}" + (f" (and {_count(names[1:])})" if len(names) > 1 else "")
+    worker = f" on worker {host}" if host else ""
+    if not endpoint:
+        return f"{who}: {problem}{worker}"
+    where = f"endpoint {endpoint} at {url}"
+    if problem == "none of its key variables is set":
+        return (f"{who} on {where}: none of its key variables {variable} is set{worker}; set "
+                "one in the workers' environment")
+    return f"{who} on {where}: {problem}{worker}"
+
+
+def _count(names: Iterable[str]) -> str:
+    names = list(names)
+    return f"{len(names)} more: {', '.join(names)}" if len(names) <= 3 else \
+        f"{len(names)} more: {', '.join(names[:3])}, ..."
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
