@@ -82,7 +82,10 @@ def run_job(database_url: str, job_id: int, *, owner: str, lease_s: float = 60.0
             raise
         else:
             status = "failed"  # the user's error, or a bug: shown loudly, not retried
-        log.exception("search job %s %s", job_id, status)
+        if isinstance(exc, UserError | InfrastructureFailure):  # its message says it all
+            log.error("search job %s %s: %s", job_id, status, exc)
+        else:  # a bug: the traceback is what a maintainer needs
+            log.exception("search job %s %s", job_id, status)
         jobs.finish_job(database_url, job_id=job_id, status=status,
                         error=f"{type(exc).__name__}: {exc}")
         return status
