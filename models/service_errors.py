@@ -42,6 +42,19 @@ def is_database_down(exc: BaseException) -> bool:
     return isinstance(exc, sqlalchemy.exc.DBAPIError) and bool(exc.connection_invalidated)
 
 
+def raised_in_kombu(exc: BaseException) -> bool:
+    """Whether ``exc`` came out of kombu's own code. Under a threads pool, kombu's Redis
+    transport can meet a channel that another thread's reconnect has just closed, and says
+    so with an AttributeError ('NoneType' object has no attribute 'client'; kombu issue #659
+    describes the race): that is a lost broker connection, not a bug of ours."""
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last = tb.tb_frame.f_code.co_filename
+        tb = tb.tb_next
+    return last is not None and "/kombu/" in last.replace("\\", "/")
+
+
 @contextmanager
 def service_errors_mapped() -> Iterator[None]:
     """Run the body; re-raise an unreachable service as the matching ServiceUnavailable.
@@ -50,6 +63,10 @@ def service_errors_mapped() -> Iterator[None]:
     """
     try:
         yield
+    except AttributeError as exc:
+        if not raised_in_kombu(exc):
+            raise
+        raise BrokerUnavailable(f"the broker connection was lost mid-send: {exc}") from exc
     except kombu.exceptions.OperationalError as exc:
         raise BrokerUnavailable(f"the broker does not answer: {_first_line(exc)}") from exc
     except REDIS_DOWN as exc:

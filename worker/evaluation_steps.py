@@ -24,7 +24,7 @@ from sqlmodel import col, select
 
 from benchmarks.base import Scored
 from benchmarks.registry import get as get_benchmark
-from models.db import session_scope
+from models.db import get_engine, session_scope
 from models.tables import Answer, Evaluation, LayerOutput, Question
 from worker.techniques.base import LayerState
 from worker.techniques.conversation import Conversation
@@ -42,6 +42,14 @@ def load_evaluation(database_url: str, evaluation_id: int) -> Evaluation:
             raise LookupError(f"evaluation {evaluation_id} does not exist")
         session.expunge(evaluation)
         return evaluation
+
+
+def evaluation_status(database_url: str, evaluation_id: int) -> str:
+    """The evaluation's status as it is now (the row above is cached; its status is not
+    fixed: a setup error stops an evaluation while its questions are under way)."""
+    with get_engine(database_url).connect() as conn:
+        return str(conn.execute(text("SELECT status FROM evaluations WHERE id = :e"),
+                                {"e": evaluation_id}).scalar_one())
 
 
 @functools.lru_cache(maxsize=8192)

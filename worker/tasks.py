@@ -158,7 +158,8 @@ def _run_step(evaluation_id: int, question_id: str, layer_index: int) -> str:
 
     rt = runtime()
     evaluation = steps.load_evaluation(rt.database_url, evaluation_id)
-    if is_stopped(evaluation.status):  # stopped by a setup error: no more calls
+    if is_stopped(steps.evaluation_status(rt.database_url, evaluation_id)):
+        # stopped by a setup error (the row above is cached, so the status is read afresh)
         return "stopped"
     architecture, _ = parse_architecture(evaluation.architecture)
     question = steps.load_question(rt.database_url, evaluation.benchmark, question_id)
@@ -197,9 +198,25 @@ def _run_step(evaluation_id: int, question_id: str, layer_index: int) -> str:
         if not ran and steps.step_started(rt.database_url, evaluation_id, question_id,
                                           layer_index + 1):
             return "already handed on"
-        app.send_task("worker.tasks.run_layer",
-                      args=[evaluation_id, question_id, layer_index + 1], queue=LAYERS_QUEUE,
-                      retry=True, retry_policy=BROKER_WAIT)
+        _hand_on(evaluation_id, question_id, layer_index + 1)
         return "next"
     steps.finish_question(rt.database_url, evaluation, question, last_step)
     return "scored"
+
+
+def _hand_on(evaluation_id: int, question_id: str, step: int) -> None:
+    """Queue the question's next step, waiting out a broker that is down (BROKER_WAIT). A
+    pooled connection that a broker restart left broken (kombu's AttributeError, see
+    models/service_errors.py) is replaced by a fresh one, once."""
+    from models.service_errors import raised_in_kombu
+
+    args = [evaluation_id, question_id, step]
+    try:
+        app.send_task("worker.tasks.run_layer", args=args, queue=LAYERS_QUEUE, retry=True,
+                      retry_policy=BROKER_WAIT)
+    except AttributeError as exc:
+        if not raised_in_kombu(exc):
+            raise
+        with app.connection_for_write() as connection:
+            app.send_task("worker.tasks.run_layer", args=args, queue=LAYERS_QUEUE,
+                          connection=connection, retry=True, retry_policy=BROKER_WAIT)

@@ -154,13 +154,14 @@ def test_single_flight_leader_killed_is_taken_over_within_an_endpoint_timeout(
 ) -> None:
     """Two evaluations ask the same call at once on two workers; the worker making it is
     killed; the other takes the call over once the dead leader's lease (about the endpoint's
-    timeout, 6 s here) ends, and both questions are scored."""
+    timeout, 6 s here) ends, and both questions are scored (the killed worker's once the
+    broker gives its message back)."""
     cache = RedisServer(tmp_path / "cache")
     endpoints = tmp_path / "endpoints.yaml"
     endpoints.write_text(_endpoints_with_timeout(6.0))
     env = {**services.env(), "ITAS_CACHE_REDIS_URL": cache.url,
            "ITAS_ENDPOINTS_FILE": str(endpoints),
-           "ITAS_TASK_TIME_LIMIT_S": "40", "ITAS_VISIBILITY_TIMEOUT_S": "45",
+           "ITAS_TASK_TIME_LIMIT_S": "20", "ITAS_VISIBILITY_TIMEOUT_S": "25",
            "ITAS_UNACKED_RESTORE_INTERVAL_S": "1"}
     # sim-large at 4x latency: a call of a few seconds, long enough to kill its maker.
     stack = start_stack(tmp_path, env, latency_scale=4.0)
@@ -171,17 +172,22 @@ def test_single_flight_leader_killed_is_taken_over_within_an_endpoint_timeout(
             "temperature": round(0.5 + os.getpid() % 1000 / 3000, 6), "max_tokens": 256,
             "samples": 1}]]}))
         args = (str(arch), "--benchmark", "synth-math", "--limit", "1", "--split", "test")
-        first, second = stack.start_run(*args), stack.start_run(*args)
+        runs = [stack.start_run(*args), stack.start_run(*args)]
         leader = _process_calling(stack, stack.env["ITAS_SIMULATOR_URL"])
         killed_at = time.monotonic()
-        os.kill(leader, signal.SIGKILL)
-        summaries = [_finish(first, stack), _finish(second, stack)]
-        taken_over_in = time.monotonic() - killed_at
+        os.killpg(leader, signal.SIGKILL)  # the leader's whole worker: a machine that died
+        first_done = None
+        while any(r.poll() is None for r in runs) and time.monotonic() - killed_at < 180:
+            if first_done is None and any(r.poll() is not None for r in runs):
+                first_done = time.monotonic() - killed_at
+            time.sleep(0.1)
+        summaries = [_finish(r, stack) for r in runs]
         for summary in summaries:
             answers = _answers(services.database_url, int(summary["evaluation_id"]))  # type: ignore[call-overload]
             assert [a[2] for a in answers] == ["ok"] and answers[0][1] is not None
-        # lease 6 s + margin, plus the call itself: far below the ten minutes it once was
-        assert taken_over_in < 40, taken_over_in
+        # The survivor: lease 6 s + margin, plus the call itself; far below the ten minutes
+        # a dead leader's lock once held it.
+        assert first_done is not None and first_done < 40, first_done
         assert "SharedCallTimeout" not in stack.worker_logs()
     finally:
         stack.close()
@@ -189,19 +195,20 @@ def test_single_flight_leader_killed_is_taken_over_within_an_endpoint_timeout(
 
 
 def _process_calling(stack: Stack, simulator_url: str) -> int:
-    """The pid of the worker pool process with a connection open to the simulator."""
+    """The worker (its process group) with a connection open to the simulator."""
     port = int(simulator_url.rsplit(":", 1)[1])
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         for worker in stack.workers.started:
-            for child in worker.pool_children():
+            processes = [psutil.Process(worker.process.pid), *worker.pool_children()]
+            for process in processes:
                 try:
-                    connections = child.net_connections(kind="tcp")
+                    connections = process.net_connections(kind="tcp")
                 except psutil.Error:
                     continue
                 if any(c.raddr and c.raddr.port == port and c.status == "ESTABLISHED"
                        for c in connections):
-                    return int(child.pid)
+                    return int(worker.process.pid)
         time.sleep(0.05)
     raise AssertionError("no worker process called the simulator")
 
