@@ -42,12 +42,12 @@ def submit(
             raise UserError(f"--trials: expected at least 1, got {trials}")
         spec["trials"] = trials
         job, _ = parse_search_job(spec, str(job_file), registry=registry)
-    for warning in warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
-    if check:
+    if check:  # first: a job that cannot run is its one line, not warnings about it too
         from scheduler.preflight import llms_of_job, preflight
 
         preflight(llms_of_job(job))
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
     database_url = resolve_service_urls(settings).database_url
     job_id = jobs.submit_job(database_url, spec=spec, name=job.name)
     console.print(f"queued search job {job_id} ({job.name}, {spec['trials']} trials); "
