@@ -106,9 +106,12 @@ class Stack:
                               text=True, timeout=timeout)
 
     def start_run(self, *args: str) -> subprocess.Popen[str]:
-        """`itas run ... --json` in the background (for a fault while it runs)."""
+        """`itas run ... --json` in the background (for a fault while it runs). Work lost with
+        a fault (a broker restart may drop a message in flight) is sent again after 20 s
+        without progress, as reconciliation does."""
         clean = {k: v for k, v in os.environ.items() if not k.startswith("ITAS_")}
-        return subprocess.Popen([*ITAS, "run", *args, "--json"], env={**clean, **self.env},
+        return subprocess.Popen([*ITAS, "run", *args, "--json", "--stale", "20"],
+                                env={**clean, **self.env},
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def worker_logs(self) -> str:

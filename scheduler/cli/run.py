@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 
 from benchmarks.base import BenchmarkError, Item
 from benchmarks.registry import load_questions
-from models.errors import ConfigError, InfrastructureFailure, InvalidArchitecture, ItasError
+from models.errors import (
+    ConfigError,
+    InfrastructureFailure,
+    InvalidArchitecture,
+    ItasError,
+    UserError,
+)
 from models.settings import load_settings, resolve_service_urls
-from scheduler.evaluations import failure_of, queue_evaluation, summarize, wait_for
+from scheduler.evaluations import STALE_S, failure_of, queue_evaluation, summarize, wait_for
 
 console = Console(stderr=True)
 
@@ -37,7 +44,8 @@ def checked_architecture(path: Path) -> tuple[dict[str, Any], str, list[str]]:
 
 
 def _evaluate(path: Path, benchmark: str, questions: list[Item], split: str,
-              timeout: float, quiet: bool, purpose: str = "run") -> tuple[int, dict[str, Any]]:
+              timeout: float, quiet: bool, purpose: str = "run",
+              stale: float = STALE_S) -> tuple[int, dict[str, Any]]:
     """Queue and wait; returns the evaluation id and the architecture as stored."""
     arch_json, arch_hash, warnings = checked_architecture(path)
     for warning in warnings:
@@ -51,7 +59,8 @@ def _evaluate(path: Path, benchmark: str, questions: list[Item], split: str,
                   disable=quiet) as progress:
         bar = progress.add_task(f"evaluation {evaluation_id}", total=len(questions))
         finished = wait_for(database_url, evaluation_id, len(questions), timeout_s=timeout,
-                            on_progress=lambda n: progress.update(bar, completed=n))
+                            on_progress=lambda n: progress.update(bar, completed=n),
+                            stale_s=stale)
     if not finished:
         raise ItasError(f"evaluation {evaluation_id} not finished after {timeout:.0f}s; it "
                         "goes on in the workers (is one running? `itas worker`)")
@@ -71,13 +80,18 @@ def run(
     split: str = typer.Option("search", help="search (20%), test (80%) or all."),
     as_json: bool = typer.Option(False, "--json", help="Last line: one JSON object."),
     timeout: float = typer.Option(3600.0, help="Seconds to wait for the workers."),
+    stale: float = typer.Option(STALE_S, help="Re-send work that made no progress this long "
+                                "(lost in a broker restart, say); above the longest layer."),
 ) -> None:
     """Evaluate an architecture on a benchmark through the workers; print its figures."""
+    if not math.isfinite(stale) or stale <= 0:
+        raise UserError(f"--stale: expected a number of seconds > 0, got {stale:g}")
     try:
         questions = load_questions(benchmark, data=data, split=split, limit=limit)
     except BenchmarkError as exc:
         raise ConfigError(str(exc)) from exc
-    evaluation_id, _ = _evaluate(architecture, benchmark, questions, split, timeout, as_json)
+    evaluation_id, _ = _evaluate(architecture, benchmark, questions, split, timeout, as_json,
+                                 stale=stale)
     database_url = resolve_service_urls(load_settings()).database_url
     summary = summarize(database_url, evaluation_id).as_dict()
     if as_json:
