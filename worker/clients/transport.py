@@ -46,7 +46,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import NoReturn
 
 import httpx
@@ -162,24 +162,9 @@ def send_chat(
     api_key = read_api_key(name, key_env, keys_env)
     headers = wire.auth_headers(api_key)
     started = time.perf_counter()
-    try:
-        response = http_client().post(
-            _url(endpoint.base_url, wire.path), json=body, headers=headers,
-            timeout=endpoint.timeout_s,
-        )
-    except httpx.TimeoutException as exc:
-        _raise(EndpointTimeout(
-            f"endpoint {name}: no answer within {endpoint.timeout_s:g}s ({type(exc).__name__})",
-            endpoint=name), exc, api_key)
-    except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError,
-            httpx.DecodingError) as exc:
-        _raise(EndpointUnavailable(
-            f"endpoint {name}: {type(exc).__name__}: {_scrub(str(exc), api_key)}",
-            endpoint=name), exc, api_key)
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        _raise(BadRequest(
-            f"endpoint {name}: the request could not be sent ({type(exc).__name__}: "
-            f"{_scrub(str(exc), api_key)}); check base_url", endpoint=name), exc, api_key)
+    response = _exchange(name, endpoint.timeout_s, api_key, lambda: http_client().post(
+        _url(endpoint.base_url, wire.path), json=body, headers=headers,
+        timeout=endpoint.timeout_s))
     latency_s = time.perf_counter() - started
     status = response.status_code
     if not 200 <= status < 300:
@@ -202,6 +187,27 @@ def send_chat(
         tokens_out=tokens_out, latency_s=latency_s, llm=llm or request.llm,
         headers=_interesting(response.headers), key_env=key_env or "",
     )
+
+
+def _exchange(name: str, timeout_s: float, api_key: str | None,
+              send: Callable[[], httpx.Response]) -> httpx.Response:
+    """Make one HTTP exchange; what failed on the way is mapped here, once, for every route
+    (the chat call and the model list alike)."""
+    try:
+        return send()
+    except httpx.TimeoutException as exc:
+        _raise(EndpointTimeout(
+            f"endpoint {name}: no answer within {timeout_s:g}s ({type(exc).__name__})",
+            endpoint=name), exc, api_key)
+    except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError,
+            httpx.DecodingError) as exc:
+        _raise(EndpointUnavailable(
+            f"endpoint {name}: {type(exc).__name__}: {_scrub(str(exc), api_key)}",
+            endpoint=name), exc, api_key)
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        _raise(BadRequest(
+            f"endpoint {name}: the request could not be sent ({type(exc).__name__}: "
+            f"{_scrub(str(exc), api_key)}); check base_url", endpoint=name), exc, api_key)
 
 
 def _status_error(
@@ -258,22 +264,9 @@ def list_models(endpoint: EndpointConfig, *, key_env: str | None,
     wire = wire_format(endpoint.kind)
     api_key = read_api_key(name, key_env, keys_env)
     timeout = min(endpoint.timeout_s, LIST_TIMEOUT_S)
-    try:
-        response = http_client().get(
-            _url(endpoint.base_url, MODELS_PATH), headers=wire.auth_headers(api_key),
-            params={"limit": 1000} if endpoint.kind == "anthropic" else None, timeout=timeout)
-    except httpx.TimeoutException as exc:
-        _raise(EndpointTimeout(f"endpoint {name}: no answer within {timeout:g}s "
-                               f"({type(exc).__name__})", endpoint=name), exc, api_key)
-    except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError,
-            httpx.DecodingError) as exc:
-        _raise(EndpointUnavailable(
-            f"endpoint {name}: {type(exc).__name__}: {_scrub(str(exc), api_key)}",
-            endpoint=name), exc, api_key)
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        _raise(BadRequest(
-            f"endpoint {name}: the request could not be sent ({type(exc).__name__}: "
-            f"{_scrub(str(exc), api_key)}); check base_url", endpoint=name), exc, api_key)
+    response = _exchange(name, timeout, api_key, lambda: http_client().get(
+        _url(endpoint.base_url, MODELS_PATH), headers=wire.auth_headers(api_key),
+        params={"limit": 1000} if endpoint.kind == "anthropic" else None, timeout=timeout))
     if response.status_code in (404, 405, 501):
         return None
     if not 200 <= response.status_code < 300:
