@@ -228,9 +228,16 @@ SMALL_QUESTIONS = 40
 SMALL_OPTIONS = StackOptions(latency_scale=0.05)
 
 
+#: The pool `itas worker` runs by default (worker/concurrency.py), so the drills fault what
+#: users deploy; 16 threads each, as the drill's small endpoint limits need no more. Only the
+#: worker-kill drill runs prefork: it kills pool processes as well as whole workers.
+DEFAULT_POOL = "threads"
+DRILL_THREADS = 16
+
+
 def two_workers(run: Stack) -> None:
     for _ in range(2):
-        run.start_worker(concurrency=2, pool="prefork")
+        run.start_worker(concurrency=DRILL_THREADS, pool=DEFAULT_POOL)
 
 
 Inject = Callable[[subprocess.Popen[bytes], Stack, Events], None]

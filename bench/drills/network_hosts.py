@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from bench.drills.harness import (
+    DEFAULT_POOL,
+    DRILL_THREADS,
     SMALL_QUESTIONS,
     Context,
     DrillResult,
@@ -84,8 +86,9 @@ def run(ctx: Context) -> DrillResult:
         cut = machines[1]
 
         def workers(run: Stack) -> None:
-            started = [run.start_worker(concurrency=2, pool="prefork", host=h.address,
-                                        wrapper=h.wrapper, name=f"host{i + 1}", wait=False)
+            started = [run.start_worker(concurrency=DRILL_THREADS, pool=DEFAULT_POOL,
+                                        host=h.address, wrapper=h.wrapper,
+                                        name=f"host{i + 1}", wait=False)
                        for i, h in enumerate(machines)]
             for worker in started:
                 worker.wait_ready()
