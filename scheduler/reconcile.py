@@ -10,6 +10,7 @@ half-done one are cache hits.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from sqlalchemy import text
@@ -17,6 +18,8 @@ from sqlalchemy import text
 from models.db import session_scope
 from scheduler.evaluations import RUN_LAYER
 from worker.celery_app import LAYERS_QUEUE, app
+
+log = logging.getLogger(__name__)
 
 _last_sent: dict[int, float] = {}
 
@@ -60,4 +63,9 @@ def redispatch_stalled(database_url: str, *, evaluation_ids: list[int], stale_s:
             app.send_task(RUN_LAYER, args=[evaluation_id, question_id, step],
                           queue=LAYERS_QUEUE)
             sent += 1
+        if pending:
+            # Said out loud: each one is work the broker lost (or a dead worker still holds
+            # until its visibility timeout), which a user may want to count.
+            log.warning("evaluation %s: no progress for %.0f s; sent the next step of its %d "
+                        "unanswered question(s) again", evaluation_id, stale_s, len(pending))
     return sent

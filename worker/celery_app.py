@@ -52,6 +52,10 @@ def soft_time_limit_s(settings: Settings) -> int:
     return settings.task_time_limit_s - max(1, min(30, settings.task_time_limit_s // 10))
 
 
+#: How long a worker's sweep for dead workers' messages may hold its lock (see below).
+UNACKED_MUTEX_EXPIRE_S = 30
+
+
 def celery_config(settings: Settings) -> dict[str, object]:
     """The full Celery configuration for these settings (pure; used by the app and by tests)."""
     urls = resolve_service_urls(settings)
@@ -65,6 +69,11 @@ def celery_config(settings: Settings) -> dict[str, object]:
             # would make that ten intervals).
             "unacked_restore_interval": settings.unacked_restore_interval_s,
             "unacked_restore_throttle": 1,
+            # The sweep runs under a lock in Redis that a worker killed mid-sweep (or a broker
+            # restarted mid-sweep) leaves held until it expires: kombu's 300 s stopped every
+            # worker from restoring anything for 5 minutes (the worker-kill drill). A sweep
+            # takes milliseconds; 30 s covers a slow Redis.
+            "unacked_mutex_expire": UNACKED_MUTEX_EXPIRE_S,
             # Namespaces every broker key, so deployments and test runs can share one Redis.
             "global_keyprefix": settings.redis_prefix,
         },

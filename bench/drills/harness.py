@@ -129,7 +129,20 @@ def run_job(run: Stack, label: str, args: list[str], *, during: During | None = 
     collect(run.database_url(), outcome, run.simulator_counts())
     outcome.calls["flight_locks_left"] = flight_locks(run)
     outcome.extra["worker_errors"] = worker_errors(run)
+    outcome.extra["resent_steps"] = resent_steps(run)
     return outcome
+
+
+def resent_steps(run: Stack) -> int:
+    """Question steps `itas run` or the scheduler sent again after no progress
+    (scheduler/reconcile.py logs each time): work the broker lost, or held by a dead worker."""
+    found = 0
+    for log in run.work.glob("*.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            hit = re.search(r"sent the next step of its (\d+) unanswered", line)
+            if hit:
+                found += int(hit.group(1))
+    return found
 
 
 #: Lines of a Celery worker's log that say a task (or its failure handler) broke.
@@ -163,9 +176,15 @@ def flight_locks(run: Stack) -> int:
         client.close()
 
 
+#: `itas run --stale` in the drills: above their longest layer (task limits of 20-40 s) and
+#: their visibility timeouts (25-50 s), as the defaults are (900 s above 600 s per call); a
+#: message the broker lost is sent again after it (reported as re-sent, never hidden).
+DRILL_STALE_S = 60
+
+
 def evaluation_args(limit: int, architecture: Path = PIPELINE) -> list[str]:
     return ["run", str(architecture), "--benchmark", "synth-math", "--split", "all",
-            "--limit", str(limit), "--json", "--timeout", "900"]
+            "--limit", str(limit), "--json", "--timeout", "900", "--stale", str(DRILL_STALE_S)]
 
 
 def judge(result: DrillResult, clean: RunOutcome, faulted: RunOutcome,

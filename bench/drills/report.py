@@ -45,11 +45,13 @@ def _row(r: DrillResult) -> tuple[str, ...]:
             str(r.duplicates.get("duplicate_paid_rows", "-")),
             str(r.duplicates.get("provider_ok_beyond_distinct", "-")),
             str(comparison.get("differ", "-")), str(comparison.get("failed", "-")),
-            str(comparison.get("unanswered_faulted", "-")), f"{r.duration_s:.0f}")
+            str(comparison.get("unanswered_faulted", "-")),
+            str((r.faulted or {}).get("extra", {}).get("resent_steps", "-")),
+            f"{r.duration_s:.0f}")
 
 
 HEADER = ("drill", "result", "dup. paid rows", "provider 200s beyond distinct",
-          "answers differ", "failed answers", "unanswered", "time s")
+          "answers differ", "failed answers", "unanswered", "re-sent steps", "time s")
 
 
 def print_table(results: list[DrillResult], total: float) -> None:

@@ -89,3 +89,29 @@ def test_worker_killed_mid_task_is_redelivered_to_another_and_written_once(
     _wait_for(lambda: _probe_state(database_url, probe_id)[1] == 1, 40, "the result row")
     time.sleep(1.0)
     assert _probe_state(database_url, probe_id) == (2, 1)
+
+
+def test_a_sweep_lock_left_by_a_dead_worker_holds_redelivery_back_seconds_not_minutes(
+    workers: WorkerPool, database_url: str
+) -> None:
+    """Workers sweep the broker for dead workers' messages under a lock in Redis; a worker killed
+    mid-sweep (or a broker restarted mid-sweep) leaves it held until it expires. kombu's 300 s
+    stopped every redelivery for 5 minutes in the worker-kill drill."""
+    from worker.celery_app import UNACKED_MUTEX_EXPIRE_S, app
+
+    first = workers.start(concurrency=1, extra_env=FAST_REDELIVERY)
+    probe_id = send_probe(database_url, delay_s=4.0)
+    _wait_for(lambda: _probe_state(database_url, probe_id)[0] == 1, 20, "first delivery")
+    first.kill_everything()
+    # What the dead worker would leave had it died in its sweep: the lock, with the expiry the
+    # transport gives it.
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        assert channel.unacked_mutex_expire == UNACKED_MUTEX_EXPIRE_S
+        channel.client.set(channel.unacked_mutex_key, "a-dead-worker",
+                           px=int(channel.unacked_mutex_expire * 1000))
+
+    workers.start(concurrency=1, extra_env=FAST_REDELIVERY)
+    _wait_for(lambda: _probe_state(database_url, probe_id)[1] == 1,
+              10 + UNACKED_MUTEX_EXPIRE_S + 20, "the result row")
+    assert _probe_state(database_url, probe_id) == (2, 1)
