@@ -153,6 +153,8 @@ def test_an_over_budget_architecture_never_reaches_a_worker(
     assert done.returncode == 0, done.stderr[-3000:]
     assert job_state(services, job_id) == "completed"
     trials = trials_of(services, job_id)
+    # 8 trials of an 8-point grid: each point once, none left out.
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == 8
     infeasible = [t for t in trials if t.user_attrs.get("outcome") == "infeasible"]
     assert infeasible, "the budget should exclude some architectures"
     assert all("calls_per_question" in t.user_attrs["infeasible_reason"] for t in infeasible)
