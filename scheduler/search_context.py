@@ -51,12 +51,12 @@ class SearchContext:
         of that order, which is already the same after a restart; a seed per ask would shuffle
         the grid anew each time, so trials would repeat points and leave others out."""
         from scheduler.search_space import grid_space
-        from scheduler.study import make_sampler
+        from scheduler.study import ask_seed, make_sampler
 
         if self.job.sampler == "grid":
             seed = self.job.seed
         else:
-            seed = self.job.seed + len(self.study.get_trials(deepcopy=False))
+            seed = ask_seed(self.job.seed, len(self.study.get_trials(deepcopy=False)))
         self.study.sampler = make_sampler(
             self.job.sampler, seed=seed,
             grid=grid_space(self.job.space) if self.job.sampler == "grid" else None)

@@ -56,6 +56,16 @@ class AskTellGridSampler(optuna.samplers.GridSampler):
         return None
 
 
+def ask_seed(job_seed: int, asked: int) -> int:
+    """The sampler's seed for the ask that follows ``asked`` trials of a job seeded
+    ``job_seed``: the same on every scheduler start, and unrelated across asks and jobs.
+    (``job_seed + asked`` would make job 1's asks job 0's shifted by one: two "different"
+    seeds proposing the same trials.)"""
+    import numpy as np
+
+    return int(np.random.SeedSequence([job_seed, asked]).generate_state(1)[0])
+
+
 def make_sampler(name: str, *, seed: int, grid: dict[str, list[Any]] | None = None
                  ) -> optuna.samplers.BaseSampler:
     if name == "tpe":
