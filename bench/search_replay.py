@@ -47,7 +47,7 @@ from models.errors import ConfigError  # noqa: E402
 from models.search_job import SearchSpace  # noqa: E402
 from scheduler.search_context import rung_sizes  # noqa: E402
 from scheduler.search_space import suggest  # noqa: E402
-from scheduler.study import make_pruner, make_sampler, open_study  # noqa: E402
+from scheduler.study import ask_seed, make_pruner, make_sampler, open_study  # noqa: E402
 
 #: (label, rungs, reduction factor, trials, parallel trials)
 SETTINGS: list[tuple[str, list[float], int, int, int]] = [
@@ -111,8 +111,7 @@ def replay(table: dict[str, Any], space: SearchSpace, *, questions: int, rungs: 
            optimum: float | None = None) -> Outcome:
     """The scheduler's search loop, in memory: ask, rung by rung, report, prune, tell."""
     sizes = rung_sizes(questions, rungs)
-    study = optuna.create_study(direction="maximize", sampler=make_sampler(sampler, seed=seed),
-                                pruner=make_pruner(pruner, rung_sizes=sizes,
+    study = optuna.create_study(direction="maximize", pruner=make_pruner(pruner, rung_sizes=sizes,
                                                    reduction_factor=reduction_factor))
     by_hash = {row["hash"]: row for row in table.values()}
     to_optimum: int | None = None
@@ -131,6 +130,8 @@ def replay(table: dict[str, Any], space: SearchSpace, *, questions: int, rungs: 
 
     while True:
         while len(inflight) < parallel and finished + len(inflight) < trials:
+            # Seeded before each ask as the scheduler does (SearchContext.reseed_sampler).
+            study.sampler = make_sampler(sampler, seed=ask_seed(seed, len(study.trials)))
             trial = study.ask()
             row = table[_key(suggest(trial, space))]
             inflight[trial.number] = (trial, row, 0)
@@ -194,10 +195,16 @@ def compare(path: Path, seeds: int, first: int | None = None) -> None:
 #: (label, sampler, pruner, rungs, reduction factor, trials, parallel trials): TPE as the job
 #: defaults run it, against random search and Optuna's GP sampler (the paper's Bayesian
 #: optimisation) each evaluating every trial on all the questions, as the paper's searches do.
+#: The labels with a trial count compare at equal trials, and TPE without pruning.
 TO_OPTIMUM: list[tuple[str, str, str, list[float], int, int, int]] = [
     ("tpe", "tpe", "successive_halving", [0.11, 0.33, 1.0], 3, 20, 2),
     ("random", "random", "none", [1.0], 3, 36, 2),
     ("gp", "gp", "none", [1.0], 3, 36, 2),
+    ("tpe-36", "tpe", "successive_halving", [0.11, 0.33, 1.0], 3, 36, 2),
+    ("tpe-unpruned-20", "tpe", "none", [1.0], 3, 20, 2),
+    ("tpe-unpruned-36", "tpe", "none", [1.0], 3, 36, 2),
+    ("random-20", "random", "none", [1.0], 3, 20, 2),
+    ("gp-20", "gp", "none", [1.0], 3, 20, 2),
 ]
 
 
