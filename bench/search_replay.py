@@ -270,6 +270,17 @@ def calls_to_optimum(path: Path, seeds: int, samplers: list[str]) -> dict[str, A
     return out
 
 
+def _also(result: dict[str, Any]) -> str:
+    """The other settings measured in the same run, for the figures' notes."""
+    parts = []
+    for label, *_rest, trials, _parallel in TO_OPTIMUM[3:]:
+        got = result.get(label)
+        if got and "error" not in got:
+            parts.append(f"{label}: median {got['median']}, {got['reached']}/{got['seeds']} "
+                         f"in {trials} trials")
+    return f"; also {'; '.join(parts)}" if parts else ""
+
+
 def optimum_figures(result: dict[str, Any], command: str) -> list[dict[str, Any]]:
     tpe = result["tpe"]
     figures = []
@@ -292,7 +303,8 @@ def optimum_figures(result: dict[str, Any], command: str) -> list[dict[str, Any]
                  f"{tpe['median']} calls, {tpe['reached']}/{tpe['seeds']} seeds reach the "
                  f"optimum (goal >= 9/10); {result['questions']} questions, optimum "
                  f"{result['optimum']:.3f}, exhaustive {result['exhaustive']} calls; "
-                 f"replayed in memory over the space evaluated once through the stack"))
+                 f"replayed in memory over the space evaluated once through the stack"
+                 f"{_also(result)}"))
     return figures
 
 
