@@ -47,10 +47,17 @@ from models.errors import ConfigError  # noqa: E402
 from models.search_job import SearchSpace  # noqa: E402
 from scheduler.search_context import rung_sizes  # noqa: E402
 from scheduler.search_space import suggest  # noqa: E402
-from scheduler.study import make_pruner, make_sampler, open_study  # noqa: E402
+from scheduler.study import (  # noqa: E402
+    ask_seed,
+    make_pruner,
+    make_sampler,
+    open_study,
+    reports_per_question,
+)
 
-#: (label, rungs, reduction factor, trials, parallel trials)
-SETTINGS: list[tuple[str, list[float], int, int, int]] = [
+#: (label, rungs, reduction factor, trials, parallel trials[, pruner]); successive halving
+#: where no pruner is named.
+SETTINGS: list[tuple[Any, ...]] = [
     ("rungs 25/50/100%, factor 2 (the previous default)", [0.25, 0.5, 1.0], 2, 20, 2),
     ("rungs 25/50/100%, factor 2 (the previous default)", [0.25, 0.5, 1.0], 2, 24, 4),
     ("rungs 11/33/100%, factor 3 (the default)", [0.11, 0.33, 1.0], 3, 20, 2),
@@ -58,6 +65,8 @@ SETTINGS: list[tuple[str, list[float], int, int, int]] = [
     ("rungs 11/33/100%, factor 3 (the default)", [0.11, 0.33, 1.0], 3, 16, 2),
     ("rungs 11/33/100%, factor 3 (the default)", [0.11, 0.33, 1.0], 3, 30, 4),
     ("rungs 6/25/100%, factor 4", [0.0625, 0.25, 1.0], 4, 20, 2),
+    ("pruner wilcoxon, rungs 11/33/100%", [0.11, 0.33, 1.0], 3, 20, 2, "wilcoxon"),
+    ("no pruning", [1.0], 3, 20, 2, "none"),
 ]
 
 
@@ -111,8 +120,7 @@ def replay(table: dict[str, Any], space: SearchSpace, *, questions: int, rungs: 
            optimum: float | None = None) -> Outcome:
     """The scheduler's search loop, in memory: ask, rung by rung, report, prune, tell."""
     sizes = rung_sizes(questions, rungs)
-    study = optuna.create_study(direction="maximize", sampler=make_sampler(sampler, seed=seed),
-                                pruner=make_pruner(pruner, rung_sizes=sizes,
+    study = optuna.create_study(direction="maximize", pruner=make_pruner(pruner, rung_sizes=sizes,
                                                    reduction_factor=reduction_factor))
     by_hash = {row["hash"]: row for row in table.values()}
     to_optimum: int | None = None
@@ -131,6 +139,8 @@ def replay(table: dict[str, Any], space: SearchSpace, *, questions: int, rungs: 
 
     while True:
         while len(inflight) < parallel and finished + len(inflight) < trials:
+            # Seeded before each ask as the scheduler does (SearchContext.reseed_sampler).
+            study.sampler = make_sampler(sampler, seed=ask_seed(seed, len(study.trials)))
             trial = study.ask()
             row = table[_key(suggest(trial, space))]
             inflight[trial.number] = (trial, row, 0)
@@ -141,7 +151,11 @@ def replay(table: dict[str, Any], space: SearchSpace, *, questions: int, rungs: 
         trial, row, rung = inflight[number]
         reached[row["hash"]] = max(reached.get(row["hash"], 0), sizes[rung])
         score = sum(row["scores"][:sizes[rung]]) / sizes[rung]
-        trial.report(score, step=sizes[rung])
+        if reports_per_question(pruner):  # as scheduler/trials.py reports
+            for index in range(sizes[rung - 1] if rung else 0, sizes[rung]):
+                trial.report(row["scores"][index], step=index)
+        else:
+            trial.report(score, step=sizes[rung])
         if rung + 1 == len(sizes):
             study.tell(trial, score)
             complete[row["hash"]] = score
@@ -149,7 +163,10 @@ def replay(table: dict[str, Any], space: SearchSpace, *, questions: int, rungs: 
                 to_optimum = sum(sum(by_hash[h]["calls"][:q]) for h, q in reached.items())
                 break  # what follows changes nothing of this figure (and GP's asks are slow)
         elif trial.should_prune():
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            if reports_per_question(pruner):  # its mean so far, as the scheduler tells it
+                study.tell(trial, score)
+            else:
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         else:
             inflight[number] = (trial, row, rung + 1)
             queue_rung(number, row, rung + 1)
@@ -175,12 +192,13 @@ def compare(path: Path, seeds: int, first: int | None = None) -> None:
           f"{sum(s >= optimum - 0.01 for s in scores)} within 1 point; exhaustive "
           f"{exhaustive} LLM calls; {seeds} seeds per setting")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    for label, rungs, factor, trials, parallel in SETTINGS:
+    for label, rungs, factor, trials, parallel, *pruner in SETTINGS:
         found = met = 0
         shares = []
         for seed in range(seeds):
             out = replay(table, space, questions=questions, rungs=rungs,
-                         reduction_factor=factor, trials=trials, parallel=parallel, seed=seed)
+                         reduction_factor=factor, trials=trials, parallel=parallel, seed=seed,
+                         pruner=pruner[0] if pruner else "successive_halving")
             near = out.best >= optimum - 0.01
             found += near
             met += near and out.calls <= 0.4 * exhaustive
@@ -194,10 +212,19 @@ def compare(path: Path, seeds: int, first: int | None = None) -> None:
 #: (label, sampler, pruner, rungs, reduction factor, trials, parallel trials): TPE as the job
 #: defaults run it, against random search and Optuna's GP sampler (the paper's Bayesian
 #: optimisation) each evaluating every trial on all the questions, as the paper's searches do.
+#: The labels with a trial count compare at equal trials; also TPE without pruning and with
+#: pruner wilcoxon (question by question against the best trial).
 TO_OPTIMUM: list[tuple[str, str, str, list[float], int, int, int]] = [
     ("tpe", "tpe", "successive_halving", [0.11, 0.33, 1.0], 3, 20, 2),
     ("random", "random", "none", [1.0], 3, 36, 2),
     ("gp", "gp", "none", [1.0], 3, 36, 2),
+    ("tpe-36", "tpe", "successive_halving", [0.11, 0.33, 1.0], 3, 36, 2),
+    ("tpe-unpruned-20", "tpe", "none", [1.0], 3, 20, 2),
+    ("tpe-unpruned-36", "tpe", "none", [1.0], 3, 36, 2),
+    ("random-20", "random", "none", [1.0], 3, 20, 2),
+    ("gp-20", "gp", "none", [1.0], 3, 20, 2),
+    ("tpe-wilcoxon", "tpe", "wilcoxon", [0.11, 0.33, 1.0], 3, 20, 2),
+    ("tpe-wilcoxon-36", "tpe", "wilcoxon", [0.11, 0.33, 1.0], 3, 36, 2),
 ]
 
 
@@ -243,6 +270,17 @@ def calls_to_optimum(path: Path, seeds: int, samplers: list[str]) -> dict[str, A
     return out
 
 
+def _also(result: dict[str, Any]) -> str:
+    """The other settings measured in the same run, for the figures' notes."""
+    parts = []
+    for label, *_rest, trials, _parallel in TO_OPTIMUM[3:]:
+        got = result.get(label)
+        if got and "error" not in got:
+            parts.append(f"{label}: median {got['median']}, {got['reached']}/{got['seeds']} "
+                         f"in {trials} trials")
+    return f"; also {'; '.join(parts)}" if parts else ""
+
+
 def optimum_figures(result: dict[str, Any], command: str) -> list[dict[str, Any]]:
     tpe = result["tpe"]
     figures = []
@@ -265,7 +303,8 @@ def optimum_figures(result: dict[str, Any], command: str) -> list[dict[str, Any]
                  f"{tpe['median']} calls, {tpe['reached']}/{tpe['seeds']} seeds reach the "
                  f"optimum (goal >= 9/10); {result['questions']} questions, optimum "
                  f"{result['optimum']:.3f}, exhaustive {result['exhaustive']} calls; "
-                 f"replayed in memory over the space evaluated once through the stack"))
+                 f"replayed in memory over the space evaluated once through the stack"
+                 f"{_also(result)}"))
     return figures
 
 

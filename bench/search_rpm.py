@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import REPO, fresh_stack  # noqa: E402
 from bench.results import figure, write_figures  # noqa: E402
-from bench.search_efficiency import provider_calls, run_job, trial_rows  # noqa: E402
+from bench.search_efficiency import run_job, uncached_figure  # noqa: E402
 from models.endpoints import DEFAULT_REGISTRY, load_registry  # noqa: E402
 
 COMMAND = ".venv/bin/python -u bench/search_rpm.py"
@@ -104,7 +104,7 @@ def endpoints_with(max_in_flight: int | None) -> dict[str, str]:
 
 
 def run_search(latency_scale: float, trials: int, limit: int,
-               endpoints_env: dict[str, str]) -> dict[str, Any]:
+               endpoints_env: dict[str, str], command: str) -> dict[str, Any]:
     demo = yaml.safe_load((REPO / "examples" / "search-demo.yaml").read_text())
     demo["trials"] = trials
     with fresh_stack(latency_scale=latency_scale, workers=1, threads=None,
@@ -121,14 +121,13 @@ def run_search(latency_scale: float, trials: int, limit: int,
         worker_cpu = sum(worker.cpu_times()[:2]) - worker_cpu
         calls, paid, latency_sum = job_calls(env["ITAS_DATABASE_URL"], job_id)
         # search_efficiency.py's part A on this very job (a fresh stack: nothing cached before)
-        uncached = sum(r[4] for r in trial_rows(env["ITAS_DATABASE_URL"], job_id))
-        shared = provider_calls(env["ITAS_DATABASE_URL"], job_id, ("power_ranking", "trial"))
+        sharing = uncached_figure(env["ITAS_DATABASE_URL"], job_id, trials=trials,
+                                  questions=demo["questions"], command=command)
         peak, busy = in_flight_profile(env["ITAS_DATABASE_URL"], job_id, limit)
         threads = worker.num_threads()
     return {"wall_s": wall, "calls": calls, "paid": paid, "latency_sum": latency_sum,
             "scheduler_cpu_s": scheduler_cpu, "worker_cpu_s": worker_cpu,
-            "worker_threads": threads, "peak": peak, "busy": busy, "uncached": uncached,
-            "shared": shared}
+            "worker_threads": threads, "peak": peak, "busy": busy, "sharing": sharing}
 
 
 def main() -> None:
@@ -146,7 +145,9 @@ def main() -> None:
     rpm_limit = endpoint.requests_per_min * keys
     in_flight_limit = endpoint.max_in_flight * keys
 
-    real = run_search(1.0, args.trials, in_flight_limit, endpoints_env)
+    command = f"{COMMAND} --trials {args.trials}" + (
+        f" --max-in-flight {args.max_in_flight}" if args.max_in_flight else "")
+    real = run_search(1.0, args.trials, in_flight_limit, endpoints_env, command)
     print(f"realistic latencies: {real['wall_s']:.0f} s, {real['paid']} provider calls of "
           f"{real['calls']}; worker threads {real['worker_threads']}", flush=True)
     rpm = real["paid"] / real["wall_s"] * 60
@@ -156,15 +157,13 @@ def main() -> None:
           f"flight on average = {in_flight_use:.3f} of {in_flight_limit}; at most "
           f"{real['peak']} at once; >= 80% of the limit {real['busy']:.0%} of the time",
           flush=True)
-    zero = run_search(0.0, args.trials, in_flight_limit, endpoints_env)
+    zero = run_search(0.0, args.trials, in_flight_limit, endpoints_env, command)
     print(f"zero latency: {zero['wall_s']:.0f} s, {zero['paid']} provider calls of "
           f"{zero['calls']}; scheduler CPU {zero['scheduler_cpu_s']:.1f} s, worker CPU "
           f"{zero['worker_cpu_s']:.1f} s", flush=True)
 
     binds = "requests/min" if rpm_use >= in_flight_use else "in flight"
     per_1000 = 1000 / max(1, zero["calls"])
-    command = f"{COMMAND} --trials {args.trials}" + (
-        f" --max-in-flight {args.max_in_flight}" if args.max_in_flight else "")
     if endpoints_env:
         Path(endpoints_env["ITAS_ENDPOINTS_FILE"]).unlink(missing_ok=True)
     write_figures(args.json_out, [
@@ -181,13 +180,7 @@ def main() -> None:
         figure("search_wall_real_vs_zero_latency", real["wall_s"] / zero["wall_s"], "ratio",
                goal=None, command=command,
                baseline=f"zero latency {zero['wall_s']:.0f} s; realistic {real['wall_s']:.0f} s"),
-        figure(f"search_calls_vs_uncached_{args.trials}_trials",
-               zero["shared"] / zero["uncached"], "ratio",
-               goal="<= 0.33" if args.trials <= 8 else "<= 0.2" if args.trials >= 20 else None,
-               command=command,
-               baseline=f"{zero['uncached']} calls: each evaluated trial paying for all its "
-                        f"calls (no cache, no sharing); the search (power ranking + trials, "
-                        f"zero-latency run) paid {zero['shared']}"),
+        zero["sharing"],  # from the zero-latency run: nothing else of the job's timing in it
         figure("scheduler_cpu_s_per_1000_calls", zero["scheduler_cpu_s"] * per_1000, "s",
                goal=None, command=command,
                baseline=f"worker {zero['worker_cpu_s'] * per_1000:.2f} s per 1000 calls "

@@ -10,7 +10,7 @@ A search job is a YAML file, documented field by field in ``docs/search-job.md``
     space: {samples: [1, 3, 5], fusion_layers: [0, 1, 2], ...}
     budget: {usd_per_question: 0.01, total_usd: 5}
     sampler: tpe                        # tpe | gp | random | grid | nsga2
-    pruner: successive_halving          # successive_halving | hyperband | median | none
+    pruner: successive_halving          # successive_halving | hyperband | median | wilcoxon | none
     trials: 20
 
 The space only lists *choices per axis*; how a choice becomes an Archon architecture (the
@@ -71,6 +71,8 @@ class Pruner(StrEnum):
     SUCCESSIVE_HALVING = "successive_halving"
     HYPERBAND = "hyperband"
     MEDIAN = "median"
+    #: Question by question against the best trial (Optuna's WilcoxonPruner).
+    WILCOXON = "wilcoxon"
     NONE = "none"
 
 

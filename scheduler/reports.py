@@ -15,7 +15,9 @@ Pure data, no printing. Everything comes from the job's PostgreSQL:
 A trial's outcome is its Optuna state (RUNNING -> running, PRUNED -> pruned, FAIL -> failed,
 COMPLETE -> completed; WAITING, enqueued and not started, is not counted), except that a
 COMPLETE trial whose ``outcome`` attr is ``infeasible`` is infeasible: infeasible trials are
-told to Optuna as COMPLETE with score 0.0 so that the sampler learns to avoid them. The state
+told to Optuna as COMPLETE with score 0.0 so that the sampler learns to avoid them, and a
+COMPLETE trial whose ``outcome`` is ``pruned`` is pruned: under pruner wilcoxon a stopped trial
+is told as COMPLETE with its mean so far (scheduler.study.reports_per_question). The state
 wins over the attr otherwise, so a trial settled by a restarted scheduler reads right.
 
 The *best* architecture is the one with the highest final-ranking score when a final ranking
@@ -173,7 +175,8 @@ def close_storages() -> None:
 
 def trial_outcome(trial: FrozenTrial) -> str:
     if trial.state.name == "COMPLETE":
-        return "infeasible" if trial.user_attrs.get("outcome") == "infeasible" else "completed"
+        attr = trial.user_attrs.get("outcome")
+        return attr if attr in ("infeasible", "pruned") else "completed"
     return {"RUNNING": "running", "PRUNED": "pruned"}.get(trial.state.name, "failed")
 
 
@@ -194,7 +197,7 @@ def _trial_row(trial: FrozenTrial) -> TrialRow:
     attrs = trial.user_attrs
     outcome = trial_outcome(trial)
     score: float | None = None
-    if outcome in ("completed", "infeasible") and trial.values:
+    if trial.state.name == "COMPLETE" and trial.values:  # a wilcoxon-pruned one: its mean
         score = float(trial.values[0])
     elif trial.intermediate_values:
         score = float(trial.intermediate_values[max(trial.intermediate_values)])

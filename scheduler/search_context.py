@@ -45,13 +45,20 @@ class SearchContext:
         """Seed the sampler from the job's seed and the number of trials asked so far, before
         each ask: the search then asks the same trials whether or not its scheduler was
         restarted in between (a sampler seeded once per process would start its sequence
-        over after a restart, and propose trial 0's parameters again)."""
-        from scheduler.search_space import grid_space
-        from scheduler.study import make_sampler
+        over after a restart, and propose trial 0's parameters again).
 
-        asked = len(self.study.get_trials(deepcopy=False))
+        Not the grid sampler: its seed shuffles the grid once and trial n takes the n-th point
+        of that order, which is already the same after a restart; a seed per ask would shuffle
+        the grid anew each time, so trials would repeat points and leave others out."""
+        from scheduler.search_space import grid_space
+        from scheduler.study import ask_seed, make_sampler
+
+        if self.job.sampler == "grid":
+            seed = self.job.seed
+        else:
+            seed = ask_seed(self.job.seed, len(self.study.get_trials(deepcopy=False)))
         self.study.sampler = make_sampler(
-            self.job.sampler, seed=self.job.seed + asked,
+            self.job.sampler, seed=seed,
             grid=grid_space(self.job.space) if self.job.sampler == "grid" else None)
 
     def rung_sizes(self) -> list[int]:

@@ -16,7 +16,7 @@ from models.db import sqlalchemy_url
 from models.errors import ConfigError
 
 SAMPLERS = ("tpe", "gp", "random", "grid", "nsga2")
-PRUNERS = ("successive_halving", "hyperband", "median", "none")
+PRUNERS = ("successive_halving", "hyperband", "median", "wilcoxon", "none")
 
 
 #: Any constant: the same in every itas process (models.db uses another for our schema).
@@ -56,6 +56,16 @@ class AskTellGridSampler(optuna.samplers.GridSampler):
         return None
 
 
+def ask_seed(job_seed: int, asked: int) -> int:
+    """The sampler's seed for the ask that follows ``asked`` trials of a job seeded
+    ``job_seed``: the same on every scheduler start, and unrelated across asks and jobs.
+    (``job_seed + asked`` would make job 1's asks job 0's shifted by one: two "different"
+    seeds proposing the same trials.)"""
+    import numpy as np
+
+    return int(np.random.SeedSequence([job_seed, asked]).generate_state(1)[0])
+
+
 def make_sampler(name: str, *, seed: int, grid: dict[str, list[Any]] | None = None
                  ) -> optuna.samplers.BaseSampler:
     if name == "tpe":
@@ -83,7 +93,9 @@ def make_pruner(name: str, *, rung_sizes: list[int], reduction_factor: int
                 ) -> optuna.pruners.BasePruner:
     """A trial reports its score with step = the questions it has answered so far (the
     resource, in Optuna's terms), so successive halving and hyperband start at the first rung's
-    size and check where a trial has answered that times ``reduction_factor``^k."""
+    size and check where a trial has answered that times ``reduction_factor``^k. Under
+    wilcoxon a trial reports each question's score instead, step = the question's place among
+    the search questions (see :func:`reports_per_question`)."""
     first, last = rung_sizes[0], rung_sizes[-1]
     if name == "successive_halving":
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=first,
@@ -93,9 +105,28 @@ def make_pruner(name: str, *, rung_sizes: list[int], reduction_factor: int
                                               reduction_factor=reduction_factor)
     if name == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
+    if name == "wilcoxon":
+        # Question by question against the best trial so far (a paired signed-rank test):
+        # prunes only when the questions answered show the trial worse at p < 0.1, so a
+        # strong architecture that starts on a few unlucky questions is not lost to noise,
+        # as it is when a rung of 4-22 questions ranks it (bench/search_replay.py). Trials
+        # report each question's score (scheduler/trials.py). Optuna marks it experimental.
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.pruners.WilcoxonPruner(p_threshold=0.1)
     if name == "none":
         return optuna.pruners.NopPruner()
     raise ConfigError(f"pruner: expected one of {', '.join(PRUNERS)}, got {name!r}")
+
+
+def reports_per_question(pruner: str) -> bool:
+    """Whether trials report every question's score (step = its place) rather than their mean
+    so far (step = questions answered). A trial such a pruner stops is told to Optuna as
+    COMPLETE with its mean so far, as Optuna advises for WilcoxonPruner: TPE ranks a PRUNED
+    trial by its last report, which would be one question's score."""
+    return pruner == "wilcoxon"
 
 
 def open_study(database_url: str, *, study_name: str, sampler: optuna.samplers.BaseSampler,

@@ -73,8 +73,7 @@ def search(ctx: SearchContext, ranked: list[str], say: Callable[[str], None]) ->
                         f"{ctx.job.failed_trial_retries}); the last: {failure}")
                 continue
             score = _trial_score(ctx, number)
-            # The step is the resource the pruner weighs: questions answered so far.
-            run.trial.report(score, step=sizes[run.rung])
+            _report(ctx, run, score)
             last = run.rung + 1 >= len(sizes)
             if not last and run.trial.should_prune():
                 _settle(ctx, run, "pruned", score)
@@ -142,6 +141,26 @@ def _fail_and_ask_again(ctx: SearchContext, run: Inflight, failure: str,
     say(f"trial {run.trial.number}: could not be evaluated ({failure}); asked again")
 
 
+def _report(ctx: SearchContext, run: Inflight, score: float) -> None:
+    """Tell the pruner what the trial's rung showed. Mostly the mean so far, step = questions
+    answered (the resource the pruner weighs); under a pruner that compares trials question
+    by question, each of the rung's questions with step = its place among the search
+    questions (scheduler.study.reports_per_question)."""
+    from scheduler.study import reports_per_question
+
+    if not reports_per_question(ctx.job.pruner):
+        run.trial.report(score, step=ctx.rung_sizes()[run.rung])
+        return
+    place = {q.item_id: i for i, q in enumerate(ctx.search_questions)}
+    with session_scope(ctx.database_url) as session:
+        rows = session.execute(text(
+            "SELECT question_id, score FROM answers WHERE evaluation_id = :e "
+            "AND score IS NOT NULL"), {"e": run.evaluation_id}).all()
+    for question_id, value in sorted(rows, key=lambda r: place.get(r[0], -1)):
+        if question_id in place:
+            run.trial.report(float(value), step=place[question_id])
+
+
 def _trial_score(ctx: SearchContext, trial_number: int) -> float:
     """Mean score over every question the trial has answered so far, all rungs together."""
     with session_scope(ctx.database_url) as session:
@@ -202,6 +221,8 @@ def _job_spent(ctx: SearchContext) -> Any:
 
 def _settle(ctx: SearchContext, run: Inflight, outcome: str, score: float) -> None:
     """Record a trial's figures and tell Optuna once (a repeat is skipped)."""
+    from scheduler.study import reports_per_question
+
     with session_scope(ctx.database_url) as session:
         ids = [int(r[0]) for r in session.execute(text(
             "SELECT id FROM evaluations WHERE job_id = :j AND purpose = 'trial' "
@@ -219,6 +240,9 @@ def _settle(ctx: SearchContext, run: Inflight, outcome: str, score: float) -> No
     run.trial.set_user_attr("cost_per_question_usd", float(_estimate(ctx, arch).usd))
     run.trial.set_user_attr("outcome", outcome)
     if outcome == "completed":
+        ctx.study.tell(run.trial, _values(ctx, score, arch), skip_if_finished=True)
+    elif outcome == "pruned" and reports_per_question(ctx.job.pruner):
+        # Its mean so far as a value (see reports_per_question); the outcome attr says pruned.
         ctx.study.tell(run.trial, _values(ctx, score, arch), skip_if_finished=True)
     elif outcome == "pruned":
         ctx.study.tell(run.trial, state=TrialState.PRUNED, skip_if_finished=True)

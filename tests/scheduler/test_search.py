@@ -153,6 +153,8 @@ def test_an_over_budget_architecture_never_reaches_a_worker(
     assert done.returncode == 0, done.stderr[-3000:]
     assert job_state(services, job_id) == "completed"
     trials = trials_of(services, job_id)
+    # 8 trials of an 8-point grid: each point once, none left out.
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == 8
     infeasible = [t for t in trials if t.user_attrs.get("outcome") == "infeasible"]
     assert infeasible, "the budget should exclude some architectures"
     assert all("calls_per_question" in t.user_attrs["infeasible_reason"] for t in infeasible)
@@ -226,3 +228,39 @@ def test_a_search_job_runs_on_other_kinds_of_benchmark(
             (job_id, benchmark)).fetchone()
     assert scored is not None and scored[0] > 0
     assert scored[1] >= scored[0] * 0.8  # scores come from answers the benchmark could read
+
+
+def test_pruner_wilcoxon_stops_a_trial_worse_question_by_question(
+    engine: Engine, services: RunServices, tmp_path: Path
+) -> None:
+    from scheduler.reports import close_storages, job_report
+
+    # The best LLM's own answer against that answer rewritten by the weakest LLM as fuser:
+    # worse on the questions answered, so stopped before all of them once a trial of the
+    # first kind has completed (one trial at a time; in the grid's order for seed 3 one does).
+    path = job_file(tmp_path, sampler="grid", pruner="wilcoxon", trials=4, parallel_trials=1,
+                    rungs=[0.34, 0.67, 1.0], questions=60, final_top_k=1, final_questions=5,
+                    llms=["sim-frontier", "sim-tiny"], fuser_llm="sim-tiny",
+                    space={"generators": [1], "samples": [1, 3], "fusion_layers": [0, 1],
+                           "ranker": [False], "fusers_per_layer": [1],
+                           "critic": [False], "ranker_top_k": [3], "final_check": ["none"],
+                           "temperature": [0.7], "max_tokens": [512]})
+    job_id = submit(engine, path)
+    done = engine.itas("scheduler", "--once", "--job", str(job_id), "--poll", "0.2",
+                       timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert job_state(services, job_id) == "completed"
+    try:
+        report = job_report(services.database_url, job_id)
+    finally:
+        close_storages()
+    outcomes = {row.number: row for row in report.leaderboard}
+    pruned = [r for r in outcomes.values() if r.outcome == "pruned"]
+    completed = [r for r in outcomes.values() if r.outcome == "completed"]
+    assert pruned and completed, [(r.number, r.architecture_name, r.outcome, r.score)
+                                  for r in outcomes.values()]
+    for row in pruned:  # stopped before all 60 questions, its score their mean
+        assert row.questions is not None and row.questions < 60
+        assert row.score is not None and row.score < max(r.score or 0.0 for r in completed)
+    # Only a trial that answered every question reaches the final ranking.
+    assert {e.trial_number for e in report.final_ranking} <= {r.number for r in completed}

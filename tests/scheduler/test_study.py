@@ -9,7 +9,7 @@ import optuna
 import pytest
 
 from scheduler.search_context import rung_sizes
-from scheduler.study import make_pruner
+from scheduler.study import ask_seed, make_pruner, make_sampler
 
 
 def test_rung_sizes_grow_without_repeats() -> None:
@@ -48,3 +48,25 @@ def test_successive_halving_checks_at_the_first_rung_times_the_factor(
     # Good on the first rung, poor by the second: pruned there only if the pruner checks there.
     assert _pruned_at(study, [0.95, 0.1], sizes[:2]) == (sizes[1] if second_checked else None)
 
+
+
+def _asked_points(job_seed: int, trials: int) -> list[tuple[int, int]]:
+    """The points a random-search job asks, its sampler reseeded before each ask as the
+    scheduler does (scheduler.search_context.SearchContext.reseed_sampler)."""
+    study = optuna.create_study(direction="maximize")
+    points = []
+    for asked in range(trials):
+        study.sampler = make_sampler("random", seed=ask_seed(job_seed, asked))
+        trial = study.ask()
+        points.append((trial.suggest_int("a", 0, 99), trial.suggest_int("b", 0, 99)))
+        study.tell(trial, 0.0)
+    return points
+
+
+def test_jobs_of_neighbouring_seeds_ask_different_trials() -> None:
+    # Seeding each ask with job seed + trials asked made seed 1 ask what seed 0 asks one
+    # trial later: two "different" searches proposing the same architectures.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    zero, one = _asked_points(0, 12), _asked_points(1, 12)
+    assert _asked_points(0, 12) == zero  # a restarted scheduler asks the same again
+    assert len(set(zero[1:]) & set(one[:-1])) <= 1
