@@ -122,9 +122,9 @@ class Permit:
 class RateLimiter:
     """Shared limits in Redis. ``prefix`` is the settings' ``redis_prefix``.
 
-    ``poll_s`` is how often one waiting caller of this process looks again for an in-flight
-    slot another process released (a slot this process releases wakes a waiter at once;
-    rates and pauses say exactly how long to sleep).
+    ``poll_s`` is how often the first caller of this process waiting for an in-flight slot
+    looks again (a slot another process releases may come back at any moment; one this
+    process releases wakes it at once; rates and pauses say exactly how long to sleep).
     """
 
     def __init__(
@@ -167,28 +167,29 @@ class RateLimiter:
         started = time.monotonic()
         deadline = started + timeout_s
         holder = uuid.uuid4().hex
-        # Waiting callers of this process sleep until a release wakes them, one of them
-        # polling for other processes' releases (worker/ratelimit_waiting.py says why).
+        # This process's callers ask one at a time, the others wait in line without polling
+        # (worker/ratelimit_waiting.py says why).
         room = self._rooms.room(endpoint, key_ids)
-        polled = False
-        while True:
-            seen = room.releases()
-            admitted, index, wait_s, kind, now_ms = self._decide(
-                endpoint, key_ids, limits, est_tokens, commit=True, holder=holder,
-                lease_s=lease_s)
-            if admitted:
-                if polled:
-                    room.hand_over()
-                return Permit(endpoint, key_ids[index - 1], est_tokens,
-                              time.monotonic() - started, self, limits, holder, now_ms)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or (kind == "exact" and wait_s > remaining):
-                raise self._timeout(endpoint, timeout_s, wait_s)
-            if kind == "exact":
-                time.sleep(min(wait_s, remaining))
-                polled = False
-            else:
-                polled = room.wait(seen, wait_s, remaining)
+        if not room.enter(timeout_s):
+            raise self._timeout(endpoint, timeout_s, None)
+        try:
+            while True:
+                seen = room.generation()
+                admitted, index, wait_s, kind, now_ms = self._decide(
+                    endpoint, key_ids, limits, est_tokens, commit=True, holder=holder,
+                    lease_s=lease_s)
+                if admitted:
+                    return Permit(endpoint, key_ids[index - 1], est_tokens,
+                                  time.monotonic() - started, self, limits, holder, now_ms)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or (kind == "exact" and wait_s > remaining):
+                    raise self._timeout(endpoint, timeout_s, wait_s)
+                if kind == "exact":
+                    time.sleep(min(wait_s, remaining))
+                else:  # a slot may come back any moment: a release here wakes us sooner
+                    room.wait_release(seen, min(wait_s, remaining))
+        finally:
+            room.leave()
 
     def choose_key(
         self, endpoint: str, key_ids: Sequence[str], limits: Limits, est_tokens: int
@@ -285,10 +286,11 @@ class RateLimiter:
                         permit.endpoint, permit.key_id)
 
     @staticmethod
-    def _timeout(endpoint: str, timeout_s: float, wait_s: float) -> AcquireTimeout:
+    def _timeout(endpoint: str, timeout_s: float, wait_s: float | None) -> AcquireTimeout:
+        nxt = "" if wait_s is None else f" (next in {wait_s:.2f}s)"
         return AcquireTimeout(
             f"rate limiter: no key of endpoint {endpoint} admits a call within "
-            f"{timeout_s:.1f}s (next in {wait_s:.2f}s); nothing was sent",
+            f"{timeout_s:.1f}s{nxt}; nothing was sent",
             endpoint=endpoint, status=None, retry_after_s=wait_s,
         )
 

@@ -1,77 +1,67 @@
-"""Where the calls of one worker process wait for an endpoint's in-flight slot, so they do not
-all poll Redis.
+"""Where the calls of one worker process wait for an endpoint's limiter, so they do not all poll.
 
 A call that finds every in-flight slot of an endpoint taken can only look again later: the
 slot comes back when some call, in any process, releases it. With the threads pool a worker
 has hundreds of calls waiting at once (worker/concurrency.py); each polling Redis every
-``poll_s`` (20 ms) was thousands of limiter scripts a second for nothing, in the worker's one
-core of Python and in Redis (tests/worker/test_ratelimit.py counts them).
+``poll_s`` cost the worker's one core of Python more than the calls themselves
+(bench/pipeline_throughput.py, ``latency_hiding_efficiency``), and every poll that lost was
+wasted twice, in the worker and in Redis.
 
-So waiting callers of one process sleep in a room per (endpoint, keys):
-
-- a slot released by *this* process wakes one of them, which asks the limiter at once (with
-  one worker per machine, most releases);
-- one of them at a time (the poller) looks again every ``poll_s`` for slots other processes
-  released; when it gets in, it wakes the next to take over the polling;
-- the asking itself is never serialised: callers that find a slot free, or are woken, ask
-  Redis side by side. (A first version queued every ask behind one lock: under the GIL each
-  ask then waited its turn for the interpreter, and a worker at zero latency made 87 calls a
-  second instead of 143, bench/pipeline_throughput.py.)
+So callers of one process wait in a room per (endpoint, keys): the first in line (the head)
+asks the limiter; the others wait on a lock behind it. When the head is admitted it leaves
+and the next becomes head and asks at once. A slot released by *this* process wakes the head
+at once (most releases, with one worker per machine); a slot released by another process is
+seen by the head's next poll. Waits the limiter says exactly (rates, a 429's pause) are slept
+by the head alone; those behind it would be told the same.
 
 Why not a blocking pop in Redis per slot (a Redis semaphore): each waiter would hold a Redis
 connection for its whole wait, hundreds per worker, and the rate limits would still need the
 script's exact waits. Nothing here decides admission: the Lua script does, atomically, for
-every process; this only decides when a local thread asks again.
+every process; this only decides which local thread asks next and when.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
-
-#: How long a waiter that is not the poller sleeps at most: a safety net for a wake-up lost
-#: between its ask and its sleep; a release is normally what wakes it.
-IDLE_S = 1.0
 
 
 class WaitingRoom:
     """One (endpoint, keys)'s waiting callers in this process. Thread-safe."""
 
     def __init__(self) -> None:
+        self._head = threading.Lock()
         self._changed = threading.Condition()
-        self._releases = 0
-        self._poller = threading.Lock()
+        self._generation = 0
 
-    def releases(self) -> int:
-        """Slots released here so far: read before asking the limiter, and give it to
-        :meth:`wait`, so a release in between is not slept through."""
+    def enter(self, timeout_s: float) -> bool:
+        """Become the head within ``timeout_s``; False if the time ran out first."""
+        return self._head.acquire(timeout=max(0.0, timeout_s))
+
+    def leave(self) -> None:
+        self._head.release()
+
+    def generation(self) -> int:
+        """How many releases this room has heard of: read it before asking the limiter, and
+        give it to :meth:`wait_release` so a release in between is not slept through."""
         with self._changed:
-            return self._releases
+            return self._generation
 
-    def wait(self, seen: int, poll_s: float, limit_s: float) -> bool:
-        """Sleep until a release in this process after ``seen`` wakes this caller, or, if it
-        is the room's poller, ``poll_s``; never past ``limit_s``. True if it was the poller
-        (then, once admitted, call :meth:`hand_over`)."""
-        polling = self._poller.acquire(blocking=False)
-        try:
-            with self._changed:
-                if self._releases != seen:
-                    return polling
-                self._changed.wait(max(0.0, min(poll_s if polling else IDLE_S, limit_s)))
-        finally:
-            if polling:
-                self._poller.release()
-        return polling
-
-    def hand_over(self) -> None:
-        """The poller got in: wake another waiter, which takes over the polling."""
+    def wait_release(self, seen: int, timeout_s: float) -> None:
+        """Sleep until a slot is released in this process after ``seen``, or ``timeout_s``."""
+        deadline = time.monotonic() + max(0.0, timeout_s)
         with self._changed:
-            self._changed.notify(1)
+            while self._generation == seen:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._changed.wait(left)
 
     def released(self) -> None:
         with self._changed:
-            self._releases += 1
-            self._changed.notify(1)
+            self._generation += 1
+            self._changed.notify_all()
 
 
 class WaitingRooms:
@@ -90,7 +80,7 @@ class WaitingRooms:
             return room
 
     def released(self, endpoint: str, key_id: str) -> None:
-        """A slot of ``key_id`` came back: wake a waiter of every room that can use it."""
+        """A slot of ``key_id`` came back: wake the heads of every room that can use it."""
         with self._lock:
             rooms = [r for (e, keys), r in self._rooms.items() if e == endpoint and key_id in keys]
         for room in rooms:
