@@ -56,7 +56,6 @@ def reset_after_fork() -> None:
 
 def _build() -> Runtime:
     from models.endpoints import load_registry
-    from worker.clients.transport import size_http_pool
     from worker.concurrency import REDIS_CONNECTION_WAIT_S, REDIS_CONNECTIONS, call_threads
     from worker.sending import make_sender
 
@@ -69,8 +68,6 @@ def _build() -> Runtime:
         timeout=REDIS_CONNECTION_WAIT_S, health_check_interval=30,
         socket_timeout=REDIS_SOCKET_TIMEOUT_S, socket_connect_timeout=REDIS_SOCKET_TIMEOUT_S))
     registry = load_registry(settings.endpoints_file, simulator_url=settings.simulator_url)
-    calls_at_once = call_threads(registry)
-    size_http_pool(calls_at_once)
     return Runtime(
         settings=settings,
         database_url=urls.database_url,
@@ -79,7 +76,7 @@ def _build() -> Runtime:
         # Calls of every layer this process runs share it; LLM calls wait on the network, so
         # it is far above the core count, and the limiter, not this pool, keeps us inside the
         # providers' limits.
-        pool=ThreadPoolExecutor(calls_at_once, thread_name_prefix="itas-call"),
+        pool=ThreadPoolExecutor(call_threads(registry), thread_name_prefix="itas-call"),
         registry=registry,
         send=make_sender(client, settings.redis_prefix),
     )

@@ -88,21 +88,6 @@ _MESSAGE_LIMIT = 300
 
 _lock = threading.Lock()
 _client: httpx.Client | None = None
-#: Connections the pool opens and keeps alive: as many as the process makes calls at once
-#: (size_http_pool). Fewer made calls queue in httpx below the limiter's limits; fewer kept
-#: alive made every call beyond them open a new connection (CPU the worker lacks at 128 in
-#: flight: bench/pipeline_throughput.py).
-_pool_size = 200
-
-
-def size_http_pool(connections: int) -> None:
-    """Size the pool for ``connections`` calls at once (worker/runtime.py: the call threads);
-    takes effect when the pool is next made."""
-    global _pool_size
-    if connections < 1:
-        raise ValueError("size_http_pool: expected at least one connection")
-    with _lock:
-        _pool_size = connections
 
 
 def http_client() -> httpx.Client:
@@ -111,8 +96,7 @@ def http_client() -> httpx.Client:
     with _lock:
         if _client is None:
             _client = httpx.Client(
-                limits=httpx.Limits(max_connections=_pool_size,
-                                    max_keepalive_connections=_pool_size),
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
                 follow_redirects=False,  # a redirect means a wrong base_url: say so
                 headers={"user-agent": "itas"},
             )
