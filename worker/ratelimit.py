@@ -64,7 +64,6 @@ import redis
 
 from models.errors import AcquireTimeout, RateLimiterUnavailable
 from worker.ratelimit_values import Adaptation, Effective, Limits, Signal, StatedLimits
-from worker.ratelimit_waiting import WaitingRooms
 
 __all__ = ["Adaptation", "Effective", "Limits", "Permit", "RateLimiter", "Signal",
            "StatedLimits"]
@@ -122,9 +121,8 @@ class Permit:
 class RateLimiter:
     """Shared limits in Redis. ``prefix`` is the settings' ``redis_prefix``.
 
-    ``poll_s`` is how often the first caller of this process waiting for an in-flight slot
-    looks again (a slot another process releases may come back at any moment; one this
-    process releases wakes it at once; rates and pauses say exactly how long to sleep).
+    ``poll_s`` is how often a caller waiting for an in-flight slot looks again (a slot may come
+    back at any moment; rates and pauses instead say exactly how long to sleep).
     """
 
     def __init__(
@@ -136,7 +134,6 @@ class RateLimiter:
         self._poll_ms = poll_s * 1000
         self.adaptation = adaptation
         self._script = redis_client.register_script(_SCRIPT)
-        self._rooms = WaitingRooms()
 
     # -- the public operations ---------------------------------------------------------------
 
@@ -167,29 +164,21 @@ class RateLimiter:
         started = time.monotonic()
         deadline = started + timeout_s
         holder = uuid.uuid4().hex
-        # This process's callers ask one at a time, the others wait in line without polling
-        # (worker/ratelimit_waiting.py says why).
-        room = self._rooms.room(endpoint, key_ids)
-        if not room.enter(timeout_s):
-            raise self._timeout(endpoint, timeout_s, None)
-        try:
-            while True:
-                seen = room.generation()
-                admitted, index, wait_s, kind, now_ms = self._decide(
-                    endpoint, key_ids, limits, est_tokens, commit=True, holder=holder,
-                    lease_s=lease_s)
-                if admitted:
-                    return Permit(endpoint, key_ids[index - 1], est_tokens,
-                                  time.monotonic() - started, self, limits, holder, now_ms)
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or (kind == "exact" and wait_s > remaining):
-                    raise self._timeout(endpoint, timeout_s, wait_s)
-                if kind == "exact":
-                    time.sleep(min(wait_s, remaining))
-                else:  # a slot may come back any moment: a release here wakes us sooner
-                    room.wait_release(seen, min(wait_s, remaining))
-        finally:
-            room.leave()
+        while True:
+            admitted, index, wait_s, kind, now_ms = self._decide(
+                endpoint, key_ids, limits, est_tokens, commit=True, holder=holder, lease_s=lease_s
+            )
+            if admitted:
+                return Permit(endpoint, key_ids[index - 1], est_tokens,
+                              time.monotonic() - started, self, limits, holder, now_ms)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or (kind == "exact" and wait_s > remaining):
+                raise AcquireTimeout(
+                    f"rate limiter: no key of endpoint {endpoint} admits a call within "
+                    f"{timeout_s:.1f}s (next in {wait_s:.2f}s); nothing was sent",
+                    endpoint=endpoint, status=None, retry_after_s=wait_s,
+                )
+            time.sleep(min(wait_s, remaining))
 
     def choose_key(
         self, endpoint: str, key_ids: Sequence[str], limits: Limits, est_tokens: int
@@ -279,20 +268,10 @@ class RateLimiter:
         except RateLimiterUnavailable as exc:
             log.warning("%s; the slot comes back when its lease ends", exc)
             return
-        self._rooms.released(permit.endpoint, permit.key_id)
         if limits.max_in_flight and not held:
             log.warning("endpoint %s key %s: in-flight lease ran out before release "
                         "(make lease_s longer than the longest call)",
                         permit.endpoint, permit.key_id)
-
-    @staticmethod
-    def _timeout(endpoint: str, timeout_s: float, wait_s: float | None) -> AcquireTimeout:
-        nxt = "" if wait_s is None else f" (next in {wait_s:.2f}s)"
-        return AcquireTimeout(
-            f"rate limiter: no key of endpoint {endpoint} admits a call within "
-            f"{timeout_s:.1f}s{nxt}; nothing was sent",
-            endpoint=endpoint, status=None, retry_after_s=wait_s,
-        )
 
     def _run(self, keys: list[str], args: list[Any]) -> Any:
         """The one boundary where redis-py errors become RateLimiterUnavailable."""
