@@ -136,13 +136,12 @@ def run_job(run: Stack, label: str, args: list[str], *, during: During | None = 
 def resent_steps(run: Stack) -> int:
     """Question steps `itas run` or the scheduler sent again after no progress
     (scheduler/reconcile.py logs each time): work the broker lost, or held by a dead worker."""
-    found = 0
-    for log in run.work.glob("*.log"):
-        for line in log.read_text(errors="replace").splitlines():
-            hit = re.search(r"sent the next step of its (\d+) unanswered", line)
-            if hit:
-                found += int(hit.group(1))
-    return found
+    return sum(int(hit.group(1)) for log in run.work.glob("*.log")
+               for hit in _RESENT.finditer(log.read_text(errors="replace")))
+
+
+#: scheduler/reconcile.py's line for a re-send (its wording is what this counts).
+_RESENT = re.compile(r"sent the next step of its (\d+) unanswered")
 
 
 #: Lines of a Celery worker's log that say a task (or its failure handler) broke.
