@@ -127,6 +127,12 @@ def raise_if_stopped(database_url: str, evaluation_ids: Sequence[int]) -> None:
         raise ConfigError(f"evaluation {row[0]} stopped: {row[1]}")
 
 
+#: Seconds between looks at a running evaluation. Each look is a few queries and a progress
+#: line; four a second cost the machine's workers a tenth of a core (bench/pipeline_throughput
+#: measured `itas run` at 1.5 ms of CPU per LLM call), and a second is soon enough for a person.
+POLL_S = 1.0
+
+
 def wait_for(database_url: str, evaluation_id: int, total: int, *, timeout_s: float,
              on_progress: Callable[[int], None] | None = None,
              stale_s: float = STALE_S) -> bool:
@@ -155,7 +161,7 @@ def wait_for(database_url: str, evaluation_id: int, total: int, *, timeout_s: fl
             time.sleep(1.0)
         if time.monotonic() > deadline:
             return False
-        time.sleep(0.25)
+        time.sleep(POLL_S)
 
 
 def failure_of(database_url: str, evaluation_id: int) -> str | None:

@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -90,6 +90,9 @@ class ResponseCache:
         self._redis = client
         self._prefix = prefix
         self._database_url = database_url
+        self._read_or_lead = client.register_script(_READ_OR_LEAD)
+        self._finish = client.register_script(_FINISH)
+        self._leases = LeaseKeeper(client)
 
     def _key(self, kind: str, digest: str) -> str:
         return f"{self._prefix}{kind}:{digest}"
@@ -139,12 +142,14 @@ class ResponseCache:
     def single_flight(self, digest: str, *, lease_s: float = 130.0,
                       wait_s: float = 900.0) -> Iterator[CachedResponse | None]:
         """Yield None to the one caller that must make the request, or the response that
-        another caller made meanwhile.
+        another caller made (or the cache held) meanwhile: callers need not look in the cache
+        first.
 
         The leader holds a lease of ``lease_s`` (about the endpoint's timeout), renewed every
         third of it while the body runs; a leader that died stops renewing, and a waiter takes
         over within ``lease_s``. Raises SharedCallTimeout after ``wait_s`` without either.
         """
+        cache_key = self._key("cache", digest)
         lock_key = self._key("flight", digest)
         channel = self._key("flight-done", digest)
         token = uuid.uuid4().hex
@@ -152,22 +157,30 @@ class ResponseCache:
         subscription = None
         try:
             while True:
-                if self._redis.set(lock_key, token, nx=True, px=int(lease_s * 1000)):
-                    with self._renewing(lock_key, token, lease_s):
-                        try:
-                            found = self.get(digest)  # it may have landed before our lock
-                            yield found[0] if found else None
-                        finally:
-                            self._release(lock_key, token)
-                            self._redis.publish(channel, "done")
+                # One round trip for the common cases: the answer is in Redis, or no one is
+                # making the call and the lease is ours (this runs for every LLM call).
+                outcome = self._read_or_lead(keys=[cache_key, lock_key],
+                                             args=[token, int(lease_s * 1000)])
+                if outcome[0] == b"hot":
+                    yield CachedResponse(**json.loads(outcome[1]))
+                    return
+                if outcome[0] == b"lead":
+                    self._leases.hold(lock_key, token, lease_s)
+                    try:
+                        # Only the leader looks in PostgreSQL: once per paid call, and an
+                        # answer recorded before a Redis flush is not paid for again.
+                        durable = self._durable(digest)
+                        if durable is not None:
+                            self._put_hot(digest, durable)
+                        yield durable
+                    finally:
+                        self._leases.drop(lock_key)
+                        self._finish(keys=[lock_key, channel], args=[token])
                     return
                 if subscription is None:  # subscribe before looking, so no message is missed
                     subscription = self._redis.pubsub(ignore_subscribe_messages=True)
                     subscription.subscribe(channel)
-                found = self.get(digest)
-                if found is not None:
-                    yield found[0]
-                    return
+                    continue  # look again now that no message can be missed
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise SharedCallTimeout(
@@ -176,25 +189,6 @@ class ResponseCache:
         finally:
             if subscription is not None:
                 subscription.close()
-
-    @contextmanager
-    def _renewing(self, lock_key: str, token: str, lease_s: float) -> Iterator[None]:
-        """Keep our lease alive while the body runs, from a daemon thread."""
-        stop = threading.Event()
-
-        def renew() -> None:
-            while not stop.wait(lease_s / 3):
-                try:
-                    self._redis.eval(_RENEW, 1, lock_key, token, int(lease_s * 1000))
-                except Exception:  # Redis away: the lease may lapse, a waiter takes over
-                    log.warning("could not renew the single-flight lease %s", lock_key)
-
-        thread = threading.Thread(target=renew, name="itas-flight-lease", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
 
     @contextmanager
     def lead_many(self, digests: Sequence[str], *, lease_s: float = 130.0
@@ -210,22 +204,22 @@ class ResponseCache:
         """
         token = uuid.uuid4().hex
         led: list[str] = []
-        with ExitStack() as renewals:
-            try:
-                for digest in digests:
-                    lock_key = self._key("flight", digest)
-                    if not self._redis.set(lock_key, token, nx=True, px=int(lease_s * 1000)):
-                        continue
-                    if self.get(digest) is not None:  # landed before we took the lease
-                        self._release(lock_key, token)
-                        continue
-                    renewals.enter_context(self._renewing(lock_key, token, lease_s))
-                    led.append(digest)
-                yield led
-            finally:
-                for digest in led:
-                    self._release(self._key("flight", digest), token)
-                    self._redis.publish(self._key("flight-done", digest), "done")
+        try:
+            for digest in digests:
+                lock_key = self._key("flight", digest)
+                if not self._redis.set(lock_key, token, nx=True, px=int(lease_s * 1000)):
+                    continue
+                if self.get(digest) is not None:  # landed before we took the lease
+                    self._release(lock_key, token)
+                    continue
+                self._leases.hold(lock_key, token, lease_s)
+                led.append(digest)
+            yield led
+        finally:
+            for digest in led:
+                lock_key = self._key("flight", digest)
+                self._leases.drop(lock_key)
+                self._finish(keys=[lock_key, self._key("flight-done", digest)], args=[token])
 
     def _release(self, lock_key: str, token: str) -> None:
         # Delete only our own lease: after an expiry another leader may hold the key.
@@ -236,6 +230,63 @@ class ResponseCache:
         )
 
 
+class LeaseKeeper:
+    """Renews the single-flight leases a process holds, from one daemon thread.
+
+    One thread for all of them rather than one per call: a worker holds a lease for every
+    call it has in flight (hundreds), and a thread started per call cost its start-up and a
+    stack each. A lease is renewed every third of its length while held; one the keeper
+    could not renew (Redis away) may lapse, and a waiter then takes the call over.
+    """
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+        self._renew = client.register_script(_RENEW)
+        self._held: dict[str, tuple[str, float, float]] = {}  # key -> (token, lease_s, due)
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, lock_key: str, token: str, lease_s: float) -> None:
+        with self._changed:
+            self._held[lock_key] = (token, lease_s, time.monotonic() + lease_s / 3)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="itas-flight-leases",
+                                                daemon=True)
+                self._thread.start()
+            self._changed.notify()
+
+    def drop(self, lock_key: str) -> None:
+        with self._changed:
+            self._held.pop(lock_key, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                now = time.monotonic()
+                due = [(k, t, s) for k, (t, s, at) in self._held.items() if at <= now]
+                for key, token, lease_s in due:
+                    self._held[key] = (token, lease_s, now + lease_s / 3)
+                if not due:
+                    soonest = min((at for _, _, at in self._held.values()), default=now + 60)
+                    self._changed.wait(max(0.01, soonest - now))
+                    continue
+            for key, token, lease_s in due:
+                try:
+                    self._renew(keys=[key], args=[token, int(lease_s * 1000)])
+                except Exception:  # Redis away: the lease may lapse, a waiter takes over
+                    log.warning("could not renew the single-flight lease %s", key)
+
+
+#: The answer if Redis has it, else the lease if no one holds it: ["hot", answer], ["lead"] or
+#: ["wait"].
+_READ_OR_LEAD = ("local hot = redis.call('get', KEYS[1]) "
+                 "if hot then return {'hot', hot} end "
+                 "if redis.call('set', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then "
+                 "return {'lead'} end return {'wait'}")
+#: Release our lease (only if still ours: after an expiry another leader may hold it) and wake
+#: the waiters, in one round trip.
+_FINISH = ("if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end "
+           "return redis.call('publish', KEYS[2], 'done')")
 #: Extend the lease only if it is still ours.
 _RENEW = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
           "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0")

@@ -57,9 +57,7 @@ class LLMCaller:
     def __call__(self, spec: CallSpec) -> CallResult:
         llm, endpoint = self._registry.resolve(spec.llm, spec.model_type)
         digest = self._digest(endpoint, llm, spec)
-        found = self._cache.get(digest)
-        if found is not None:
-            return self._reuse(digest, endpoint.name, llm, spec, found[0])
+        # single_flight looks in the cache itself (in the round trip that takes the lease).
         # The lease of the one process making this call: about one endpoint timeout, so that
         # a leader that died is replaced that soon (it is renewed while the leader lives).
         lease_s = float(endpoint.timeout_s) + LEASE_MARGIN_S

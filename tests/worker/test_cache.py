@@ -83,3 +83,50 @@ def test_identical_concurrent_calls_make_one_request(cache: ResponseCache) -> No
         thread.join(30)
     assert len(requests) == 1
     assert answers == ["Answer: 5"] * 8
+
+
+def test_a_leader_slower_than_its_lease_keeps_it_while_it_lives(cache: ResponseCache) -> None:
+    """The lease (about an endpoint's timeout) is renewed while the leader works: a call that
+    takes three leases' time is still made once, the others waiting for its answer."""
+    digest = request_hash(**(BASE | {"llm": uuid.uuid4().hex}))
+    requests = []
+    answers = []
+    lock = threading.Lock()
+
+    def call(delay_s: float) -> None:
+        time.sleep(delay_s)
+        with cache.single_flight(digest, lease_s=0.6, wait_s=30) as found:
+            if found is None:
+                with lock:
+                    requests.append(1)
+                time.sleep(1.8)  # three times the lease
+                found = CachedResponse("Answer: 5", 10, 3, 1.8)
+                cache.put_hot(digest, found)
+            with lock:
+                answers.append(found.text)
+
+    threads = [threading.Thread(target=call, args=(0.2 * i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(requests) == 1
+    assert answers == ["Answer: 5"] * 6
+
+
+def test_a_cached_answer_is_served_without_taking_the_lease(cache: ResponseCache,
+                                                            database_url: str) -> None:
+    """single_flight looks in the cache itself: an answer in Redis, or one only PostgreSQL
+    still has (after a Redis flush), comes back to the caller, who then makes no request."""
+    hot = request_hash(**(BASE | {"llm": uuid.uuid4().hex}))
+    cache.put_hot(hot, CachedResponse("Answer: 7", 10, 3, 0.2))
+    with cache.single_flight(hot, wait_s=5) as found:
+        assert found is not None and found.text == "Answer: 7"
+    durable = request_hash(**(BASE | {"llm": uuid.uuid4().hex}))
+    with session_scope(database_url) as session:
+        session.execute(insert(LLMCall).values(
+            request_hash=durable, endpoint="simulator", llm_name="sim-medium",
+            response_text="Answer: 9", tokens_in=12, tokens_out=4, latency_s=0.5))
+    with cache.single_flight(durable, wait_s=5) as found:
+        assert found is not None and found.text == "Answer: 9"
+    assert cache.get(durable) == (CachedResponse("Answer: 9", 12, 4, 0.5), "hot")
