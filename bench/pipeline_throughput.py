@@ -13,7 +13,10 @@ first key only (600,000 requests/min, so no rate binds) with a stated in-flight 
   pipeline runs, py-spy samples the worker; where its CPU goes is printed (and noted in the
   figure): itas's component nearest the sampled frame, and the library at the leaf.
 - ``latency_hiding_efficiency``: the same 2,000 calls with every reply taking 1 s: ideal time
-  (calls / in-flight limit x 1 s) / measured time (evaluation created -> last answer).
+  (calls / in-flight limit x 1 s) / measured time (evaluation created -> last answer), at 32
+  in flight (32 calls/s asked, below the pipeline's CPU-bound rate here, so the waiting is
+  what shows); ``latency_hiding_efficiency_at_128_in_flight`` the same at 128, where 128
+  calls/s asked exceed that rate on these 2 shared cores and the CPU is what shows.
 - ``worker_rss_mb_at_500_in_flight``: the worker's resident memory while 500 calls of 10 s are
   in flight (limit 500), beside the same worker's idle memory before the work came.
 
@@ -48,6 +51,11 @@ from bench.harness import ITAS, fresh_stack  # noqa: E402
 from bench.results import figure, write_figures  # noqa: E402
 
 COMMAND = ".venv/bin/python -u bench/pipeline_throughput.py"
+#: In flight for ``latency_hiding_efficiency``: with 1 s calls, the calls/s asked of the
+#: pipeline. Below its CPU-bound rate on these 2 shared cores (70-90 calls/s, see
+#: pipeline_vs_raw_throughput), so that waiting, not the CPU, is what the figure shows; the
+#: same at 128 in flight is reported beside it.
+HIDING_IN_FLIGHT = 32
 LLM = "sim-tiny"
 SAMPLES = 10
 QUESTIONS = 200
@@ -198,14 +206,15 @@ def throughput(work: Path, profile_out: Path | None) -> dict[str, Any]:
     return {"calls": len(bodies), "pipeline_s": pipeline_s, "raw_s": raw_s, "profile": profile}
 
 
-def latency_hiding(work: Path) -> dict[str, Any]:
-    endpoints = endpoints_file(work, 128)
+def latency_hiding(work: Path, in_flight: int) -> dict[str, Any]:
+    endpoints = endpoints_file(work, in_flight)
     one_second = {LLM: {"latency": {"ttft_median_ms": 1000, "ttft_p95_ms": 1000,
                                     "tokens_per_s": 10_000_000}}}
     with fresh_stack(latency_scale=1.0, workers=1, threads=None, fleet_llms=one_second,
                      extra_env={"ITAS_ENDPOINTS_FILE": str(endpoints)}) as (env, stack_work):
         _, measured = run_evaluation(env, stack_work, QUESTIONS)
-    return {"ideal_s": QUESTIONS * SAMPLES / 128 * 1.0, "measured_s": measured}
+    return {"ideal_s": QUESTIONS * SAMPLES / in_flight * 1.0, "measured_s": measured,
+            "in_flight": in_flight}
 
 
 def memory_at_500(work: Path) -> dict[str, Any]:
@@ -264,15 +273,33 @@ def main() -> None:
     print(f"  worker samples by itas component: {where}\n  by library at the leaf: {leaves}",
           flush=True)
 
-    h = latency_hiding(work)
-    print(f"1 s latency, 128 in flight, {QUESTIONS * SAMPLES} calls: ideal {h['ideal_s']:.1f} s,"
-          f" measured {h['measured_s']:.1f} s: {h['ideal_s'] / h['measured_s']:.3f}", flush=True)
+    hiding = {n: latency_hiding(work, n) for n in (HIDING_IN_FLIGHT, 128)}
+    for n, h in hiding.items():
+        print(f"1 s latency, {n} in flight, {QUESTIONS * SAMPLES} calls: ideal "
+              f"{h['ideal_s']:.1f} s, measured {h['measured_s']:.1f} s: "
+              f"{h['ideal_s'] / h['measured_s']:.3f}", flush=True)
 
     m = memory_at_500(work)
     print(f"500 calls of 10 s: worker RSS {m['rss']:.0f} MB with {m['in_flight']} in flight "
           f"({m['threads']} threads); idle {m['idle_mb']:.0f} MB", flush=True)
     shutil.rmtree(work, ignore_errors=True)
 
+    notes = {
+        HIDING_IN_FLIGHT: ("latency_hiding_efficiency", ">= 0.9",
+                           f"{HIDING_IN_FLIGHT} calls of 1 s at once ask {HIDING_IN_FLIGHT} "
+                           "calls/s, below what the pipeline does on this machine's CPU "
+                           "(pipeline_vs_raw_throughput): the waiting is what is measured"),
+        128: ("latency_hiding_efficiency_at_128_in_flight", None,
+              "128 calls/s asked: at or above what the pipeline does on this machine's CPU "
+              "at zero latency (pipeline_vs_raw_throughput), so the CPU is measured here, not "
+              "the waiting"),
+    }
+    hiding_figures = [
+        figure(notes[n][0], h["ideal_s"] / h["measured_s"], "ratio", goal=notes[n][1],
+               command=COMMAND, note=notes[n][2],
+               baseline=f"ideal {h['ideal_s']:.1f} s ({QUESTIONS * SAMPLES} calls / {n} in "
+                        f"flight x 1 s); measured {h['measured_s']:.1f} s")
+        for n, h in hiding.items()]
     write_figures(args.json_out, [
         figure("pipeline_vs_raw_throughput", pipeline_rate / raw_rate, "ratio", goal=">= 0.5",
                command=COMMAND,
@@ -280,10 +307,7 @@ def main() -> None:
                         f"{pipeline_rate:.0f} calls/s), {t['calls']} calls, 128 at once",
                note=f"py-spy samples of the worker by itas component: {where}; by library "
                     f"at the leaf: {leaves}"),
-        figure("latency_hiding_efficiency", h["ideal_s"] / h["measured_s"], "ratio",
-               goal=">= 0.9", command=COMMAND,
-               baseline=f"ideal {h['ideal_s']:.1f} s ({QUESTIONS * SAMPLES} calls / 128 in "
-                        f"flight x 1 s); measured {h['measured_s']:.1f} s"),
+        *hiding_figures,
         figure("worker_rss_mb_at_500_in_flight", m["rss"], "MB", goal=None, command=COMMAND,
                baseline=f"idle worker {m['idle_mb']:.0f} MB; {m['in_flight']} in flight seen, "
                         f"{m['threads']} threads"),

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 
@@ -44,12 +44,21 @@ def load_evaluation(database_url: str, evaluation_id: int) -> Evaluation:
         return evaluation
 
 
-def evaluation_status(database_url: str, evaluation_id: int) -> str:
+def step_inputs(database_url: str, evaluation_id: int,
+                question_id: str) -> tuple[str, dict[int, dict[str, Any]]]:
     """The evaluation's status as it is now (the row above is cached; its status is not
-    fixed: a setup error stops an evaluation while its questions are under way)."""
+    fixed: a setup error stops an evaluation while its questions are under way) and the
+    stored output of every finished step of the question, by step: what a layer task reads,
+    in one query (each read was a round trip and a pooled connection's check-out, a good part
+    of a layer task's CPU at the providers' limits: bench/pipeline_throughput.py)."""
     with get_engine(database_url).connect() as conn:
-        return str(conn.execute(text("SELECT status FROM evaluations WHERE id = :e"),
-                                {"e": evaluation_id}).scalar_one())
+        rows = conn.execute(text(
+            "SELECT e.status, l.layer_index, l.state FROM evaluations e LEFT JOIN "
+            "layer_outputs l ON l.evaluation_id = e.id AND l.question_id = :q "
+            "WHERE e.id = :e"), {"e": evaluation_id, "q": question_id}).all()
+    if not rows:
+        raise LookupError(f"evaluation {evaluation_id} does not exist")
+    return str(rows[0][0]), {int(r[1]): dict(r[2]) for r in rows if r[1] is not None}
 
 
 @functools.lru_cache(maxsize=8192)
@@ -91,14 +100,17 @@ def step_started(database_url: str, evaluation_id: int, question_id: str, step: 
 
 # Compiled once, values as parameters (see worker/llm_calls.py's _INSERT_CALL for why).
 _INSERT_LAYER = insert(LayerOutput).on_conflict_do_nothing()
+_INSERT_ANSWER = insert(Answer).on_conflict_do_nothing()
 
 
 def save_layer(database_url: str, evaluation_id: int, question_id: str, layer_index: int,
-               state: dict[str, Any]) -> None:
-    with session_scope(database_url) as session:
-        session.execute(_INSERT_LAYER, {"evaluation_id": evaluation_id,
-                                        "question_id": question_id,
-                                        "layer_index": layer_index, "state": state})
+               state: dict[str, Any]) -> bool:
+    """Store a step's output once; False when one was stored already (kept as it was)."""
+    with get_engine(database_url).begin() as conn:
+        inserted = conn.execute(_INSERT_LAYER, {"evaluation_id": evaluation_id,
+                                                "question_id": question_id,
+                                                "layer_index": layer_index, "state": state})
+        return inserted.rowcount == 1
 
 
 def turns_of(question: Question) -> list[str]:
@@ -111,16 +123,15 @@ def final_text(state: LayerState) -> str | None:
     return state.candidates[0].text if state.candidates else None
 
 
-def conversation_at(database_url: str, evaluation_id: int, question: Question, turn: int,
+def conversation_at(states: dict[int, dict[str, Any]], question: Question, turn: int,
                     layers: int) -> Conversation | None:
     """The conversation turn ``turn`` answers: the earlier turns with the architecture's own
-    final answers to them. None when an earlier turn ended without an answer."""
+    final answers to them (``states``: the question's stored step outputs, by step). None when
+    an earlier turn ended without an answer."""
     turns = turns_of(question)
     history: list[tuple[str, str]] = []
     for earlier in range(turn):
-        state = LayerState.from_json(layer_state(
-            database_url, evaluation_id, question.question_id, earlier * layers + layers - 1))
-        answer = final_text(state)
+        answer = final_text(LayerState.from_json(states.get(earlier * layers + layers - 1)))
         if answer is None:
             return None
         history.append((turns[earlier], answer))
@@ -129,37 +140,43 @@ def conversation_at(database_url: str, evaluation_id: int, question: Question, t
 
 
 def finish_question(database_url: str, evaluation: Evaluation, question: Question,
-                    last_step: int) -> None:
+                    last_step: int, states: dict[int, dict[str, Any]]) -> None:
     """Score the question from the architecture's final text with its benchmark's scorer,
     write its answer once, and finish the evaluation when it was the last question to finish.
 
     A question whose architecture handed on no candidate (every reply empty or truncated) got
     no answer from it: that is the architecture's own outcome, scored as the benchmark scores
     an empty reply and marked ``no_answer``, so that it can be told apart from a wrong one.
-    ``last_step`` may be below the question's last step when an earlier turn gave no answer."""
+    ``last_step`` may be below the question's last step when an earlier turn gave no answer;
+    ``states`` holds the question's step outputs, by step (:func:`step_inputs`, with the
+    output just saved)."""
     assert evaluation.id is not None
-    states = [layer_state(database_url, evaluation.id, question.question_id, i)
-              for i in range(last_step + 1)]
+    states_in_order = [states.get(i) for i in range(last_step + 1)]
     text_out = None
-    last = next((s for s in reversed(states) if s is not None), None)
+    last = next((s for s in reversed(states_in_order) if s is not None), None)
     if last is not None:
         text_out = final_text(LayerState.from_json(last))
     if evaluation.purpose == "ask":  # `itas ask`: a question of the user's, no answer key
         scored = Scored(None, None, "asked with itas ask: not scored")
     else:
         scored = get_benchmark(evaluation.benchmark).score(question.reference, text_out or "")
-    elapsed = sum(float((s or {}).get("elapsed_s", 0.0)) for s in states)
-    with session_scope(database_url) as session:
-        cost = session.execute(text(
-            "SELECT coalesce(sum(cost_usd), 0) FROM llm_calls WHERE evaluation_id = :e "
-            "AND question_id = :q"), {"e": evaluation.id, "q": question.question_id}
-        ).scalar_one()
-        session.execute(insert(Answer).values(
-            evaluation_id=evaluation.id, question_id=question.question_id,
-            final_answer=scored.extracted, final_text=text_out, score=scored.score,
-            score_note=scored.note, status="ok" if text_out is not None else "no_answer",
-            cost_usd=float(cost), latency_s=elapsed).on_conflict_do_nothing())
-    _finish_evaluation_if_complete(database_url, evaluation.id)
+    elapsed = sum(float((s or {}).get("elapsed_s", 0.0)) for s in states_in_order)
+    with get_engine(database_url).connect() as conn:
+        with conn.begin():
+            cost = conn.execute(text(
+                "SELECT coalesce(sum(cost_usd), 0) FROM llm_calls WHERE evaluation_id = :e "
+                "AND question_id = :q"), {"e": evaluation.id, "q": question.question_id}
+            ).scalar_one()
+            conn.execute(_INSERT_ANSWER, {
+                "evaluation_id": evaluation.id, "question_id": question.question_id,
+                "final_answer": scored.extracted, "final_text": text_out,
+                "score": scored.score, "score_note": scored.note,
+                "status": "ok" if text_out is not None else "no_answer",
+                "cost_usd": float(cost), "latency_s": elapsed})
+        # Its own transaction, after the answer's commit: two workers finishing the last two
+        # questions at once must each see the other's answer, or neither ends the evaluation.
+        with conn.begin():
+            _finish_evaluation_if_complete(conn, evaluation.id)
 
 
 def fail_question(database_url: str, evaluation_id: int, question_id: str,
@@ -171,21 +188,21 @@ def fail_question(database_url: str, evaluation_id: int, question_id: str,
         session.execute(insert(Answer).values(
             evaluation_id=evaluation_id, question_id=question_id, final_answer=None,
             score=None, status="failed", error=error[:2000]).on_conflict_do_nothing())
-    _finish_evaluation_if_complete(database_url, evaluation_id)
+    with get_engine(database_url).begin() as conn:
+        _finish_evaluation_if_complete(conn, evaluation_id)
 
 
-def _finish_evaluation_if_complete(database_url: str, evaluation_id: int) -> None:
+def _finish_evaluation_if_complete(conn: Connection, evaluation_id: int) -> None:
     """End the evaluation once every question has an answer: ``finished`` with its mean
     score, or ``failed`` without one when any question failed (a failure is never a score).
     Guarded by its WHERE: running it twice, or from two workers at once, is harmless."""
-    with session_scope(database_url) as session:
-        session.execute(text(
-            "UPDATE evaluations SET finished_at = now(), status = CASE WHEN EXISTS "
-            "(SELECT 1 FROM answers WHERE evaluation_id = :e AND status = 'failed') "
-            "THEN 'failed' ELSE 'finished' END, "
-            "score = CASE WHEN EXISTS (SELECT 1 FROM answers WHERE evaluation_id = :e AND "
-            "status = 'failed') THEN NULL ELSE "
-            "(SELECT avg(score) FROM answers WHERE evaluation_id = :e) END "
-            "WHERE id = :e AND status = 'running' AND "
-            "(SELECT count(*) FROM answers WHERE evaluation_id = :e) "
-            ">= jsonb_array_length(question_ids)"), {"e": evaluation_id})
+    conn.execute(text(
+        "UPDATE evaluations SET finished_at = now(), status = CASE WHEN EXISTS "
+        "(SELECT 1 FROM answers WHERE evaluation_id = :e AND status = 'failed') "
+        "THEN 'failed' ELSE 'finished' END, "
+        "score = CASE WHEN EXISTS (SELECT 1 FROM answers WHERE evaluation_id = :e AND "
+        "status = 'failed') THEN NULL ELSE "
+        "(SELECT avg(score) FROM answers WHERE evaluation_id = :e) END "
+        "WHERE id = :e AND status = 'running' AND "
+        "(SELECT count(*) FROM answers WHERE evaluation_id = :e) "
+        ">= jsonb_array_length(question_ids)"), {"e": evaluation_id})

@@ -158,8 +158,8 @@ def _run_step(evaluation_id: int, question_id: str, layer_index: int) -> str:
 
     rt = runtime()
     evaluation = steps.load_evaluation(rt.database_url, evaluation_id)
-    if is_stopped(steps.evaluation_status(rt.database_url, evaluation_id)):
-        # stopped by a setup error (the row above is cached, so the status is read afresh)
+    status, states = steps.step_inputs(rt.database_url, evaluation_id, question_id)
+    if is_stopped(status):  # stopped by a setup error (the row above is cached)
         return "stopped"
     architecture, _ = parse_architecture(evaluation.architecture)
     question = steps.load_question(rt.database_url, evaluation.benchmark, question_id)
@@ -168,17 +168,16 @@ def _run_step(evaluation_id: int, question_id: str, layer_index: int) -> str:
     turn, layer = divmod(layer_index, layers)
 
     ran = False
-    if steps.layer_state(rt.database_url, evaluation_id, question_id, layer_index) is None:
+    if layer_index not in states:
         ran = True
-        conversation = steps.conversation_at(rt.database_url, evaluation_id, question, turn,
-                                             layers)
+        conversation = steps.conversation_at(states, question, turn, layers)
         if conversation is None:  # an earlier turn gave no answer: nothing to go on with
-            steps.finish_question(rt.database_url, evaluation, question, layer_index - 1)
+            steps.finish_question(rt.database_url, evaluation, question, layer_index - 1,
+                                  states)
             return "scored"
         previous: dict[str, Any] | None = None
         if layer > 0:
-            previous = steps.layer_state(rt.database_url, evaluation_id, question_id,
-                                         layer_index - 1)
+            previous = states.get(layer_index - 1)
             if previous is None:
                 raise LookupError(f"step {layer_index - 1} of evaluation {evaluation_id} "
                                   f"question {question_id} has no output")
@@ -192,7 +191,10 @@ def _run_step(evaluation_id: int, question_id: str, layer_index: int) -> str:
                                 timeout_s=soft_time_limit_s(rt.settings),
                                 prefetch=caller.prefetch)
         stored = state.to_json() | {"elapsed_s": round(time.monotonic() - started, 4)}
-        steps.save_layer(rt.database_url, evaluation_id, question_id, layer_index, stored)
+        if steps.save_layer(rt.database_url, evaluation_id, question_id, layer_index, stored):
+            states = {**states, layer_index: stored}
+        else:  # another delivery of this step saved first: go on from what it stored
+            _, states = steps.step_inputs(rt.database_url, evaluation_id, question_id)
 
     if layer_index < last_step:
         if not ran and steps.step_started(rt.database_url, evaluation_id, question_id,
@@ -200,7 +202,7 @@ def _run_step(evaluation_id: int, question_id: str, layer_index: int) -> str:
             return "already handed on"
         _hand_on(evaluation_id, question_id, layer_index + 1)
         return "next"
-    steps.finish_question(rt.database_url, evaluation, question, last_step)
+    steps.finish_question(rt.database_url, evaluation, question, last_step, states)
     return "scored"
 
 
