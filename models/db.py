@@ -11,13 +11,15 @@ Connection failures are translated to :class:`~models.errors.ServiceUnavailable`
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlmodel import Session
 
 from models.errors import ServiceUnavailable
@@ -51,17 +53,49 @@ def get_engine(database_url: str) -> Engine:
         engine = _engines.get(database_url)
         if engine is None:
             engine = create_engine(
-                sqlalchemy_url(database_url), pool_pre_ping=True, pool_size=5, max_overflow=10,
+                sqlalchemy_url(database_url), pool_size=5, max_overflow=10,
                 # A PostgreSQL that is away (restarting, a cut link) fails a connection within
                 # seconds, and keepalives find a dead one, instead of hanging a task.
                 connect_args={"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30,
                               "keepalives_interval": 10, "keepalives_count": 3},
             )
+            _ping_when_idle(engine)
             _engines[database_url] = engine
         if database_url not in _schema_ready:
             ensure_schema(engine)
             _schema_ready.add(database_url)
     return engine
+
+
+#: A pooled connection idle longer than this is tested with a round trip before it is used.
+PING_AFTER_IDLE_S = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, but only for connections idle more than
+    PING_AFTER_IDLE_S: the pre-ping is a round trip on every check-out, and a worker checks
+    out a connection twice per LLM call (the durable cache's lookup, the call's record), a
+    tenth of its CPU per call (bench/README.md). A connection back in use within a second
+    was working a second ago; one that a PostgreSQL restart broke in between fails its
+    statement, which SQLAlchemy sees as a disconnect (it drops the whole pool) and the caller
+    retries as for PostgreSQL being down (models/service_errors.py)."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned <= PING_AFTER_IDLE_S:
+            return  # new, or in use a moment ago
+        try:
+            dbapi.execute("SELECT 1")
+            dbapi.rollback()
+        except Exception as exc:
+            # The pool drops this connection and checks out another (SQLAlchemy's contract
+            # for this exception in a checkout listener).
+            raise DisconnectionError(f"pooled connection is gone: {exc}") from exc
 
 
 def dispose_engines(*, close: bool = True) -> None:

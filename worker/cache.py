@@ -245,15 +245,18 @@ class LeaseKeeper:
         self._held: dict[str, tuple[str, float, float]] = {}  # key -> (token, lease_s, due)
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._wake_at = 0.0  # when the keeper, asleep, wakes next (0: it is awake)
 
     def hold(self, lock_key: str, token: str, lease_s: float) -> None:
+        due = time.monotonic() + lease_s / 3
         with self._changed:
-            self._held[lock_key] = (token, lease_s, time.monotonic() + lease_s / 3)
+            self._held[lock_key] = (token, lease_s, due)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="itas-flight-leases",
                                                 daemon=True)
                 self._thread.start()
-            self._changed.notify()
+            if due < self._wake_at:  # else the keeper wakes in time anyway: let it sleep
+                self._changed.notify()
 
     def drop(self, lock_key: str) -> None:
         with self._changed:
@@ -267,8 +270,10 @@ class LeaseKeeper:
                 for key, token, lease_s in due:
                     self._held[key] = (token, lease_s, now + lease_s / 3)
                 if not due:
-                    soonest = min((at for _, _, at in self._held.values()), default=now + 60)
-                    self._changed.wait(max(0.01, soonest - now))
+                    self._wake_at = min((at for _, _, at in self._held.values()),
+                                        default=now + 60)
+                    self._changed.wait(max(0.01, self._wake_at - now))
+                    self._wake_at = 0.0  # awake: a lease held now is seen on the next pass
                     continue
             for key, token, lease_s in due:
                 try:
