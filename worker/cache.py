@@ -32,14 +32,14 @@ from typing import Any
 import redis
 from sqlalchemy import text
 
-from models.db import get_engine
+from models.db import one_statement
 from models.errors import SharedCallTimeout
 
 log = logging.getLogger(__name__)
 
 HOT_TTL_S = 7 * 24 * 3600
 #: A waiter looks again (lock free? answer there?) at least this often, in case the leader's
-#: message was missed (sent between the waiter's check and its subscription).
+#: message was missed (sent while the process's listener was not subscribed, see DoneListener).
 RECHECK_S = 1.0
 
 
@@ -93,6 +93,7 @@ class ResponseCache:
         self._read_or_lead = client.register_script(_READ_OR_LEAD)
         self._finish = client.register_script(_FINISH)
         self._leases = LeaseKeeper(client)
+        self._done = DoneListener(client, self._key("flight-done", "*"))
 
     def _key(self, kind: str, digest: str) -> str:
         return f"{self._prefix}{kind}:{digest}"
@@ -116,7 +117,7 @@ class ResponseCache:
         # A plain connection, not an ORM session: this runs for every call the hot level
         # misses, and a session's bookkeeping was a good part of a call's CPU (bench/
         # pipeline_throughput.py profiles it).
-        with get_engine(self._database_url).connect() as session:
+        with one_statement(self._database_url) as session:
             row = session.execute(
                 text(
                     "SELECT response_text, tokens_in, tokens_out, latency_s, "
@@ -154,7 +155,7 @@ class ResponseCache:
         channel = self._key("flight-done", digest)
         token = uuid.uuid4().hex
         deadline = time.monotonic() + wait_s
-        subscription = None
+        woken: threading.Event | None = None
         try:
             while True:
                 # One round trip for the common cases: the answer is in Redis, or no one is
@@ -177,18 +178,18 @@ class ResponseCache:
                         self._leases.drop(lock_key)
                         self._finish(keys=[lock_key, channel], args=[token])
                     return
-                if subscription is None:  # subscribe before looking, so no message is missed
-                    subscription = self._redis.pubsub(ignore_subscribe_messages=True)
-                    subscription.subscribe(channel)
-                    continue  # look again now that no message can be missed
+                if woken is None:  # listen before looking again, so no message is missed
+                    woken = self._done.listen(channel)
+                    continue
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise SharedCallTimeout(
                         f"waited {wait_s:.0f}s for an identical call in flight elsewhere")
-                subscription.get_message(timeout=min(RECHECK_S, left))
+                woken.wait(min(RECHECK_S, left))
+                woken.clear()
         finally:
-            if subscription is not None:
-                subscription.close()
+            if woken is not None:
+                self._done.forget(channel, woken)
 
     @contextmanager
     def lead_many(self, digests: Sequence[str], *, lease_s: float = 130.0
@@ -280,6 +281,72 @@ class LeaseKeeper:
                     self._renew(keys=[key], args=[token, int(lease_s * 1000)])
                 except Exception:  # Redis away: the lease may lapse, a waiter takes over
                     log.warning("could not renew the single-flight lease %s", key)
+
+
+class DoneListener:
+    """Wakes this process's threads waiting for calls in flight elsewhere, from one Redis
+    connection subscribed to every ``flight-done`` channel of the prefix.
+
+    One connection per process rather than a subscription per waiting thread: waiters wait as
+    long as the call they share (seconds to minutes with real LLMs), and a search has hundreds
+    of them at once (its trials ask the same samples), which held every connection of the
+    worker's pool and starved the cache and the limiter (`No connection available`,
+    bench/search_rpm.py on 2026-12-02). Each waiter also looks again every RECHECK_S, so a
+    message lost while this connection is re-made only delays it.
+    """
+
+    def __init__(self, client: redis.Redis, pattern: str) -> None:
+        self._redis = client
+        self._pattern = pattern
+        self._waiting: dict[bytes, set[threading.Event]] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def listen(self, channel: str) -> threading.Event:
+        """An event set when ``channel`` says done (or spuriously: callers look again)."""
+        woken = threading.Event()
+        with self._lock:
+            self._waiting.setdefault(channel.encode(), set()).add(woken)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="itas-flight-done",
+                                                daemon=True)
+                self._thread.start()
+        return woken
+
+    def forget(self, channel: str, woken: threading.Event) -> None:
+        with self._lock:
+            waiters = self._waiting.get(channel.encode())
+            if waiters is not None:
+                waiters.discard(woken)
+                if not waiters:
+                    del self._waiting[channel.encode()]
+
+    def _run(self) -> None:
+        while True:
+            subscription = None
+            try:
+                subscription = self._redis.pubsub(ignore_subscribe_messages=True)
+                subscription.psubscribe(self._pattern)
+                while True:
+                    message = subscription.get_message(timeout=1.0)
+                    if message is None:
+                        continue
+                    channel = message["channel"]
+                    if isinstance(channel, str):  # a client made with decode_responses
+                        channel = channel.encode()
+                    with self._lock:
+                        for woken in self._waiting.get(channel, ()):
+                            woken.set()
+            except Exception as exc:  # Redis away: waiters fall back on looking again
+                log.warning("single-flight wake-ups: Redis does not answer (%s); waiters "
+                            "look again every %.0f s meanwhile", type(exc).__name__, RECHECK_S)
+                time.sleep(RECHECK_S)
+            finally:
+                if subscription is not None:
+                    try:
+                        subscription.close()
+                    except Exception:  # noqa: S110  # the connection is gone already
+                        pass
 
 
 #: The answer if Redis has it, else the lease if no one holds it: ["hot", answer], ["lead"] or

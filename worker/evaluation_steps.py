@@ -24,7 +24,7 @@ from sqlmodel import col, select
 
 from benchmarks.base import Scored
 from benchmarks.registry import get as get_benchmark
-from models.db import get_engine, session_scope
+from models.db import get_engine, one_statement, session_scope
 from models.tables import Answer, Evaluation, LayerOutput, Question
 from worker.techniques.base import LayerState
 from worker.techniques.conversation import Conversation
@@ -51,7 +51,7 @@ def step_inputs(database_url: str, evaluation_id: int,
     stored output of every finished step of the question, by step: what a layer task reads,
     in one query (each read was a round trip and a pooled connection's check-out, a good part
     of a layer task's CPU at the providers' limits: bench/pipeline_throughput.py)."""
-    with get_engine(database_url).connect() as conn:
+    with one_statement(database_url) as conn:
         rows = conn.execute(text(
             "SELECT e.status, l.layer_index, l.state FROM evaluations e LEFT JOIN "
             "layer_outputs l ON l.evaluation_id = e.id AND l.question_id = :q "
@@ -106,7 +106,7 @@ _INSERT_ANSWER = insert(Answer).on_conflict_do_nothing()
 def save_layer(database_url: str, evaluation_id: int, question_id: str, layer_index: int,
                state: dict[str, Any]) -> bool:
     """Store a step's output once; False when one was stored already (kept as it was)."""
-    with get_engine(database_url).begin() as conn:
+    with one_statement(database_url) as conn:
         inserted = conn.execute(_INSERT_LAYER, {"evaluation_id": evaluation_id,
                                                 "question_id": question_id,
                                                 "layer_index": layer_index, "state": state})

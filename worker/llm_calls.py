@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
-from models.db import get_engine, session_scope
+from models.db import one_statement, session_scope
 from models.errors import FatalEndpointError, SetupError
 from models.tables import LLMCall
 from worker.cache import CachedResponse, ResponseCache, request_hash
@@ -172,7 +172,7 @@ class LLMCaller:
         # parameters, compiled once: this runs for every call, and a session's bookkeeping and
         # compiling the statement anew were half of a call's CPU spent here (measured with
         # bench/pipeline_throughput.py's profile: 1.0 ms -> 0.45 ms an insert).
-        with get_engine(self._database_url).begin() as conn:
+        with one_statement(self._database_url) as conn:
             conn.execute(_INSERT_CALL, values)
 
     def mark_unusable(self, result: CallResult) -> None:

@@ -130,3 +130,43 @@ def test_a_cached_answer_is_served_without_taking_the_lease(cache: ResponseCache
     with cache.single_flight(durable, wait_s=5) as found:
         assert found is not None and found.text == "Answer: 9"
     assert cache.get(durable) == (CachedResponse("Answer: 9", 12, 4, 0.5), "hot")
+
+
+def test_many_waiters_share_one_connection_while_a_slow_call_is_made(
+        services: RunServices) -> None:
+    """Threads waiting for a call in flight elsewhere do not each hold a Redis connection:
+    with 4 connections in the pool, 24 identical calls of 3 s are one request, and the cache
+    and limiter are not starved meanwhile (a search's trials share samples, so hundreds of
+    calls wait at once with real LLMs)."""
+    client = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
+        services.redis_url, max_connections=4, timeout=2))
+    cache = ResponseCache(client, f"{services.redis_prefix}cache-test-{uuid.uuid4().hex[:6]}:",
+                          services.database_url)
+    digest = request_hash(**(BASE | {"llm": uuid.uuid4().hex}))
+    requests, answers, errors = [], [], []
+    lock = threading.Lock()
+
+    def call() -> None:
+        try:
+            with cache.single_flight(digest, wait_s=30) as found:
+                if found is None:
+                    with lock:
+                        requests.append(1)
+                    time.sleep(3)
+                    found = CachedResponse("Answer: 5", 10, 3, 3.0)
+                    cache.put_hot(digest, found)
+                with lock:
+                    answers.append(found.text)
+        except Exception as exc:  # noqa: BLE001  # what a starved pool raises is the point
+            with lock:
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=call) for _ in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(40)
+    client.close()
+    assert errors == []
+    assert len(requests) == 1
+    assert answers == ["Answer: 5"] * 24
