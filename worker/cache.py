@@ -283,6 +283,10 @@ class LeaseKeeper:
                     log.warning("could not renew the single-flight lease %s", key)
 
 
+#: A process's single-flight listener lets its connection go after this long with no waiter.
+IDLE_LISTENER_S = 30.0
+
+
 class DoneListener:
     """Wakes this process's threads waiting for calls in flight elsewhere, from one Redis
     connection subscribed to every ``flight-done`` channel of the prefix.
@@ -321,7 +325,17 @@ class DoneListener:
                 if not waiters:
                     del self._waiting[channel.encode()]
 
+    def _idle_end(self, since: float) -> bool:
+        """Whether to stop listening: no one waiting for IDLE_LISTENER_S. Decided under the
+        lock, so that :meth:`listen` starts a new listener if it comes after."""
+        with self._lock:
+            if self._waiting or time.monotonic() - since < IDLE_LISTENER_S:
+                return False
+            self._thread = None
+            return True
+
     def _run(self) -> None:
+        busy_at = time.monotonic()
         while True:
             subscription = None
             try:
@@ -329,6 +343,10 @@ class DoneListener:
                 subscription.psubscribe(self._pattern)
                 while True:
                     message = subscription.get_message(timeout=1.0)
+                    if self._waiting:
+                        busy_at = time.monotonic()
+                    elif self._idle_end(busy_at):
+                        return  # its connection goes back to the pool (finally)
                     if message is None:
                         continue
                     channel = message["channel"]
@@ -341,6 +359,10 @@ class DoneListener:
                 log.warning("single-flight wake-ups: Redis does not answer (%s); waiters "
                             "look again every %.0f s meanwhile", type(exc).__name__, RECHECK_S)
                 time.sleep(RECHECK_S)
+                if self._waiting:
+                    busy_at = time.monotonic()
+                elif self._idle_end(busy_at):
+                    return
             finally:
                 if subscription is not None:
                     try:
