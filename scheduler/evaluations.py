@@ -128,8 +128,9 @@ def raise_if_stopped(database_url: str, evaluation_ids: Sequence[int]) -> None:
 
 
 #: Seconds between looks at a running evaluation. Each look is a few queries and a progress
-#: line; four a second cost the machine's workers a tenth of a core (bench/pipeline_throughput
-#: measured `itas run` at 1.5 ms of CPU per LLM call), and a second is soon enough for a person.
+#: line, on the machine the workers share; a second is soon enough for a person. (Its CPU is
+#: small: `itas run` measured 1.2-1.5 ms per LLM call at 4 looks a second and at 1, most of it
+#: start-up; bench/call_cpu.py --processes.)
 POLL_S = 1.0
 
 
