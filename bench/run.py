@@ -45,7 +45,7 @@ SCRIPTS: list[tuple[str, list[str], int]] = [
     ("bench/search_efficiency.py", ["--part", "A", "--sharing-trials", "20"], 900),
     ("bench/search_replay.py",
      ["--save", "{tmp}/space.json", "--questions", "200", "--seeds", "10", "--to-optimum", "tpe",
-      "random", "gp", "random-20", "gp-20", "tpe-unpruned-20", "tpe-wilcoxon"], 900),
+      "random", "gp", "random-20", "gp-20", "tpe-unpruned-20", "tpe-halving"], 900),
     # The limiter's adaptation and `n` samples (issue 12, the other half): their scripts follow
     # the same contract; in a checkout without them they are reported missing.
     ("bench/rate_limit_adapts.py", [], 600),

@@ -68,7 +68,7 @@ def test_defaults_are_the_papers(registry: Registry) -> None:
     assert loaded.space.final_check == list(FinalCheck)
     assert loaded.rungs == [0.11, 0.33, 1.0] and loaded.reduction_factor == 3
     assert loaded.trials == 20 and loaded.seed == 0
-    assert loaded.sampler is Sampler.TPE and loaded.pruner is Pruner.SUCCESSIVE_HALVING
+    assert loaded.sampler is Sampler.TPE and loaded.pruner is Pruner.WILCOXON
     assert loaded.judge(["sim-large", "sim-frontier"]) == "sim-large"  # best-ranked
     few, _ = parse_search_job(job(llms=["sim-large", "sim-tiny"]), registry=registry)
     assert few.space.generators == [1, 2]
@@ -216,14 +216,16 @@ def test_warnings_for_settings_that_cannot_all_take_effect(registry: Registry) -
 
 def test_rungs_that_successive_halving_would_not_check_are_warned_about(
         registry: Registry) -> None:
-    _, warnings = parse_search_job(job(rungs=[0.25, 0.5, 1.0], reduction_factor=3),
-                                   registry=registry)
+    _, warnings = parse_search_job(job(rungs=[0.25, 0.5, 1.0], reduction_factor=3,
+                                       pruner="successive_halving"), registry=registry)
     assert warnings == [
         "rungs[1]: the pruner does not check at 0.5 with reduction_factor 3 (it checks once a "
         "trial has answered 0.25 x 3^k of the questions); make the rungs grow by the reduction "
         "factor"]
-    for fine in (job(rungs=[0.25, 0.5, 1.0], reduction_factor=2),
-                 job(rungs=[0.1, 0.2, 0.5, 1.0], reduction_factor=2),
+    for fine in (job(rungs=[0.25, 0.5, 1.0], reduction_factor=2, pruner="successive_halving"),
+                 job(rungs=[0.1, 0.2, 0.5, 1.0], reduction_factor=2,
+                     pruner="successive_halving"),
+                 job(rungs=[0.25, 0.5, 1.0], reduction_factor=3),  # the default, wilcoxon
                  job(rungs=[0.25, 0.5, 1.0], reduction_factor=3, pruner="median")):
         assert parse_search_job(fine, registry=registry)[1] == []
 
