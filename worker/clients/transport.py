@@ -74,6 +74,7 @@ from worker.clients.base import (
 from worker.clients.openai import OPENAI
 from worker.clients.rerank import RERANK
 from worker.clients.retry_after import retry_after_s
+from worker.concurrency import MAX_THREADS
 
 __all__ = ["http_client", "list_models", "read_api_key", "reset_http_client", "send_chat",
            "wire_format"]
@@ -89,6 +90,18 @@ _MESSAGE_LIMIT = 300
 _lock = threading.Lock()
 _client: httpx.Client | None = None
 
+#: Connections this process's pool keeps, open and idle alike: as many as a worker runs calls
+#: at most, so the pool never makes a thread wait that the limiter let go. Idle ones are kept
+#: as many as that too, and must be: httpcore 1.0.9 closes an idle connection whenever the
+#: pool holds more connections in all (it counts every connection, not the idle ones) than
+#: max_keepalive_connections, and it can close one that another thread has just been given and
+#: is writing to. With 50 kept and 128 calls in flight (bench/pipeline_throughput.py at 1 s),
+#: two runs in ten had a call whose reply never came while the simulator had nothing in
+#: flight: it waited out the 90 s timeout or failed after 80 s with EBADF, then was retried
+#: (most likely the thread was reading a socket number the kernel had since given to another
+#: connection).
+POOL_CONNECTIONS = MAX_THREADS
+
 
 def http_client() -> httpx.Client:
     """This process's connection pool (created on first use; thread-safe)."""
@@ -96,7 +109,8 @@ def http_client() -> httpx.Client:
     with _lock:
         if _client is None:
             _client = httpx.Client(
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+                limits=httpx.Limits(max_connections=POOL_CONNECTIONS,
+                                    max_keepalive_connections=POOL_CONNECTIONS),
                 follow_redirects=False,  # a redirect means a wrong base_url: say so
                 headers={"user-agent": "itas"},
             )
