@@ -92,14 +92,11 @@ _client: httpx.Client | None = None
 
 #: Connections this process's pool keeps, open and idle alike: as many as a worker runs calls
 #: at most, so the pool never makes a thread wait that the limiter let go. Idle ones are kept
-#: as many as that too, and must be: httpcore 1.0.9 closes an idle connection whenever the
-#: pool holds more connections in all (it counts every connection, not the idle ones) than
-#: max_keepalive_connections, and it can close one that another thread has just been given and
-#: is writing to. With 50 kept and 128 calls in flight (bench/pipeline_throughput.py at 1 s),
-#: two runs in ten had a call whose reply never came while the simulator had nothing in
-#: flight: it waited out the 90 s timeout or failed after 80 s with EBADF, then was retried
-#: (most likely the thread was reading a socket number the kernel had since given to another
-#: connection).
+#: as many as that too: httpcore 1.0.9 closes an idle connection whenever the pool holds more
+#: connections in all (it counts every connection, not the idle ones) than
+#: max_keepalive_connections, so with 50 kept, of 100 calls at once only 50 connections were
+#: left for the next (tests/worker/test_http_pool.py): a new connection, with a real provider
+#: a TLS handshake, for every other call whenever more than 50 are in flight.
 POOL_CONNECTIONS = MAX_THREADS
 
 
