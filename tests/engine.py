@@ -10,12 +10,14 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from scheduler.processes import ITAS, start_process, wait_http
+from scheduler.processes import ITAS, start_process, stop, wait_http
 from scheduler.services.ports import free_port
 from simulator.fleet import DEFAULT_FLEET
 
@@ -97,3 +99,19 @@ def start_simulator(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/v1/models", process, log)
     return process, url
+
+
+@contextmanager
+def fleet_simulator(work: Path, fleet: dict[str, object]) -> Iterator[str]:
+    """A simulator of a test's own ``fleet`` (no datasets: synthetic answers), its URL while the
+    block runs; its log is ``work``/sim.log."""
+    (work / "fleet.yaml").write_text(yaml.safe_dump(fleet))
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "ITAS_DATASETS"}
+    process = start_process([sys.executable, "-m", "simulator", "--port", str(port),
+                             "--fleet", str(work / "fleet.yaml")], work / "sim.log", env)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", process, work / "sim.log")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)

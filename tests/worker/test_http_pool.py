@@ -7,18 +7,14 @@ passes through the pool, sometimes one another thread was just given (worker/cli
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
-import yaml
 
-from scheduler.processes import start_process, stop, wait_http
-from scheduler.services.ports import free_port
+from tests.engine import fleet_simulator
 from worker.clients.transport import http_client, reset_http_client
 
 AT_ONCE = 100
@@ -29,20 +25,12 @@ KEY = "pool-test-key"
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """A simulator whose one LLM answers after 0.3 s, so that a wave of calls overlaps."""
     work: Path = tmp_path_factory.mktemp("sim-pool")
-    (work / "fleet.yaml").write_text(yaml.safe_dump({
+    with fleet_simulator(work, {
         "keys": [{"key": KEY, "requests_per_min": 1_000_000, "tokens_per_min": 1_000_000_000}],
         "llms": {"sim-slow": {"ability": 0, "judge": 0, "latency": {
             "ttft_median_ms": 300, "ttft_p95_ms": 300, "tokens_per_s": 1e9}}},
-    }))
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "ITAS_DATASETS"}
-    process = start_process([sys.executable, "-m", "simulator", "--port", str(port),
-                             "--fleet", str(work / "fleet.yaml")], work / "sim.log", env)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/health", process, work / "sim.log")
-        yield f"http://127.0.0.1:{port}", port
-    finally:
-        stop(process)
+    }) as url:
+        yield url, int(url.rsplit(":", 1)[1])
 
 
 def _wave(url: str) -> None:

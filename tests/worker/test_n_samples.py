@@ -8,8 +8,6 @@ an endpoint without ``supports_n`` gets k requests as before.
 
 from __future__ import annotations
 
-import os
-import sys
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,14 +17,12 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-import yaml
 from sqlalchemy import text
 
 from models.db import session_scope
 from models.endpoints import parse_registry
 from models.errors import ConfigError
-from scheduler.processes import start_process, stop, wait_http
-from scheduler.services.ports import free_port
+from tests.engine import fleet_simulator
 from tests.services import RunServices
 from worker.cache import ResponseCache
 from worker.layer import run_layer_calls
@@ -53,20 +49,12 @@ class Generator:
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work: Path = tmp_path_factory.mktemp("sim-n")
-    (work / "fleet.yaml").write_text(yaml.safe_dump({
+    with fleet_simulator(work, {
         "latency_scale": 0,
         "keys": [{"key": "k-n", "requests_per_min": 1_000_000, "tokens_per_min": 10**9}],
         "llms": {"sim-n": {"ability": 0, "judge": 0}},
-    }))
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "ITAS_DATASETS"}
-    process = start_process([sys.executable, "-m", "simulator", "--port", str(port),
-                             "--fleet", str(work / "fleet.yaml")], work / "sim.log", env)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/health", process, work / "sim.log")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
+    }) as url:
+        yield url
 
 
 def requests_served(sim: str) -> int:

@@ -9,8 +9,6 @@ time out; every worker process sees what one learned.
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 import uuid
@@ -19,11 +17,9 @@ from dataclasses import dataclass, field
 
 import pytest
 import redis
-import yaml
 
 from models.errors import EndpointError, EndpointTimeout
-from scheduler.processes import start_process, stop, wait_http
-from scheduler.services.ports import free_port
+from tests.engine import fleet_simulator
 from tests.services import RunServices
 from worker.clients import ChatRequest, RetryPolicy, call_llm
 from worker.clients.stated_limits import stated_limits
@@ -166,23 +162,15 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("sim-learning")
     serial = {"ability": 0, "judge": 0, "server_concurrency": 1,
               "latency": {"ttft_median_ms": 250, "ttft_p95_ms": 250, "tokens_per_s": 1e9}}
-    (work / "fleet.yaml").write_text(yaml.safe_dump({
+    with fleet_simulator(work, {
         "keys": [{"key": "k-600", "requests_per_min": 600, "tokens_per_min": 10_000_000},
                  {"key": "k-open", "requests_per_min": 1_000_000,
                   "tokens_per_min": 1_000_000_000}],
         "llms": {"sim-fast": {"ability": 0, "judge": 0, "latency": {"ttft_median_ms": 0,
                                                                      "ttft_p95_ms": 0}},
                  "serial-a": serial, "serial-b": serial},
-    }))
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "ITAS_DATASETS"}
-    process = start_process([sys.executable, "-m", "simulator", "--port", str(port),
-                             "--fleet", str(work / "fleet.yaml")], work / "sim.log", env)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/health", process, work / "sim.log")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
+    }) as url:
+        yield url
 
 
 def test_call_llm_lowers_a_keys_rate_to_what_the_simulator_states(
