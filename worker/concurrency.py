@@ -30,10 +30,14 @@ run one worker per core or two (compose: ``--scale worker=N``).
 
 from __future__ import annotations
 
+import logging
 import os
+import resource
 from typing import Any
 
 from models.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 #: At least this many threads, whatever the registry says (a registry of one slow local model
 #: still wants its bookkeeping tasks and a probe to get through).
@@ -69,3 +73,36 @@ def call_threads(registry: Any) -> int:
     if not configured.isdigit() or int(configured) < 1:
         raise ConfigError(f"ITAS_CALL_THREADS: expected a positive integer, got {configured!r}")
     return int(configured)
+
+
+#: Files a worker process opens besides its provider connections and its Redis pool:
+#: PostgreSQL connections, the broker's, Celery's, logs, and the interpreter's own.
+OTHER_FILES = 256
+
+
+def open_files_needed(threads: int) -> int:
+    """Files a worker process with ``threads`` call threads may hold open at once: each thread
+    keeps connections to a few endpoints (worker/clients/transport.KEPT_PER_THREAD)."""
+    from worker.clients.transport import KEPT_PER_THREAD
+
+    return threads * KEPT_PER_THREAD + REDIS_CONNECTIONS + OTHER_FILES
+
+
+def raise_open_files_limit(needed: int) -> int:
+    """Raise this process's soft limit on open files to ``needed`` (within the hard limit) and
+    return the limit now in force. Many hosts start processes with a soft limit of 1,024, which a
+    worker with hundreds of call threads can pass; running out makes every new connection fail
+    (EMFILE) in the middle of a run, so the worker asks for what it needs up front and warns,
+    naming the setting, when the hard limit does not allow it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return soft
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if target < needed:
+        log.warning("this worker may hold %d files open but the hard limit on open files is %d "
+                    "(ulimit -Hn; in compose, ulimits.nofile): with that many calls in flight, "
+                    "new connections will fail; raise it or set ITAS_CALL_THREADS lower",
+                    needed, hard)
+    return target

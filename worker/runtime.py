@@ -1,11 +1,12 @@
-"""Per-process resources of a worker: settings, registry, Redis, cache, limiter, HTTP pool,
-thread pool. Built on first use in each pool process and dropped after a fork, so no two
-processes share a socket.
+"""Per-process resources of a worker: settings, registry, Redis, cache, limiter, the call
+threads. Built on first use in each pool process and dropped after a fork, so no two
+processes share a socket. (HTTP connections are kept per call thread:
+worker/clients/transport.py.)
 
 Thread-safe: under the ``threads`` pool (the default, see worker/concurrency.py) every task
 thread of the process shares one Runtime, built once under a lock; what it holds is safe to
-share between threads (redis-py's connection pool, SQLAlchemy's engine and pool, the httpx
-client pool, the limiter, the cache, a ThreadPoolExecutor)."""
+share between threads (redis-py's connection pool, SQLAlchemy's engine and pool, the limiter,
+the cache, a ThreadPoolExecutor)."""
 
 from __future__ import annotations
 
@@ -56,7 +57,13 @@ def reset_after_fork() -> None:
 
 def _build() -> Runtime:
     from models.endpoints import load_registry
-    from worker.concurrency import REDIS_CONNECTION_WAIT_S, REDIS_CONNECTIONS, call_threads
+    from worker.concurrency import (
+        REDIS_CONNECTION_WAIT_S,
+        REDIS_CONNECTIONS,
+        call_threads,
+        open_files_needed,
+        raise_open_files_limit,
+    )
     from worker.sending import make_sender
 
     settings = load_settings()
@@ -68,6 +75,8 @@ def _build() -> Runtime:
         timeout=REDIS_CONNECTION_WAIT_S, health_check_interval=30,
         socket_timeout=REDIS_SOCKET_TIMEOUT_S, socket_connect_timeout=REDIS_SOCKET_TIMEOUT_S))
     registry = load_registry(settings.endpoints_file, simulator_url=settings.simulator_url)
+    threads = call_threads(registry)
+    raise_open_files_limit(open_files_needed(threads))
     return Runtime(
         settings=settings,
         database_url=urls.database_url,
@@ -76,7 +85,7 @@ def _build() -> Runtime:
         # Calls of every layer this process runs share it; LLM calls wait on the network, so
         # it is far above the core count, and the limiter, not this pool, keeps us inside the
         # providers' limits.
-        pool=ThreadPoolExecutor(call_threads(registry), thread_name_prefix="itas-call"),
+        pool=ThreadPoolExecutor(threads, thread_name_prefix="itas-call"),
         registry=registry,
         send=make_sender(client, settings.redis_prefix),
     )

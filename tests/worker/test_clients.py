@@ -97,8 +97,10 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 
 @pytest.fixture
-def mock_http() -> Iterator[Callable[[Handler], list[httpx.Request]]]:
-    """Route this process's pooled client through a handler; returns the requests it saw."""
+def mock_http(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Callable[[Handler], list[httpx.Request]]]:
+    """Route this process's clients through a handler; returns the requests it saw."""
 
     def install(handler: Handler) -> list[httpx.Request]:
         seen: list[httpx.Request] = []
@@ -109,7 +111,8 @@ def mock_http() -> Iterator[Callable[[Handler], list[httpx.Request]]]:
             return handler(req)
 
         transport_module.reset_http_client()
-        transport_module._client = httpx.Client(transport=httpx.MockTransport(record))
+        monkeypatch.setattr(transport_module, "_new_client",
+                            lambda: httpx.Client(transport=httpx.MockTransport(record)))
         return seen
 
     yield install
@@ -631,7 +634,7 @@ def test_each_forked_process_gets_its_own_pool() -> None:
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: the parent's client is forgotten, a new one is made on use
-        fresh = transport_module._client is None
+        fresh = not transport_module._clients
         fresh = fresh and transport_module.http_client() is not parent
         os.write(write, b"1" if fresh else b"0")
         os._exit(0)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from models.endpoints import load_registry
 from models.errors import ConfigError
-from worker.concurrency import MAX_THREADS, MIN_THREADS, call_threads, task_threads
+from worker.concurrency import (
+    MAX_THREADS,
+    MIN_THREADS,
+    call_threads,
+    open_files_needed,
+    task_threads,
+)
 
 
 def _registry(tmp_path: Path, endpoints: str):  # type: ignore[no-untyped-def]
@@ -50,3 +59,37 @@ def test_call_threads_follow_the_registry_unless_set(tmp_path: Path,
     monkeypatch.setenv("ITAS_CALL_THREADS", "many")
     with pytest.raises(ConfigError, match="ITAS_CALL_THREADS"):
         call_threads(registry)
+
+
+def _limit_in_child(soft: int, hard: int, needed: int) -> tuple[int, int, str]:
+    """Run raise_open_files_limit(needed) in a child process started with the given limits:
+    (the limit it returned, the soft limit the child then had, what it logged)."""
+    code = (
+        "import logging, resource\n"
+        "logging.basicConfig(level=logging.WARNING, format='%(message)s')\n"
+        "from worker.concurrency import raise_open_files_limit\n"
+        f"got = raise_open_files_limit({needed})\n"
+        "print(got, resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard)))
+    assert done.returncode == 0, done.stderr
+    got, now = done.stdout.split()
+    return int(got), int(now), done.stderr
+
+
+def test_a_worker_raises_its_open_files_limit_to_what_its_threads_may_hold() -> None:
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    needed = open_files_needed(MAX_THREADS)
+    if hard != resource.RLIM_INFINITY and hard < needed + 1:
+        pytest.fail(f"this machine's hard limit on open files ({hard}) is below {needed + 1}")
+    got, now, logged = _limit_in_child(256, hard, needed)
+    assert got == now == needed
+    assert logged == ""
+
+
+def test_a_hard_limit_too_low_is_used_in_full_and_named_in_a_warning() -> None:
+    got, now, logged = _limit_in_child(256, 512, open_files_needed(MAX_THREADS))
+    assert got == now == 512
+    assert "hard limit on open files is 512" in logged and "ITAS_CALL_THREADS" in logged

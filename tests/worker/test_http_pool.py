@@ -1,61 +1,75 @@
-"""A worker's HTTP connections to a provider: kept and reused while calls come and go.
+"""A worker's HTTP connections to a provider: kept and reused while calls come and go, and
+never closed under a call that is waiting for its reply.
 
-The pool closing idle connections under load is what a worker must not do: each new connection
-is a handshake more (TLS, with a real provider), and httpcore closes them from whichever thread
-passes through the pool, sometimes one another thread was just given (worker/clients/transport.py).
+A worker's calls run on the threads of one executor (worker/runtime.py); each thread keeps its
+own connections (worker/clients/transport.py says why: httpcore's shared pool could close a
+connection another thread was using, encode/httpcore#1110).
 """
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
 import pytest
 
 from tests.engine import fleet_simulator
+from worker.clients import transport
 from worker.clients.transport import http_client, reset_http_client
 
 AT_ONCE = 100
 KEY = "pool-test-key"
 
 
+def _fleet(latency_ms: int) -> dict[str, object]:
+    return {
+        "keys": [{"key": KEY, "requests_per_min": 10_000_000, "tokens_per_min": 10_000_000_000}],
+        "llms": {"sim-fixed": {"ability": 0, "judge": 0, "latency": {
+            "ttft_median_ms": latency_ms, "ttft_p95_ms": latency_ms, "tokens_per_s": 1e9}}},
+    }
+
+
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """A simulator whose one LLM answers after 0.3 s, so that a wave of calls overlaps."""
     work: Path = tmp_path_factory.mktemp("sim-pool")
-    with fleet_simulator(work, {
-        "keys": [{"key": KEY, "requests_per_min": 1_000_000, "tokens_per_min": 1_000_000_000}],
-        "llms": {"sim-slow": {"ability": 0, "judge": 0, "latency": {
-            "ttft_median_ms": 300, "ttft_p95_ms": 300, "tokens_per_s": 1e9}}},
-    }) as url:
+    with fleet_simulator(work, _fleet(300)) as url:
         yield url, int(url.rsplit(":", 1)[1])
 
 
-def _wave(url: str) -> None:
-    """AT_ONCE chat completions sent at the same moment from as many threads."""
+@pytest.fixture(scope="module")
+def fast_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A simulator whose one LLM answers after 0.1 s, every time."""
+    work: Path = tmp_path_factory.mktemp("sim-pool-fast")
+    with fleet_simulator(work, _fleet(100)) as url:
+        yield url
+
+
+def _call(url: str, i: int, timeout_s: float) -> None:
+    reply = http_client().post(
+        f"{url}/v1/chat/completions", timeout=timeout_s,
+        headers={"authorization": f"Bearer {KEY}"},
+        json={"model": "sim-fixed", "max_tokens": 8,
+              "messages": [{"role": "user", "content": f"Say {i}."}]})
+    reply.raise_for_status()
+
+
+def _wave(url: str, threads: ThreadPoolExecutor) -> None:
+    """AT_ONCE chat completions sent at the same moment, one from each of the executor's
+    threads (the barrier holds each until all are running)."""
     start = threading.Barrier(AT_ONCE)
-    failures: list[BaseException] = []
 
     def one(i: int) -> None:
-        start.wait()
-        try:
-            reply = http_client().post(
-                f"{url}/v1/chat/completions", timeout=30,
-                headers={"authorization": f"Bearer {KEY}"},
-                json={"model": "sim-slow", "max_tokens": 8,
-                      "messages": [{"role": "user", "content": f"Say {i}."}]})
-            reply.raise_for_status()
-        except BaseException as exc:  # noqa: BLE001  # reported by the test below
-            failures.append(exc)
+        start.wait(30)
+        _call(url, i, 30)
 
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(AT_ONCE)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not failures, failures[:3]
+    for done in [threads.submit(one, i) for i in range(AT_ONCE)]:
+        done.result(60)
 
 
 def _connections_to(port: int) -> set[int]:
@@ -69,13 +83,52 @@ def test_a_hundred_calls_at_once_twice_reuse_the_first_waves_connections(
     url, port = sim
     reset_http_client()
     try:
-        _wave(url)
-        first = _connections_to(port)
-        _wave(url)
-        second = _connections_to(port)
+        with ThreadPoolExecutor(AT_ONCE) as threads:
+            _wave(url, threads)
+            first = _connections_to(port)
+            _wave(url, threads)
+            second = _connections_to(port)
     finally:
         reset_http_client()
-    # Every connection of the first wave is kept (with 50 kept alive, about half were closed
-    # as the wave ended), and the second wave opened none.
+    # Every connection of the first wave is kept (with httpcore's shared pool and 50 kept
+    # alive, about half were closed as the wave ended), and the second wave opened none.
     assert len(first) == AT_ONCE
     assert second == first
+
+
+def test_connections_that_expire_while_calls_come_and_go_never_strand_a_call(
+        fast_sim: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """200 threads call for 10 s with pauses around the keep-alive expiry, so connections
+    expire all the time while others are being handed out. With one client shared by the
+    threads, 8 to 20 calls of such a run failed with EBADF or hung to their timeout (the pool
+    closed their connection under them); none may."""
+    monkeypatch.setattr(transport, "KEEPALIVE_S", 0.003)
+    reset_http_client()
+    failures: list[str] = []
+    slow: list[float] = []
+    calls = [0]
+    end = time.monotonic() + 10
+
+    def caller(seed: int) -> None:
+        pause = random.Random(seed)
+        while time.monotonic() < end:
+            started = time.monotonic()
+            try:
+                _call(fast_sim, seed, 3)
+            except Exception as exc:  # noqa: BLE001  # counted and shown by the test
+                failures.append(f"{type(exc).__name__}: {exc}")
+            took = time.monotonic() - started
+            calls[0] += 1
+            if took > 2:
+                slow.append(took)
+            time.sleep(pause.uniform(0, 0.006))
+
+    try:
+        with ThreadPoolExecutor(200) as threads:
+            for done in [threads.submit(caller, seed) for seed in range(200)]:
+                done.result(60)
+    finally:
+        reset_http_client()
+    assert calls[0] > 2_000  # the run did make calls (about 3,000 on two cores)
+    assert not failures, (len(failures), failures[:3])
+    assert not slow, slow

@@ -34,16 +34,25 @@ surrounding whitespace, put in a header, and dropped. It is never stored, logged
 message or a repr; a lower-level error whose text contains it is not chained (``from None``),
 and providers' error messages are scrubbed of it. 401/403 messages name the variable only.
 
-**The connection pool.** One ``httpx.Client`` per process, created on first use. httpx's client
-is thread-safe, so the concurrent calls of one task share its connections. After a fork the
-child drops the parent's client without closing it (closing would shut the parent's sockets'
-TLS sessions) and makes its own.
+**The connection pools.** One ``httpx.Client`` per thread: a thread makes one call at a time
+and keeps its connections for its next calls. Not one client shared by the threads, because
+httpcore's pool (1.0.9, and its master as of 2026-09) can close a connection it has just given
+to another thread's request (encode/httpcore#1110, open): the socket is closed under a thread
+waiting for its reply, which then hangs until the read timeout or fails with EBADF. That
+happened to about one call in 20,000 at 128 in flight (bench/README.md), and to 8 of about
+6,000 calls where connections expire every few milliseconds (tests/worker/test_http_pool.py).
+A thread's own pool has no other thread to race with. It is also cheap: the shared pool's
+bookkeeping walks every connection, per idle connection, on every request and reply, under one
+lock; a thread's pool holds a few. The threads share one TLS context (the CA bundle is loaded
+once per process). After a fork the child drops the parent's clients without closing them
+(closing would shut the parent's sockets' TLS sessions) and makes its own.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -74,7 +83,6 @@ from worker.clients.base import (
 from worker.clients.openai import OPENAI
 from worker.clients.rerank import RERANK
 from worker.clients.retry_after import retry_after_s
-from worker.concurrency import MAX_THREADS
 
 __all__ = ["http_client", "list_models", "read_api_key", "reset_http_client", "send_chat",
            "wire_format"]
@@ -87,45 +95,68 @@ _KINDS: dict[str, WireFormat] = {
 }
 _MESSAGE_LIMIT = 300
 
-_lock = threading.Lock()
-_client: httpx.Client | None = None
+#: Endpoints a thread keeps a connection to: its calls go to whichever endpoint the next call
+#: needs, so it keeps one to each of a few, and makes a new one (with a real provider, a TLS
+#: handshake) only past that. Bounds a worker's sockets at threads x this
+#: (worker/concurrency.open_files_needed).
+KEPT_PER_THREAD = 4
+#: Seconds an idle connection is kept (httpx's default): a connection idle longer is closed by
+#: its thread's next call rather than risk a server that already dropped it.
+KEEPALIVE_S = 5.0
 
-#: Connections this process's pool keeps, open and idle alike: as many as a worker runs calls
-#: at most, so the pool never makes a thread wait that the limiter let go. Idle ones are kept
-#: as many as that too: httpcore 1.0.9 closes an idle connection whenever the pool holds more
-#: connections in all (it counts every connection, not the idle ones) than
-#: max_keepalive_connections, so with 50 kept, of 100 calls at once only 50 connections were
-#: left for the next (tests/worker/test_http_pool.py): a new connection, with a real provider
-#: a TLS handshake, for every other call whenever more than 50 are in flight.
-POOL_CONNECTIONS = MAX_THREADS
+_lock = threading.Lock()
+_local = threading.local()
+#: Every thread's client of this process, so that a reset closes them all; ``_generation``
+#: tells a thread that its client was closed by a reset.
+_clients: set[httpx.Client] = set()
+_generation = 0
+_tls: ssl.SSLContext | None = None
+
+
+def _new_client() -> httpx.Client:
+    """A client for one thread (tests route it through a transport double by replacing this)."""
+    global _tls
+    with _lock:
+        if _tls is None:
+            _tls = httpx.create_ssl_context()
+        tls = _tls
+    return httpx.Client(
+        verify=tls,
+        limits=httpx.Limits(max_connections=KEPT_PER_THREAD,
+                            max_keepalive_connections=KEPT_PER_THREAD,
+                            keepalive_expiry=KEEPALIVE_S),
+        follow_redirects=False,  # a redirect means a wrong base_url: say so
+        headers={"user-agent": "itas"},
+    )
 
 
 def http_client() -> httpx.Client:
-    """This process's connection pool (created on first use; thread-safe)."""
-    global _client
-    with _lock:
-        if _client is None:
-            _client = httpx.Client(
-                limits=httpx.Limits(max_connections=POOL_CONNECTIONS,
-                                    max_keepalive_connections=POOL_CONNECTIONS),
-                follow_redirects=False,  # a redirect means a wrong base_url: say so
-                headers={"user-agent": "itas"},
-            )
-        return _client
+    """This thread's connection pool (made on its first call; used by this thread only)."""
+    client: httpx.Client | None = getattr(_local, "client", None)
+    if client is None or _local.generation != _generation:
+        client = _new_client()
+        with _lock:
+            _clients.add(client)
+            _local.client, _local.generation = client, _generation
+    return client
 
 
 def reset_http_client() -> None:
-    """Close this process's pool (at shutdown, or in tests); the next call makes a new one."""
-    global _client
+    """Close every thread's pool (at shutdown, or in tests); each thread's next call makes a
+    new one."""
+    global _generation
     with _lock:
-        client, _client = _client, None
-    if client is not None:
+        closing = list(_clients)
+        _clients.clear()
+        _generation += 1
+    for client in closing:
         client.close()
 
 
 def _forget_after_fork() -> None:
-    global _client, _lock
-    _client, _lock = None, threading.Lock()
+    global _lock, _local, _clients, _generation, _tls
+    _lock, _local, _clients, _generation, _tls = (
+        threading.Lock(), threading.local(), set(), 0, None)
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
@@ -275,9 +306,12 @@ def list_models(endpoint: EndpointConfig, *, key_env: str | None,
     wire = wire_format(endpoint.kind)
     api_key = read_api_key(name, key_env, keys_env)
     timeout = min(endpoint.timeout_s, LIST_TIMEOUT_S)
-    response = _exchange(name, timeout, api_key, lambda: http_client().get(
-        _url(endpoint.base_url, MODELS_PATH), headers=wire.auth_headers(api_key),
-        params={"limit": 1000} if endpoint.kind == "anthropic" else None, timeout=timeout))
+    # A client of its own, closed at once: the preflight asks from short-lived threads, whose
+    # pools would otherwise stay open until a reset.
+    with _new_client() as client:
+        response = _exchange(name, timeout, api_key, lambda: client.get(
+            _url(endpoint.base_url, MODELS_PATH), headers=wire.auth_headers(api_key),
+            params={"limit": 1000} if endpoint.kind == "anthropic" else None, timeout=timeout))
     if response.status_code in (404, 405, 501):
         return None
     if not 200 <= response.status_code < 300:
