@@ -132,3 +132,23 @@ def test_connections_that_expire_while_calls_come_and_go_never_strand_a_call(
     assert calls[0] > 2_000  # the run did make calls (about 3,000 on two cores)
     assert not failures, (len(failures), failures[:3])
     assert not slow, slow
+
+
+def test_a_thread_that_ends_leaves_no_connection_open(sim: tuple[str, int]) -> None:
+    url, port = sim
+    reset_http_client()
+    try:
+        before = _connections_to(port)
+        for i in range(5):
+            thread = threading.Thread(target=_call, args=(url, i, 30))
+            thread.start()
+            thread.join(30)
+        assert _connections_to(port) == before  # each thread's client closed as it ended
+        # ...while a thread that lives on keeps its connection for its next call.
+        with ThreadPoolExecutor(1) as one:
+            one.submit(_call, url, 0, 30).result(30)
+            kept = _connections_to(port) - before
+            one.submit(_call, url, 1, 30).result(30)
+            assert len(kept) == 1 and _connections_to(port) - before == kept
+    finally:
+        reset_http_client()

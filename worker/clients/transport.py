@@ -55,6 +55,7 @@ import os
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from typing import NoReturn
 
@@ -106,11 +107,26 @@ KEEPALIVE_S = 5.0
 
 _lock = threading.Lock()
 _local = threading.local()
-#: Every thread's client of this process, so that a reset closes them all; ``_generation``
-#: tells a thread that its client was closed by a reset.
-_clients: set[httpx.Client] = set()
 _generation = 0
 _tls: ssl.SSLContext | None = None
+
+
+class _ThreadClient:
+    """A thread's client. When the thread ends, threading.local drops this and the client is
+    closed with it (a short-lived thread leaves no connection open behind it); in a forked
+    child, which only forgets it, it is left alone."""
+
+    def __init__(self, client: httpx.Client, generation: int) -> None:
+        self.client, self.generation, self.pid = client, generation, os.getpid()
+
+    def __del__(self) -> None:
+        if os.getpid() == self.pid:
+            self.client.close()
+
+
+#: Every thread's client of this process, so that a reset closes them all; ``_generation``
+#: tells a thread that its client was closed by a reset.
+_clients: weakref.WeakSet[_ThreadClient] = weakref.WeakSet()
 
 
 def _new_client() -> httpx.Client:
@@ -132,13 +148,13 @@ def _new_client() -> httpx.Client:
 
 def http_client() -> httpx.Client:
     """This thread's connection pool (made on its first call; used by this thread only)."""
-    client: httpx.Client | None = getattr(_local, "client", None)
-    if client is None or _local.generation != _generation:
-        client = _new_client()
+    mine: _ThreadClient | None = getattr(_local, "mine", None)
+    if mine is None or mine.generation != _generation:
+        mine = _ThreadClient(_new_client(), _generation)
         with _lock:
-            _clients.add(client)
-            _local.client, _local.generation = client, _generation
-    return client
+            _clients.add(mine)
+        _local.mine = mine
+    return mine.client
 
 
 def reset_http_client() -> None:
@@ -149,14 +165,14 @@ def reset_http_client() -> None:
         closing = list(_clients)
         _clients.clear()
         _generation += 1
-    for client in closing:
-        client.close()
+    for mine in closing:
+        mine.client.close()
 
 
 def _forget_after_fork() -> None:
     global _lock, _local, _clients, _generation, _tls
     _lock, _local, _clients, _generation, _tls = (
-        threading.Lock(), threading.local(), set(), 0, None)
+        threading.Lock(), threading.local(), weakref.WeakSet(), 0, None)
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
