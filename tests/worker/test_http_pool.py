@@ -101,26 +101,23 @@ def test_connections_that_expire_while_calls_come_and_go_never_strand_a_call(
     """200 threads call for 10 s with pauses around the keep-alive expiry, so connections
     expire all the time while others are being handed out. With one client shared by the
     threads, 8 to 20 calls of such a run failed with EBADF or hung to their timeout (the pool
-    closed their connection under them); none may."""
+    closed their connection under them); none may. A stranded call never gets its reply, so it
+    fails here either way (EBADF, or the read timeout); how long a call that did get its reply
+    took is not checked (on a loaded machine a few take seconds)."""
     monkeypatch.setattr(transport, "KEEPALIVE_S", 0.003)
     reset_http_client()
     failures: list[str] = []
-    slow: list[float] = []
     calls = [0]
     end = time.monotonic() + 10
 
     def caller(seed: int) -> None:
         pause = random.Random(seed)
         while time.monotonic() < end:
-            started = time.monotonic()
             try:
-                _call(fast_sim, seed, 3)
+                _call(fast_sim, seed, 10)
             except Exception as exc:  # noqa: BLE001  # counted and shown by the test
                 failures.append(f"{type(exc).__name__}: {exc}")
-            took = time.monotonic() - started
             calls[0] += 1
-            if took > 2:
-                slow.append(took)
             time.sleep(pause.uniform(0, 0.006))
 
     try:
@@ -129,9 +126,8 @@ def test_connections_that_expire_while_calls_come_and_go_never_strand_a_call(
                 done.result(60)
     finally:
         reset_http_client()
-    assert calls[0] > 2_000  # the run did make calls (about 3,000 on two cores)
+    assert calls[0] > 1_000  # the run did make calls (about 3,000 on two idle cores)
     assert not failures, (len(failures), failures[:3])
-    assert not slow, slow
 
 
 def test_a_thread_that_ends_leaves_no_connection_open(sim: tuple[str, int]) -> None:
