@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import os
 import platform
 import subprocess
@@ -86,6 +87,10 @@ def load() -> str:
     return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
 
 
+#: Numbers each script's output file (a script may run twice with other arguments).
+_outputs = itertools.count()
+
+
 def run_scripts(batch: list[tuple[str, list[str], int]], tmp: Path,
                 notes: list[str]) -> list[dict[str, Any]]:
     """Run the scripts of ``batch`` at the same time; their figures, in the batch's order."""
@@ -96,8 +101,7 @@ def run_scripts(batch: list[tuple[str, list[str], int]], tmp: Path,
             notes.append(f"{script}: missing from this checkout, not run")
             print(f"== {script}: MISSING", flush=True)
             continue
-        out = tmp / f"{path.stem}-{len(list(tmp.glob('*.json.wanted')))}.json"
-        (tmp / f"{out.name}.wanted").touch()
+        out = tmp / f"{path.stem}-{next(_outputs)}.json"
         argv = [sys.executable, "-u", str(path), *[a.format(tmp=tmp) for a in args],
                 "--json-out", str(out)]
         log = tmp / f"{out.stem}.log"
