@@ -17,7 +17,10 @@ trials on their first rung have. The figure is whichever binds of
 beside the same job's wall time at zero latency on a fresh stack (nothing cached). From that
 zero-latency run also `scheduler_cpu_s_per_1000_calls`: CPU seconds of the `itas scheduler`
 process per 1,000 LLM calls of the job (cache hits included), beside the worker's, and
-`search_calls_vs_uncached_8_trials` (search_efficiency.py's part A on the same job).
+`search_calls_vs_uncached_8_trials` (search_efficiency.py's part A on the same job). And
+`worker_cpu_real_vs_zero_latency`: the worker's CPU seconds for the job at realistic latency
+/ at zero latency, what waiting costs the worker (its hundreds of threads waiting for the
+limiter's slots; 3.55 when each polled Redis every 20 ms, worker/ratelimit_waiting.py).
 
     .venv/bin/python -u bench/search_rpm.py [--trials 8] [--json-out FILE]
 
@@ -149,7 +152,8 @@ def main() -> None:
         f" --max-in-flight {args.max_in_flight}" if args.max_in_flight else "")
     real = run_search(1.0, args.trials, in_flight_limit, endpoints_env, command)
     print(f"realistic latencies: {real['wall_s']:.0f} s, {real['paid']} provider calls of "
-          f"{real['calls']}; worker threads {real['worker_threads']}", flush=True)
+          f"{real['calls']}; worker threads {real['worker_threads']}, worker CPU "
+          f"{real['worker_cpu_s']:.1f} s", flush=True)
     rpm = real["paid"] / real["wall_s"] * 60
     in_flight = real["latency_sum"] / real["wall_s"]
     rpm_use, in_flight_use = rpm / rpm_limit, in_flight / in_flight_limit
@@ -180,6 +184,12 @@ def main() -> None:
         figure("search_wall_real_vs_zero_latency", real["wall_s"] / zero["wall_s"], "ratio",
                goal=None, command=command,
                baseline=f"zero latency {zero['wall_s']:.0f} s; realistic {real['wall_s']:.0f} s"),
+        figure("worker_cpu_real_vs_zero_latency", real["worker_cpu_s"] / zero["worker_cpu_s"],
+               "ratio", goal=None, command=command,
+               baseline=f"the worker's CPU for the same job at zero latency "
+                        f"{zero['worker_cpu_s']:.1f} s ({zero['calls']} calls); at realistic "
+                        f"latency {real['worker_cpu_s']:.1f} s ({real['calls']} calls, "
+                        f"{real['worker_threads']} threads)"),
         zero["sharing"],  # from the zero-latency run: nothing else of the job's timing in it
         figure("scheduler_cpu_s_per_1000_calls", zero["scheduler_cpu_s"] * per_1000, "s",
                goal=None, command=command,

@@ -46,6 +46,8 @@ Contracts:
 - **Time** is Redis's clock, so machines with skewed clocks agree.
 - **Threads and processes.** A :class:`RateLimiter` may be shared by threads (redis-py's pool is
   thread-safe and reconnects after a fork); a :class:`Permit` belongs to the thread that got it.
+  The threads of one process that wait share a room (worker/ratelimit_waiting.py): a local
+  release wakes one, and only one at a time asks Redis again on its own.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ import redis
 
 from models.errors import AcquireTimeout, RateLimiterUnavailable
 from worker.ratelimit_values import Adaptation, Effective, Limits, Signal, StatedLimits
+from worker.ratelimit_waiting import WaitingRooms
 
 __all__ = ["Adaptation", "Effective", "Limits", "Permit", "RateLimiter", "Signal",
            "StatedLimits"]
@@ -121,8 +124,9 @@ class Permit:
 class RateLimiter:
     """Shared limits in Redis. ``prefix`` is the settings' ``redis_prefix``.
 
-    ``poll_s`` is how often a caller waiting for an in-flight slot looks again (a slot may come
-    back at any moment; rates and pauses instead say exactly how long to sleep).
+    ``poll_s`` is how often one waiting caller of this process looks again for an in-flight
+    slot another process released (a slot this process releases wakes a waiter at once;
+    rates and pauses say exactly how long to sleep).
     """
 
     def __init__(
@@ -134,6 +138,7 @@ class RateLimiter:
         self._poll_ms = poll_s * 1000
         self.adaptation = adaptation
         self._script = redis_client.register_script(_SCRIPT)
+        self._rooms = WaitingRooms()
 
     # -- the public operations ---------------------------------------------------------------
 
@@ -164,21 +169,30 @@ class RateLimiter:
         started = time.monotonic()
         deadline = started + timeout_s
         holder = uuid.uuid4().hex
-        while True:
-            admitted, index, wait_s, kind, now_ms = self._decide(
-                endpoint, key_ids, limits, est_tokens, commit=True, holder=holder, lease_s=lease_s
-            )
-            if admitted:
-                return Permit(endpoint, key_ids[index - 1], est_tokens,
-                              time.monotonic() - started, self, limits, holder, now_ms)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or (kind == "exact" and wait_s > remaining):
-                raise AcquireTimeout(
-                    f"rate limiter: no key of endpoint {endpoint} admits a call within "
-                    f"{timeout_s:.1f}s (next in {wait_s:.2f}s); nothing was sent",
-                    endpoint=endpoint, status=None, retry_after_s=wait_s,
-                )
-            time.sleep(min(wait_s, remaining))
+        # Waiting callers of this process sleep until a release or the poller wakes them;
+        # one of them asks again when the script said to (worker/ratelimit_waiting.py).
+        room = self._rooms.room(endpoint, key_ids)
+        polled = False
+        try:
+            while True:
+                seen = room.releases()
+                admitted, index, wait_s, kind, now_ms = self._decide(
+                    endpoint, key_ids, limits, est_tokens, commit=True, holder=holder,
+                    lease_s=lease_s)
+                if admitted:
+                    return Permit(endpoint, key_ids[index - 1], est_tokens,
+                                  time.monotonic() - started, self, limits, holder, now_ms)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or (kind == "exact" and wait_s > remaining):
+                    raise AcquireTimeout(
+                        f"rate limiter: no key of endpoint {endpoint} admits a call within "
+                        f"{timeout_s:.1f}s (next in {wait_s:.2f}s); nothing was sent",
+                        endpoint=endpoint, status=None, retry_after_s=wait_s,
+                    )
+                polled = room.wait(seen, wait_s, remaining)
+        finally:
+            if polled:
+                room.hand_over()
 
     def choose_key(
         self, endpoint: str, key_ids: Sequence[str], limits: Limits, est_tokens: int
@@ -268,6 +282,7 @@ class RateLimiter:
         except RateLimiterUnavailable as exc:
             log.warning("%s; the slot comes back when its lease ends", exc)
             return
+        self._rooms.released(permit.endpoint, permit.key_id)
         if limits.max_in_flight and not held:
             log.warning("endpoint %s key %s: in-flight lease ran out before release "
                         "(make lease_s longer than the longest call)",

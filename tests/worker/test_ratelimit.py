@@ -206,6 +206,128 @@ def test_in_flight_never_exceeds_max(limiter: RateLimiter) -> None:
     assert limiter.status(endpoint, "K") == (0.0, 0)  # every slot came back
 
 
+class CountingLimiter(RateLimiter):
+    """A limiter that counts its asks (admission scripts run), to see how callers wait."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asks = 0
+        self._count_lock = threading.Lock()
+
+    def _decide(self, *args: Any, **kwargs: Any) -> Any:
+        with self._count_lock:
+            self.asks += 1
+        return super()._decide(*args, **kwargs)
+
+
+def _hold_slots(limiters: list[CountingLimiter], endpoint: str, limits: Limits, callers: int,
+                hold_s: float) -> tuple[int, int, float]:
+    """``callers`` threads, spread over ``limiters``, each taking one call of ``hold_s``:
+    (calls done, most calls held at once, seconds taken)."""
+    lock = threading.Lock()
+    holding, peak, done = 0, 0, 0
+
+    def call(limiter: RateLimiter) -> None:
+        nonlocal holding, peak, done
+        with limiter.acquire(endpoint, "K", limits, 1, timeout_s=60):
+            with lock:
+                holding += 1
+                peak = max(peak, holding)
+            time.sleep(hold_s)
+            with lock:
+                holding -= 1
+                done += 1
+
+    threads = [threading.Thread(target=call, args=(limiters[i % len(limiters)],))
+               for i in range(callers)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return done, peak, time.monotonic() - started
+
+
+def test_callers_waiting_for_a_slot_sleep_instead_of_polling_redis(
+    redis_client: redis.Redis, services: RunServices,
+) -> None:
+    """A worker has hundreds of calls waiting on one endpoint's in-flight cap. They sleep until
+    a release wakes one, and one per process polls for the other processes' releases, instead
+    of each asking Redis every 20 ms (about 53 asks per provider call in bench/search_rpm.py).
+    Two limiters stand for two worker processes: one's releases reach the other's callers
+    through Redis alone, and the cap holds across both."""
+    limits = Limits(max_in_flight=2)
+    endpoint = endpoint_name()
+    limiters = [CountingLimiter(redis_client, services.redis_prefix) for _ in range(2)]
+    done, peak, elapsed = _hold_slots(limiters, endpoint, limits, callers=40, hold_s=0.1)
+    asks = sum(limiter.asks for limiter in limiters)
+    assert done == 40 and peak == 2
+    # Each of 40 callers polling every 20 ms while the others hold the 2 slots for 0.1 s
+    # asks about 40 x (elapsed / 2) / 0.02, 2,000 times for the ideal 2 s. Sleeping: an ask
+    # per admission, one per wake-up, and per limiter one poller every 20 ms.
+    polling = 40 * (elapsed / 2) / 0.02
+    assert asks < 40 * 3 + 2 * elapsed / 0.02, f"{asks} asks in {elapsed:.1f}s"
+    assert asks < polling / 3, f"{asks} asks against {polling:.0f} for polling"
+    assert elapsed < 40 / 2 * 0.1 * 3  # slots did not sit idle: the ideal is 2 s
+    assert limiters[0].status(endpoint, "K") == (0.0, 0)
+
+
+def test_callers_waiting_for_a_rate_ask_one_at_a_time(
+    redis_client: redis.Redis, services: RunServices,
+) -> None:
+    """Behind a requests/min limit every waiter used to wake at the instant the next request
+    was allowed, so each admission cost an ask from all of them. Now the poller asks at that
+    instant and, once in, wakes the next: a few asks per admission, at the same pace."""
+    limits = Limits(requests_per_min=1200, burst_s=0.05)  # one every 50 ms
+    endpoint = endpoint_name()
+    limiter = CountingLimiter(redis_client, services.redis_prefix)
+    done, _, elapsed = _hold_slots([limiter], endpoint, limits, callers=30, hold_s=0.0)
+    assert done == 30
+    assert elapsed < 29 * 0.05 * 2 + 0.5  # the pace is the rate's (ideal 1.45 s)
+    # Everyone waking at each 50 ms step: about 30 x 29 / 2 = 435 asks (465 measured). Now
+    # per admission: the poller's, the next poller's, one woken by the release (a release
+    # cannot tell a waiter for a rate from one for a slot), and the 1 s safety net (143).
+    assert limiter.asks < 30 * 6, f"{limiter.asks} asks for 30 admissions"
+
+
+def test_a_waiter_that_gives_up_leaves_the_others_waiting_to_be_served(
+    redis_client: redis.Redis, services: RunServices,
+) -> None:
+    """A waiter with a short deadline gives up with AcquireTimeout, whether it was polling or
+    asleep; the callers still waiting are admitted as soon as the slot comes back."""
+    limits = Limits(max_in_flight=1)
+    endpoint = endpoint_name()
+    limiter = CountingLimiter(redis_client, services.redis_prefix)
+    holder = limiter.acquire(endpoint, "K", limits, 1, timeout_s=5)
+    results: dict[str, float | str] = {}
+
+    def wait_for_slot(name: str, timeout_s: float) -> None:
+        started = time.monotonic()
+        try:
+            with limiter.acquire(endpoint, "K", limits, 1, timeout_s=timeout_s):
+                results[name] = time.monotonic() - started
+        except AcquireTimeout:
+            results[name] = "timeout"
+
+    patient = [threading.Thread(target=wait_for_slot, args=(f"patient-{i}", 30))
+               for i in range(3)]
+    hasty = [threading.Thread(target=wait_for_slot, args=(f"hasty-{i}", 0.3)) for i in range(3)]
+    for t in hasty + patient:
+        t.start()
+    for t in hasty:
+        t.join()
+    released_at = time.monotonic()
+    holder.release()
+    for t in patient:
+        t.join()
+    assert [results[f"hasty-{i}"] for i in range(3)] == ["timeout"] * 3
+    waits = [results[f"patient-{i}"] for i in range(3)]
+    assert all(isinstance(w, float) for w in waits)
+    # Served one after another from the release on, each woken by the one before: not by
+    # the non-pollers' 1 s safety net.
+    assert time.monotonic() - released_at < 0.8, waits
+
+
 def _die_holding_a_slot(redis_url: str, prefix: str, endpoint: str) -> None:
     limiter = RateLimiter(redis.Redis.from_url(redis_url), prefix)
     limiter.acquire(endpoint, "K", Limits(max_in_flight=1), 1, timeout_s=5, lease_s=1.0)
