@@ -6,7 +6,7 @@ from every endpoint's slots together); each asking Redis every ``poll_s`` (20 ms
 in-flight slot, or all at the same instant when a rate said when, cost about 53 asks of the
 limiter's script per provider call in `bench/search_rpm.py` (2026-12-03: 270,000-342,000
 Redis scripts for about 5,300 calls, 24-26 s of Redis's time), in the worker's one core of Python
-and in Redis. With the rooms: 47,000-50,000 scripts, 4.5-5.1 s (bench/README.md).
+and in Redis. With the rooms: 47,305-51,962 scripts, 4.5-5.3 s (bench/README.md).
 
 So waiting callers of one process sleep in a room per (endpoint, keys):
 
