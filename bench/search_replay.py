@@ -3,9 +3,12 @@
 `search_efficiency.py` runs the real scheduler, ten seeds in about ten minutes. To choose
 defaults (rungs, reduction factor, trials, parallel trials) one wants hundreds of seeds per
 setting. This script evaluates the 36-point space of `search_efficiency.py` exhaustively once,
-through the real stack (`--save TABLE`), keeping each architecture's score and LLM calls per
-question; then it replays the scheduler's loop (scheduler/search.py) over that table in
-memory, with the scheduler's own sampler, pruner, rung sizes and search space, for many seeds.
+through the real stack (`--save TABLE`), keeping each architecture's score, LLM calls and the
+calls' cache identities per question (and the power ranking's); then it replays the
+scheduler's loop (scheduler/search.py) over that table in memory, with the scheduler's own
+sampler, pruner, rung sizes and search space, for many seeds. Calls are counted as if each
+architecture paid for its own; `--to-optimum` also gives the provider calls of a search whose
+trials share the cache (the distinct identities evaluated).
 
 The replay is an approximation of a live search in one respect: the order in which parallel
 trials finish. It takes each rung's time as its LLM calls times the trials in flight (workers
@@ -92,15 +95,34 @@ def save_table(path: Path, questions: int) -> None:
                 " count(*) AS n FROM llm_calls WHERE evaluation_id = e.id GROUP BY 1) c) "
                 "FROM evaluations e WHERE e.job_id = %s AND e.purpose = 'trial'",
                 (job_id,)).fetchall()
+            # Each call's cache identity, per (evaluation, question): what a search with the
+            # shared cache pays for is the distinct identities of what it evaluated.
+            keys: dict[str, int] = {}
+            identities: dict[tuple[str, int | None, str], list[int]] = {}
+            for purpose, evaluation, question, digest in conn.execute(
+                    "SELECT e.purpose, e.id, c.question_id, c.request_hash FROM llm_calls c "
+                    "JOIN evaluations e ON e.id = c.evaluation_id WHERE e.job_id = %s "
+                    "AND e.purpose IN ('trial', 'power_ranking')", (job_id,)):
+                identities.setdefault(
+                    (purpose, evaluation if purpose == "trial" else None, question), []
+                ).append(keys.setdefault(digest, len(keys)))
+            trial_evaluations: dict[int, int] = dict(conn.execute(
+                "SELECT trial_number, id FROM evaluations WHERE job_id = %s "
+                "AND purpose = 'trial'", (job_id,)).fetchall())
         study = open_study(database_url, study_name=study_name,
                            sampler=optuna.samplers.RandomSampler(),
                            pruner=optuna.pruners.NopPruner(), sampler_name="grid")
         params = {t.number: t.params for t in study.trials}
     table = {_key(params[number]): {
         "hash": digest, "scores": [scores[q] for q in question_ids],
-        "calls": [calls.get(q, 0) for q in question_ids]}
+        "calls": [calls.get(q, 0) for q in question_ids],
+        "identities": [sorted(set(identities.get(("trial", trial_evaluations[number], q), [])))
+                       for q in question_ids]}
         for number, digest, question_ids, scores, calls in rows}
-    path.write_text(json.dumps({"questions": questions, "space": SMALL_SPACE, "table": table}))
+    question_ids = rows[0][2]
+    ranking = [sorted(set(identities.get(("power_ranking", None, q), []))) for q in question_ids]
+    path.write_text(json.dumps({"questions": questions, "space": SMALL_SPACE, "table": table,
+                                "power_ranking": ranking}))
     print(f"{len(table)} points, {len({r['hash'] for r in table.values()})} distinct "
           f"architectures, {questions} questions -> {path}")
 
@@ -112,18 +134,35 @@ class Outcome:
     #: the calls (counted the same way) when an architecture within 1 point of ``optimum``
     #: first answered every question; None if none did
     calls_to_optimum: int | None = None
+    #: the same moment's provider calls with the search's shared cache: the distinct call
+    #: identities of the power ranking and of every architecture on the questions it reached
+    paid_to_optimum: int | None = None
+
+
+def paid_calls(by_hash: dict[str, Any], reached: dict[str, int],
+               ranking: list[list[int]]) -> int | None:
+    """Distinct call identities of the power ranking (all questions) and of each architecture
+    on the questions it reached; None for a table saved without identities."""
+    if not ranking:
+        return None
+    paid = {key for question in ranking for key in question}
+    for digest, questions in reached.items():
+        for question in by_hash[digest]["identities"][:questions]:
+            paid.update(question)
+    return len(paid)
 
 
 def replay(table: dict[str, Any], space: SearchSpace, *, questions: int, rungs: list[float],
            reduction_factor: int, trials: int, parallel: int, seed: int,
            sampler: str = "tpe", pruner: str = "successive_halving",
-           optimum: float | None = None) -> Outcome:
+           optimum: float | None = None, ranking: list[list[int]] | None = None) -> Outcome:
     """The scheduler's search loop, in memory: ask, rung by rung, report, prune, tell."""
     sizes = rung_sizes(questions, rungs)
     study = optuna.create_study(direction="maximize", pruner=make_pruner(pruner, rung_sizes=sizes,
                                                    reduction_factor=reduction_factor))
     by_hash = {row["hash"]: row for row in table.values()}
     to_optimum: int | None = None
+    paid_to_optimum: int | None = None
     clock, order = 0.0, 0
     finishing: list[tuple[float, int, int]] = []  # (time, tie-break, trial number)
     inflight: dict[int, tuple[optuna.trial.Trial, dict[str, Any], int]] = {}
@@ -161,6 +200,7 @@ def replay(table: dict[str, Any], space: SearchSpace, *, questions: int, rungs: 
             complete[row["hash"]] = score
             if to_optimum is None and optimum is not None and score >= optimum - 0.01:
                 to_optimum = sum(sum(by_hash[h]["calls"][:q]) for h, q in reached.items())
+                paid_to_optimum = paid_calls(by_hash, reached, ranking or [])
                 break  # what follows changes nothing of this figure (and GP's asks are slow)
         elif trial.should_prune():
             if reports_per_question(pruner):  # its mean so far, as the scheduler tells it
@@ -175,7 +215,7 @@ def replay(table: dict[str, Any], space: SearchSpace, *, questions: int, rungs: 
         finished += 1
     return Outcome(best=max(complete.values(), default=0.0),
                    calls=sum(sum(by_hash[h]["calls"][:q]) for h, q in reached.items()),
-                   calls_to_optimum=to_optimum)
+                   calls_to_optimum=to_optimum, paid_to_optimum=paid_to_optimum)
 
 
 def compare(path: Path, seeds: int, first: int | None = None) -> None:
@@ -252,27 +292,36 @@ def calls_to_optimum(path: Path, seeds: int, samplers: list[str]) -> dict[str, A
     optimum = max(sum(row["scores"]) / questions for row in by_hash.values())
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     out: dict[str, Any] = {"optimum": optimum, "questions": questions,
-                           "exhaustive": sum(sum(r["calls"]) for r in by_hash.values())}
+                           "exhaustive": sum(sum(r["calls"]) for r in by_hash.values()),
+                           "exhaustive_paid": paid_calls(
+                               by_hash, dict.fromkeys(by_hash, questions),
+                               saved.get("power_ranking", []))}
     for label, sampler, pruner, rungs, factor, trials, parallel in TO_OPTIMUM:
         if label not in samplers:
             continue
         started = time.monotonic()
         found: list[int | None] = []
+        paid: list[int | None] = []
         try:
             for seed in range(seeds):
-                found.append(replay(table, space, questions=questions, rungs=rungs,
-                                    reduction_factor=factor, trials=trials, parallel=parallel,
-                                    seed=seed, sampler=sampler, pruner=pruner,
-                                    optimum=optimum).calls_to_optimum)
+                outcome = replay(table, space, questions=questions, rungs=rungs,
+                                 reduction_factor=factor, trials=trials, parallel=parallel,
+                                 seed=seed, sampler=sampler, pruner=pruner, optimum=optimum,
+                                 ranking=saved.get("power_ranking"))
+                found.append(outcome.calls_to_optimum)
+                paid.append(outcome.paid_to_optimum)
         except (ImportError, ConfigError) as exc:  # the GP sampler without torch or scipy
             print(f"  {label}: not measured ({exc})", flush=True)
             out[label] = {"error": str(exc)}
             continue
         reached = sum(v is not None for v in found)
         out[label] = {"median": median_or_none(found), "reached": reached, "seeds": seeds,
-                      "trials": trials, "seconds": time.monotonic() - started}
+                      "trials": trials, "seconds": time.monotonic() - started,
+                      "paid_median": (median_or_none(paid) if saved.get("power_ranking")
+                                      else None)}
         print(f"  {label} ({pruner}, {trials} trials, {parallel} in parallel): median calls "
-              f"to the optimum {out[label]['median']}, {reached}/{seeds} seeds reach it "
+              f"to the optimum {out[label]['median']} (with the shared cache, power ranking "
+              f"included: {out[label]['paid_median']}), {reached}/{seeds} seeds reach it "
               f"({out[label]['seconds']:.0f} s)", flush=True)
     return out
 
@@ -286,6 +335,16 @@ def _also(result: dict[str, Any]) -> str:
             parts.append(f"{label}: median {got['median']}, {got['reached']}/{got['seeds']} "
                          f"in {trials} trials")
     return f"; also {'; '.join(parts)}" if parts else ""
+
+
+def _cached(result: dict[str, Any], other: str) -> str:
+    """The same race counted in provider calls, the cache shared as in a real search."""
+    tpe, base = result["tpe"].get("paid_median"), result[other].get("paid_median")
+    if tpe is None or base is None:
+        return ""
+    return (f"; in provider calls with the search's shared cache (power ranking included; "
+            f"the whole space costs {result['exhaustive_paid']}): TPE {tpe}, {other} {base}, "
+            f"ratio {tpe / base:.2f}")
 
 
 def optimum_figures(result: dict[str, Any], command: str) -> list[dict[str, Any]]:
@@ -312,7 +371,7 @@ def optimum_figures(result: dict[str, Any], command: str) -> list[dict[str, Any]
                  f"optimum (goal >= 9/10); {result['questions']} questions, optimum "
                  f"{result['optimum']:.3f}, exhaustive {result['exhaustive']} calls; "
                  f"replayed in memory over the space evaluated once through the stack"
-                 f"{_also(result)}"))
+                 f"{_cached(result, other)}{_also(result)}"))
     return figures
 
 
