@@ -22,7 +22,13 @@ import optuna
 import plotly.graph_objects as go  # type: ignore[import-untyped]  # plotly ships no types
 from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
 
-from scheduler.reports import EvaluationRow, JobReport, TrialRow, trial_outcome
+from scheduler.reports import (
+    EvaluationRow,
+    JobReport,
+    TrialRow,
+    evaluated_view,
+    trial_outcome,
+)
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -49,7 +55,7 @@ def write_html(report: JobReport, study: optuna.Study | None, path: Path) -> Pat
         "<h2>Power ranking (each LLM alone)</h2>",
         _evaluations(report.power_ranking, "no power ranking recorded"),
     ]
-    for title, figure, note in _plots(report, study):
+    for title, figure, note in plots(report, study):
         parts.append(f"<h2>{_e(title)}</h2>")
         if figure is None:
             parts.append(f'<p class="note">{_e(note)}</p>')
@@ -136,8 +142,12 @@ def _evaluations(rows: list[EvaluationRow], empty: str) -> str:
          _num(e.cost_usd, 4)] for i, e in enumerate(rows)], {1, 3})
 
 
-def _plots(report: JobReport, study: optuna.Study | None
-           ) -> list[tuple[str, go.Figure | None, str]]:
+def plots(report: JobReport, study: optuna.Study | None
+          ) -> list[tuple[str, go.Figure | None, str]]:
+    """(title, figure or None, why not drawn) per plot, in the page's order. Drawn from the
+    study's evaluated trials only (:func:`scheduler.reports.evaluated_view`): an infeasible
+    trial's 0.0 is not a score."""
+    study = None if study is None else evaluated_view(study)
     trials = [] if study is None else study.get_trials(deepcopy=False)
     completed = [t for t in trials if trial_outcome(t) == "completed"]
     two = len(report.directions) == 2

@@ -63,7 +63,7 @@ if TYPE_CHECKING:  # Optuna is imported when a study is read, not by every `itas
 
 __all__ = ["FINAL_STATES", "OUTCOMES", "STATES", "Best", "EvaluationRow", "JobReport",
            "JobStatus", "RunningTrial", "Totals", "TrialRow", "best_architecture", "cancel_job",
-           "close_storages", "job_ids", "job_report", "job_status", "open_study",
+           "close_storages", "evaluated_view", "job_ids", "job_report", "job_status", "open_study",
            "resolve_job", "trial_outcome"]
 
 _storages: dict[str, optuna.storages.RDBStorage] = {}
@@ -180,6 +180,29 @@ def trial_outcome(trial: FrozenTrial) -> str:
     return {"RUNNING": "running", "PRUNED": "pruned"}.get(trial.state.name, "failed")
 
 
+def evaluated_view(study: optuna.Study) -> optuna.Study:
+    """The study with only what was evaluated counted as a score, for Optuna's plots and
+    importances: an in-memory copy, trial numbers kept.
+
+    The scheduler tells an infeasible trial to Optuna as score 0.0 (the sampler should learn
+    to avoid it) and a trial stopped by pruner wilcoxon as its mean so far; neither is a score
+    of an architecture on the search questions. Here the first is a failed trial (no value)
+    and the second a pruned one (its intermediate values kept)."""
+    import optuna
+
+    view = optuna.create_study(directions=study.directions)
+    for trial in study.get_trials(deepcopy=False):
+        outcome = trial_outcome(trial)
+        if trial.state.name == "COMPLETE" and outcome in ("infeasible", "pruned"):
+            trial = optuna.trial.create_trial(
+                state=(optuna.trial.TrialState.FAIL if outcome == "infeasible"
+                       else optuna.trial.TrialState.PRUNED),
+                params=trial.params, distributions=trial.distributions,
+                user_attrs=trial.user_attrs, intermediate_values=trial.intermediate_values)
+        view.add_trial(trial)
+    return view
+
+
 def _trials(database_url: str, study_name: str) -> list[FrozenTrial]:
     """The study's trials, except those enqueued and not yet started (WAITING)."""
     study = open_study(database_url, study_name)
@@ -197,7 +220,9 @@ def _trial_row(trial: FrozenTrial) -> TrialRow:
     attrs = trial.user_attrs
     outcome = trial_outcome(trial)
     score: float | None = None
-    if trial.state.name == "COMPLETE" and trial.values:  # a wilcoxon-pruned one: its mean
+    if outcome == "infeasible":  # told 0.0 for the sampler's sake; it has no score
+        pass
+    elif trial.state.name == "COMPLETE" and trial.values:  # a wilcoxon-pruned one: its mean
         score = float(trial.values[0])
     elif trial.intermediate_values:
         score = float(trial.intermediate_values[max(trial.intermediate_values)])

@@ -233,6 +233,9 @@ def test_report_json_and_default_html_path(services: RunServices, searched: Job,
     board = [(row["number"], row["outcome"]) for row in report["leaderboard"]]
     assert board == [(1, "completed"), (2, "completed"), (0, "completed"), (3, "pruned"),
                      (4, "infeasible"), (6, "running"), (5, "failed")]
+    # The infeasible trial was told 0.0 for the sampler's sake; it was never evaluated.
+    scores = {row["number"]: row["score"] for row in report["leaderboard"]}
+    assert scores[4] is None and scores[3] == 0.2 and scores[1] == 0.8
     assert [e["score"] for e in report["final_ranking"]] == [0.75, 0.72]
     assert [e["architecture_name"] for e in report["power_ranking"]] == [
         "sim-large alone", "sim-small alone"]
@@ -242,6 +245,45 @@ def test_report_json_and_default_html_path(services: RunServices, searched: Job,
     default = tmp_path / "reports" / f"{searched.name}-{searched.id}.html"
     assert default.exists() and str(default) in done.stdout.replace("\n", "")
     assert "three LLMs x10" in done.stdout
+
+
+def test_plots_draw_only_evaluated_trials(database_url: str, searched: Job) -> None:
+    """Optuna holds the infeasible trial 4 as COMPLETE with 0.0: the history and the
+    importances must not draw that as a score, nor renumber the trials."""
+    from scheduler.report_html import plots
+    from scheduler.reports import open_study
+
+    study = open_study(database_url, searched.study_name)
+    assert study is not None
+    drawn = {title: figure for title, figure, _ in plots(job_report(database_url, searched.id),
+                                                        study)}
+    history = drawn["Optimization history"]
+    assert history is not None
+    [points] = [trace for trace in history.data if trace.name == "score"]
+    assert sorted(zip(points.x, points.y, strict=True)) == [(0, 0.6), (1, 0.8), (2, 0.7)]
+    assert drawn["Parameter importances"] is not None  # from the three completed trials
+    rungs = drawn["Intermediate values (score at each rung)"]
+    assert rungs is not None and {trace.name for trace in rungs.data} >= {
+        "Trial0", "Trial1", "Trial2", "Trial3"}
+
+
+def test_a_trial_wilcoxon_stopped_is_drawn_as_pruned() -> None:
+    """Under pruner wilcoxon a stopped trial is told COMPLETE with its mean so far: in the
+    plots it is a pruned trial with its per-question reports, not a finished score."""
+    from scheduler.reports import evaluated_view
+
+    study = optuna.create_study(direction="maximize")
+    for outcome, reports in (("completed", [1.0, 1.0, 0.0]), ("pruned", [0.0, 0.0])):
+        trial = study.ask(DISTRIBUTIONS)
+        for step, score in enumerate(reports):
+            trial.report(score, step=step)
+        trial.set_user_attr("outcome", outcome)
+        study.tell(trial, sum(reports) / len(reports))
+    view = evaluated_view(study)
+    assert [(t.number, t.state, t.values) for t in view.trials] == [
+        (0, TrialState.COMPLETE, [2 / 3]), (1, TrialState.PRUNED, None)]
+    assert view.trials[1].intermediate_values == {0: 0.0, 1: 0.0}
+    assert view.best_value == 2 / 3
 
 
 def test_best_is_an_architecture_validate_accepts(services: RunServices, searched: Job,
