@@ -153,7 +153,7 @@ def plots(report: JobReport, study: optuna.Study | None
     two = len(report.directions) == 2
     plots: list[tuple[str, go.Figure | None, str]] = []
     if study is None or not any(t.values for t in trials):
-        plots.append(("Optimization history", None, "no finished trial yet"))
+        plots.append(("Optimization history", None, "no evaluated trial yet"))
     else:
         # One objective: no target, so Optuna knows score is maximised and draws the best-
         # so-far line; two: the score alone (Optuna draws no best line for a target).
