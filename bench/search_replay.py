@@ -317,8 +317,7 @@ def calls_to_optimum(path: Path, seeds: int, samplers: list[str]) -> dict[str, A
         reached = sum(v is not None for v in found)
         out[label] = {"median": median_or_none(found), "reached": reached, "seeds": seeds,
                       "trials": trials, "seconds": time.monotonic() - started,
-                      "paid_median": (median_or_none(paid) if saved.get("power_ranking")
-                                      else None)}
+                      "paid_median": median_or_none(paid)}  # None without identities
         print(f"  {label} ({pruner}, {trials} trials, {parallel} in parallel): median calls "
               f"to the optimum {out[label]['median']} (with the shared cache, power ranking "
               f"included: {out[label]['paid_median']}), {reached}/{seeds} seeds reach it "
