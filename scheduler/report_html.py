@@ -37,6 +37,7 @@ th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
 th { background: #f3f3f3; } td.text { text-align: left; }
 .note { color: #666; font-style: italic; } .simulated { color: #a35200; font-weight: bold; }
 pre { background: #f7f7f7; padding: 1em; overflow-x: auto; }
+details.params summary { cursor: pointer; color: #555; } details.params div { white-space: nowrap; }
 """
 
 
@@ -110,11 +111,16 @@ def _best(report: JobReport) -> str:
             "</details>")
 
 
+class _Html(str):
+    """A cell that is already HTML (its text escaped where it was built)."""
+
+
 def _table(header: Sequence[str], rows: list[list[str]], text_columns: set[int]) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f'<td class="text">{_e(c)}</td>' if i in text_columns
-                         else f"<td>{_e(c)}</td>" for i, c in enumerate(row)) + "</tr>"
+        "<tr>" + "".join(
+            (f'<td class="text">{_cell(c)}</td>' if i in text_columns else f"<td>{_cell(c)}</td>")
+            for i, c in enumerate(row)) + "</tr>"
         for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -128,8 +134,22 @@ def _leaderboard(rows: list[TrialRow]) -> str:
         [str(r.number), r.architecture_name, r.outcome, _num(r.score),
          _num(r.cost_per_question_usd, 6), _num(r.cost_usd, 4), _s(r.llm_calls),
          _s(r.cache_hits), _s(r.questions),
-         ", ".join(f"{k}={v}" for k, v in sorted(r.params.items())), r.note or ""]
+         _params(r.params), r.note or ""]
         for r in rows], {1, 2, 9, 10})
+
+
+def _params(params: dict[str, Any]) -> _Html:
+    """Folded: the architecture's name already says what it is, and a dozen parameters in
+    one cell made every row of the leaderboard several lines tall."""
+    if not params:
+        return _Html("")
+    lines = "".join(f"<div>{_e(f'{k}={v}')}</div>" for k, v in sorted(params.items()))
+    return _Html(f'<details class="params"><summary>{len(params)} parameters</summary>'
+                 f"{lines}</details>")
+
+
+def _cell(value: str) -> str:
+    return value if isinstance(value, _Html) else _e(value)
 
 
 def _evaluations(rows: list[EvaluationRow], empty: str) -> str:

@@ -221,6 +221,9 @@ def test_report_html_is_one_file_that_opens_offline(services: RunServices, searc
         assert name in page
     assert "<script src" not in page.replace(" ", "")
     assert page.count("* plotly.js v") == 1  # the library, inline, once
+    # A trial's parameters fold under one line (the name says what it is), each on its own.
+    assert ('<details class="params"><summary>2 parameters</summary>'
+            "<div>generators=3</div><div>samples=10</div></details>") in page
     for title in ("Optimization History Plot", "score vs cost (Pareto front highlighted)",
                   "Hyperparameter Importances", "Intermediate Values Plot", "simulated LLMs"):
         assert title in page
