@@ -12,6 +12,12 @@ from tests.engine import CANARY_KEYS, Engine, datasets, start_cache_redis, start
 from tests.services import RunServices, ServiceMissing, close_services, open_services
 from tests.workers import WorkerPool
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # pytest-xdist sets COLUMNS=80 and LINES=24 in its worker processes; the CLIs the tests
+    # run would then fit their tables and paths to 80 columns, unlike in a serial run or a pipe.
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
 
 @pytest.fixture(scope="session")
 def services() -> Iterator[RunServices]:
