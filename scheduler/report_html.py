@@ -37,7 +37,7 @@ th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
 th { background: #f3f3f3; } td.text { text-align: left; }
 .note { color: #666; font-style: italic; } .simulated { color: #a35200; font-weight: bold; }
 pre { background: #f7f7f7; padding: 1em; overflow-x: auto; }
-details.params summary { cursor: pointer; color: #555; } details.params div { white-space: nowrap; }
+details.params summary { cursor: pointer; color: #555; white-space: nowrap; } details.params div { white-space: nowrap; }
 """
 
 
