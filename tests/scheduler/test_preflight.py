@@ -44,6 +44,12 @@ class Rig:
     simulator_url: str
     database_url: str
     directory: Path
+    redis_prefix: str
+
+    def fresh_prefix(self) -> str:
+        """A broker and cache prefix of one test, under the run's own: the run's clean-up
+        deletes its keys (a prefix of its own left them in the machine's Redis)."""
+        return f"{self.redis_prefix}pf-{uuid.uuid4().hex[:6]}:"
 
     def env(self, prefix: str, **extra: str) -> dict[str, str]:
         clean = {k: v for k, v in os.environ.items() if not k.startswith("ITAS_")}
@@ -67,7 +73,7 @@ def rig(services: RunServices, tmp_path_factory: pytest.TempPathFactory) -> Iter
     directory = tmp_path_factory.mktemp("preflight")
     simulator, url = start_simulator(directory)
     try:
-        yield Rig(url, services.database_url, directory)
+        yield Rig(url, services.database_url, directory, services.redis_prefix)
     finally:
         stop(simulator)
 
@@ -93,7 +99,7 @@ def start_worker(rig: Rig, prefix: str, **extra: str) -> WorkerPool:
 
 
 def test_a_worker_without_keys_stops_submit_run_and_the_scheduler(rig: Rig) -> None:
-    prefix = f"itas-test-pf-{uuid.uuid4().hex[:6]}:"
+    prefix = rig.fresh_prefix()
     pool = start_worker(rig, prefix)  # the new user's mistake: no ITAS_SIM_KEY_* set
     env = rig.env(prefix)
     jobs_before, evaluations_before = rig.count("search_jobs"), rig.count("evaluations")
@@ -129,7 +135,7 @@ def test_a_worker_without_keys_stops_submit_run_and_the_scheduler(rig: Rig) -> N
 
 
 def test_a_wrong_key_is_named_by_its_variable(rig: Rig) -> None:
-    prefix = f"itas-test-pf-{uuid.uuid4().hex[:6]}:"
+    prefix = rig.fresh_prefix()
     pool = start_worker(rig, prefix, ITAS_SIM_KEY_1=CANARY_KEYS[0],
                         ITAS_SIM_KEY_2="not-the-simulators-key")
     evaluations_before = rig.count("evaluations")
@@ -158,7 +164,7 @@ def test_an_unknown_model_is_named(rig: Rig, tmp_path: Path) -> None:
     arch.write_text(json.dumps({"name": "typo", "layers": [[{
         "type": "generator", "model": "sim-typo", "model_type": "OpenAI_API",
         "samples": 1, "temperature": 0.7, "max_tokens": 256}]]}))
-    prefix = f"itas-test-pf-{uuid.uuid4().hex[:6]}:"
+    prefix = rig.fresh_prefix()
     pool = start_worker(rig, prefix, ITAS_SIM_KEY_1=CANARY_KEYS[0],
                         ITAS_ENDPOINTS_FILE=str(registry))
     try:
@@ -174,7 +180,7 @@ def test_an_unknown_model_is_named(rig: Rig, tmp_path: Path) -> None:
 
 
 def test_no_worker_is_its_own_error(rig: Rig) -> None:
-    prefix = f"itas-test-pf-{uuid.uuid4().hex[:6]}:"  # nobody listens on this broker prefix
+    prefix = rig.fresh_prefix()  # nobody listens on this broker prefix
     done = itas(rig.env(prefix), "submit", DEMO_JOB)
     assert done.returncode == 1, done.stderr
     assert "no worker answered" in one_line(done)
@@ -209,7 +215,7 @@ except ItasError as exc:
 def test_a_setup_error_during_a_run_stops_the_evaluation_without_a_score(
     rig: Rig, tmp_path: Path, setup: str
 ) -> None:
-    prefix = f"itas-test-pf-{uuid.uuid4().hex[:6]}:"
+    prefix = rig.fresh_prefix()
     if setup == "refused key":
         extra = {"ITAS_SIM_KEY_1": "revoked-key"}
         llm, expected = "sim-small", "AuthenticationFailed: endpoint simulator: HTTP 401, the " \
@@ -258,7 +264,7 @@ def test_a_broker_lost_while_itas_run_sends_leaves_nothing_half_queued(
     rig: Rig, tmp_path: Path
 ) -> None:
     broker, broker_url = start_cache_redis(tmp_path)  # a broker of its own, to kill
-    prefix = f"itas-test-pf-{uuid.uuid4().hex[:6]}:"
+    prefix = rig.fresh_prefix()
     extra = {"ITAS_BROKER_URL": broker_url, "ITAS_SIM_KEY_1": CANARY_KEYS[0],
              "ITAS_SIM_KEY_2": CANARY_KEYS[1]}
     arch = tmp_path / "one.json"
