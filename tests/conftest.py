@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from scheduler.processes import stop
 from tests.engine import CANARY_KEYS, Engine, datasets, start_cache_redis, start_simulator
-from tests.services import RunServices, ServiceMissing, close_services, open_services
+from tests.services import (
+    REPO,
+    RunServices,
+    ServiceMissing,
+    boot_embedded,
+    close_services,
+    open_services,
+    stop_embedded,
+)
 from tests.workers import WorkerPool
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -17,6 +26,33 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     # run would then fit their tables and paths to 80 columns, unlike in a serial run or a pipe.
     os.environ.pop("COLUMNS", None)
     os.environ.pop("LINES", None)
+
+
+_EMBEDDED_STARTED = pytest.StashKey[bool]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist without the service URLs, the controller boots the embedded servers
+    before the test processes start (they inherit the URLs): each process booting them itself
+    would have the first to finish stop them under the others."""
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    if os.environ.get("ITAS_DATABASE_URL") and os.environ.get("ITAS_REDIS_URL"):
+        return
+    try:
+        db_url, redis_url, started = boot_embedded()
+    except Exception as exc:
+        raise pytest.UsageError(
+            f"the embedded PostgreSQL and Redis did not start ({exc}); set ITAS_DATABASE_URL "
+            "and ITAS_REDIS_URL to servers of your own, or run one process: "
+            "make test TEST_PROCESSES=1") from exc
+    os.environ.update(ITAS_DATABASE_URL=db_url, ITAS_REDIS_URL=redis_url)
+    config.stash[_EMBEDDED_STARTED] = started
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config.stash.get(_EMBEDDED_STARTED, False):
+        stop_embedded(Path(os.environ.get("ITAS_HOME", REPO / ".itas")))
 
 
 @pytest.fixture(scope="session")

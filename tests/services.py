@@ -5,7 +5,10 @@
 - unset (a fresh machine): the embedded servers under ``ITAS_HOME`` (default ``./.itas``) are
   started, and stopped again at the end if this run started them.
 
-Each run creates its own database (``itas_test_<hex>``) and Redis key prefix
+Under pytest-xdist the controller boots the embedded servers once, before the test processes
+start, and stops them after they end (tests/conftest.py); each process then finds the URLs set.
+
+Each run (each xdist process) creates its own database (``itas_test_<hex>``) and Redis key prefix
 (``itas-test-<hex>:``), and drops both at the end.
 """
 
@@ -80,19 +83,32 @@ def _check_redis(url: str) -> None:
         client.close()
 
 
-def open_services() -> RunServices:
+def _home() -> Path:
+    return Path(os.environ.get("ITAS_HOME", REPO / ".itas"))
+
+
+def boot_embedded() -> tuple[str, str, bool]:
+    """(database URL, Redis URL, whether this call started them): the URLs given in the
+    environment, and the embedded servers under ``ITAS_HOME`` for those not given."""
     db_url = os.environ.get("ITAS_DATABASE_URL")
     redis_url = os.environ.get("ITAS_REDIS_URL")
-    home = Path(os.environ.get("ITAS_HOME", REPO / ".itas"))
-    started = False
-    if not db_url or not redis_url:
-        settings = Settings(home=home, database_url=db_url or None, redis_url=redis_url or None)
-        was_running = all(row.answers for row in manager.status(settings))
-        state = manager.up(settings)
-        started = not was_running
-        db_url = db_url or state.postgres_url
-        redis_url = redis_url or state.redis_url
+    if db_url and redis_url:
+        return db_url, redis_url, False
+    settings = Settings(home=_home(), database_url=db_url or None, redis_url=redis_url or None)
+    was_running = all(row.answers for row in manager.status(settings))
+    state = manager.up(settings)
+    db_url = db_url or state.postgres_url
+    redis_url = redis_url or state.redis_url
     assert db_url and redis_url
+    return db_url, redis_url, not was_running
+
+
+def stop_embedded(home: Path) -> None:
+    manager.down(Settings(home=home))
+
+
+def open_services() -> RunServices:
+    db_url, redis_url, started = boot_embedded()
     _check_postgres(db_url)
     _check_redis(redis_url)
 
@@ -101,7 +117,7 @@ def open_services() -> RunServices:
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     test_db = make_url(db_url).set(database=name).render_as_string(hide_password=False)
-    return RunServices(db_url, test_db, redis_url, f"itas-test-{run}:", started, home)
+    return RunServices(db_url, test_db, redis_url, f"itas-test-{run}:", started, _home())
 
 
 def close_services(services: RunServices) -> None:
@@ -119,4 +135,4 @@ def close_services(services: RunServices) -> None:
     finally:
         client.close()
     if services.started_embedded:
-        manager.down(Settings(home=services.home))
+        stop_embedded(services.home)
