@@ -34,10 +34,11 @@ _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
-th { background: #f3f3f3; } td.text { text-align: left; }
+th { background: #f3f3f3; } td.text, th.text { text-align: left; }
 .note { color: #666; font-style: italic; } .simulated { color: #a35200; font-weight: bold; }
 pre { background: #f7f7f7; padding: 1em; overflow-x: auto; }
-details.params summary { cursor: pointer; color: #555; white-space: nowrap; } details.params div { white-space: nowrap; }
+details.params summary { cursor: pointer; color: #555; white-space: nowrap; }
+details.params div { white-space: nowrap; }
 """
 
 
@@ -116,7 +117,8 @@ class _Html(str):
 
 
 def _table(header: Sequence[str], rows: list[list[str]], text_columns: set[int]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    head = "".join(f'<th class="text">{_e(h)}</th>' if i in text_columns else f"<th>{_e(h)}</th>"
+                   for i, h in enumerate(header))
     body = "".join(
         "<tr>" + "".join(
             (f'<td class="text">{_cell(c)}</td>' if i in text_columns else f"<td>{_cell(c)}</td>")
