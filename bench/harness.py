@@ -1,6 +1,6 @@
 """A fresh, complete itas stack for a benchmark: its own database and Redis namespace (so no
 earlier cache serves it), the simulator, and worker processes. Loopback only; everything it
-starts is stopped and its database dropped at the end."""
+starts is stopped, and its database and Redis keys dropped, at the end."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+import redis
 import yaml
 from sqlalchemy.engine import make_url
 
@@ -73,6 +74,20 @@ def fresh_stack(*, latency_scale: float = 1.0, workers: int = 2, threads: int | 
             stop(process)
         with psycopg.connect(urls.database_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE "{db_name}" WITH (FORCE)')
+        drop_keys(urls.redis_url, env["ITAS_REDIS_PREFIX"])
+
+
+def drop_keys(redis_url: str, prefix: str) -> int:
+    """Delete every key under ``prefix`` (a stack's cache, broker queues and limiter state:
+    a search-demo run leaves about 3,000 of them); returns how many."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start:start + 500])
+        return len(keys)
+    finally:
+        client.close()
 
 
 def wait_log(log: Path, text: str, process: object, timeout_s: float = 60) -> None:
