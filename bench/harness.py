@@ -77,15 +77,14 @@ def fresh_stack(*, latency_scale: float = 1.0, workers: int = 2, threads: int | 
         drop_keys(urls.redis_url, env["ITAS_REDIS_PREFIX"])
 
 
-def drop_keys(redis_url: str, prefix: str) -> int:
-    """Delete every key under ``prefix`` (a stack's cache, broker queues and limiter state:
-    a search-demo run leaves about 3,000 of them); returns how many."""
+def drop_keys(redis_url: str, prefix: str) -> None:
+    """Delete every key under ``prefix``: a stack's cache, broker queues and limiter state
+    (a search-demo run leaves about 3,000 of them)."""
     client = redis.Redis.from_url(redis_url)
     try:
         keys = list(client.scan_iter(match=prefix + "*", count=1000))
         for start in range(0, len(keys), 500):
             client.delete(*keys[start:start + 500])
-        return len(keys)
     finally:
         client.close()
 

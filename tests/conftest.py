@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from scheduler.processes import stop
 from tests.engine import CANARY_KEYS, Engine, datasets, start_cache_redis, start_simulator
 from tests.services import (
-    REPO,
     RunServices,
     ServiceMissing,
     boot_embedded,
     close_services,
+    itas_home,
     open_services,
     stop_embedded,
 )
@@ -52,7 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if config.stash.get(_EMBEDDED_STARTED, False):
-        stop_embedded(Path(os.environ.get("ITAS_HOME", REPO / ".itas")))
+        stop_embedded(itas_home())
 
 
 @pytest.fixture(scope="session")

@@ -83,7 +83,8 @@ def _check_redis(url: str) -> None:
         client.close()
 
 
-def _home() -> Path:
+def itas_home() -> Path:
+    """Where the embedded servers live (``ITAS_HOME``, by default ``./.itas``)."""
     return Path(os.environ.get("ITAS_HOME", REPO / ".itas"))
 
 
@@ -94,7 +95,8 @@ def boot_embedded() -> tuple[str, str, bool]:
     redis_url = os.environ.get("ITAS_REDIS_URL")
     if db_url and redis_url:
         return db_url, redis_url, False
-    settings = Settings(home=_home(), database_url=db_url or None, redis_url=redis_url or None)
+    settings = Settings(home=itas_home(), database_url=db_url or None,
+                        redis_url=redis_url or None)
     was_running = all(row.answers for row in manager.status(settings))
     state = manager.up(settings)
     db_url = db_url or state.postgres_url
@@ -117,7 +119,7 @@ def open_services() -> RunServices:
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     test_db = make_url(db_url).set(database=name).render_as_string(hide_password=False)
-    return RunServices(db_url, test_db, redis_url, f"itas-test-{run}:", started, _home())
+    return RunServices(db_url, test_db, redis_url, f"itas-test-{run}:", started, itas_home())
 
 
 def close_services(services: RunServices) -> None:
