@@ -109,6 +109,11 @@ class Evaluation(SQLModel, table=True):
     finished_at: datetime | None = _ts(nullable=True)
     #: Why it was stopped (status failed): a refused key, an unknown model; never a key.
     error: str | None = None
+    #: A judged benchmark's judge: the LLM (a name of the endpoints registry) and the judge
+    #: definition read from the benchmark's files (benchmarks/judged/base.py), so that workers
+    #: judge with nothing but the database. None for benchmarks scored without a judge.
+    judge_llm: str | None = None
+    judge: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
 
 
 class Answer(SQLModel, table=True):
@@ -134,6 +139,9 @@ class Answer(SQLModel, table=True):
     error: str | None = None
     cost_usd: float = 0.0
     latency_s: float = 0.0
+    #: A judged benchmark's verdicts on this answer ({"verdicts": [...], "unparsed": n}); the
+    #: score is None when none could be read (left out of the mean, never a 0).
+    judgment: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
     created_at: datetime = _ts()
 
 
@@ -195,6 +203,10 @@ class LLMCall(SQLModel, table=True):
     request_messages: list[dict[str, Any]] | None = Field(
         default=None, sa_column=Column(JSONB, nullable=True))
     response_text: str | None = None
+    #: The first output token's top log-probabilities, [[token, logprob], ...], when the call
+    #: asked for them (AlpacaEval's judge reads its preference from them).
+    response_logprobs: list[Any] | None = Field(default=None, sa_column=Column(JSONB,
+                                                                             nullable=True))
     created_at: datetime = _ts()
 
 

@@ -41,6 +41,7 @@ class Role(StrEnum):
     UNIT_TEST_GENERATE = "unit_test_generate"
     UNIT_TEST_EVALUATE = "unit_test_evaluate"
     SCORE = "score"  # a reward model scoring candidates
+    JUDGE = "judge"  # a judged benchmark's judge (benchmarks/judged/), not the architecture's
 
 
 class ReplyError(ValueError):

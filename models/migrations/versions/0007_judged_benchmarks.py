@@ -1,0 +1,34 @@
+"""judged benchmarks: an evaluation's judge (its LLM and the judge definition read from the
+benchmark's files), an answer's verdicts, and a call's first-token log-probabilities
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-07 15:30:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
+
+revision = '0007'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column('evaluations',
+                  sa.Column('judge_llm', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+    op.add_column('evaluations', sa.Column('judge', JSONB(), nullable=True))
+    op.add_column('answers', sa.Column('judgment', JSONB(), nullable=True))
+    op.add_column('llm_calls', sa.Column('response_logprobs', JSONB(), nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column('llm_calls', 'response_logprobs')
+    op.drop_column('answers', 'judgment')
+    op.drop_column('evaluations', 'judge')
+    op.drop_column('evaluations', 'judge_llm')
