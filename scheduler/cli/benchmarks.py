@@ -21,6 +21,7 @@ import yaml
 from benchmarks.base import Benchmark, BenchmarkError, Item, Scored
 from benchmarks.registry import BENCHMARKS, data_source, get, load_questions
 from models.errors import ConfigError
+from scheduler.cli.judgment_scores import JUDGMENT_BENCHMARKS, score_judgments
 
 app = typer.Typer(help="The registered benchmarks: list them, score predictions.",
                   no_args_is_help=True)
@@ -81,8 +82,12 @@ def _row(benchmark: Benchmark) -> dict[str, Any]:
 
 def score(
     name: str = typer.Argument(..., help="The benchmark (`itas benchmarks list`)."),
-    predictions: Path = typer.Option(..., "--predictions",
-                                     help='JSONL: {"id": ..., "prediction": ...} per line.'),
+    predictions: Path | None = typer.Option(None, "--predictions",
+                                            help='JSONL: {"id": ..., "prediction": ...} per '
+                                                 'line.'),
+    judgments: Path | None = typer.Option(None, "--judgments", help="mt-bench, arena-hard: "
+                                          "recorded judgments (FastChat's or arena-hard-auto's "
+                                          "model_judgment JSONL; arena-hard: or a folder)."),
     data: Path | None = typer.Option(None, "--data", help="The benchmark's data file or folder "
                                      "(default: under $ITAS_DATASETS, or packaged)."),
     option: list[str] = typer.Option([], "--option", help="A benchmark option, KEY=VALUE "
@@ -90,6 +95,13 @@ def score(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Score a file of predictions with the benchmark's own scorer; per item and in total."""
+    if judgments is not None:
+        with _user_errors():
+            score_judgments(name, judgments, _options(option), as_json)
+        return
+    if predictions is None:
+        raise ConfigError("expected --predictions FILE (or --judgments FILE for "
+                          f"{', '.join(JUDGMENT_BENCHMARKS)})")
     with _user_errors():
         benchmark = get(name)
         items = {item.item_id: item for item in load_questions(
