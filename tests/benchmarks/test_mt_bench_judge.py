@@ -75,7 +75,7 @@ def test_judge_calls_are_fastchats_prompts_per_category_and_turn(datasets: Path)
                                           / "gpt-4_single.jsonl").read_text().splitlines()]
     prompts = {(r["question_id"], r["turn"]): (r["user_prompt"], r["judge"][1]) for r in rows}
     checked = 0
-    for (question_id, turn), (user_prompt, prompt_name) in prompts.items():
+    for (question_id, turn), (user_prompt, _) in prompts.items():
         if turn != 2:
             continue
         calls = BENCH.judge_calls(definition, items[question_id].reference,
