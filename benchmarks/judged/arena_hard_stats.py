@@ -186,7 +186,7 @@ def leaderboard(battles: Iterable[Battle], baseline: str = BASELINE, *,
     for model, elo in ratings.items():
         if model == baseline:
             continue
-        low, high = np.percentile(samples[model], [2.5, 97.5])
+        low, high = np.percentile(samples.get(model) or [elo], [2.5, 97.5])
         lines.append(ModelScore(model, win_rate(elo), win_rate(float(low)),
                                 win_rate(float(high)), elo))
     return sorted(lines, key=lambda line: -line.score)
