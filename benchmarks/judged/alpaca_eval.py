@@ -30,15 +30,22 @@ from typing import Any
 
 from benchmarks.base import BenchmarkError, Item, Scored
 from benchmarks.files import read_json
-from benchmarks.judged.alpaca_eval_data import read_annotations_folder
-from benchmarks.judged.alpaca_eval_difficulty import instruction_difficulty
-from benchmarks.judged.alpaca_eval_glm import GamedRows, length_controlled, read_gamed_csv
+from benchmarks.judged.alpaca_eval_gamed import GamedRows, difficulty_from_gamed, read_gamed_csv
 from benchmarks.judged.alpaca_eval_judge import fill_messages, is_switched, read_judge
-from benchmarks.judged.alpaca_eval_leaderboard import difficulty_from_gamed
-from benchmarks.judged.alpaca_eval_stats import (DRAW, preference_from_label,
-                                                 preference_from_logprobs, win_rate)
-from benchmarks.judged.base import (MAX_JUDGE_ATTEMPTS, JudgeCall, JudgedSummary, JudgeReply,
-                                    QuestionJudgment, Verdict)
+from benchmarks.judged.alpaca_eval_stats import (
+    DRAW,
+    preference_from_label,
+    preference_from_logprobs,
+    win_rate,
+)
+from benchmarks.judged.base import (
+    MAX_JUDGE_ATTEMPTS,
+    JudgeCall,
+    JudgedSummary,
+    JudgeReply,
+    QuestionJudgment,
+    Verdict,
+)
 from benchmarks.options import check_known
 
 __all__ = ["AlpacaEval"]
@@ -132,21 +139,24 @@ class AlpacaEval:
         numerator = str(definition["numerator_token"])
         denominators = [str(t) for t in definition["denominator_tokens"]]
         label = reply.text.strip() or None
-        common = {"key": call.key, "label": label, "attempts": call.attempt + 1,
-                  "context": dict(call.context)}
+
+        def verdict(value: float | None, note: str | None = None) -> Verdict:
+            return Verdict(call.key, value, label=label, note=note, attempts=call.attempt + 1,
+                           context=dict(call.context))
+
         if reply.top_logprobs:
             value = preference_from_logprobs(reply.top_logprobs, numerator, denominators,
                                              switched=switched)
             if value is not None:
-                return Verdict(value=value, **common)
+                return verdict(value)
         value = preference_from_label(reply.text, numerator, denominators, switched=switched)
         if value is not None:
             why = "no log-probabilities" if not reply.top_logprobs \
                 else "no label among the first token's top log-probabilities"
-            return Verdict(value=value, note=f"read from the label written ({why})", **common)
-        return Verdict(value=None, note=f"unparsed: neither {' nor '.join(denominators)} among "
-                       f"the first token's top log-probabilities nor as the reply "
-                       f"({reply.text.strip()[:40]!r})", **common)
+            return verdict(value, f"read from the label written ({why})")
+        return verdict(None, f"unparsed: neither {' nor '.join(denominators)} among the first "
+                       f"token's top log-probabilities nor as the reply "
+                       f"({reply.text.strip()[:40]!r})")
 
     def follow_up(self, definition: Mapping[str, Any], call: JudgeCall,
                   reply: JudgeReply) -> JudgeCall | None:
@@ -170,6 +180,8 @@ class AlpacaEval:
                                             "lc_win_rate": None, "lc_standard_error": None}
         difficulty = definition.get("difficulty")
         if difficulty is not None and judgments:
+            from benchmarks.judged.alpaca_eval_glm import length_controlled  # scikit-learn
+
             gamed = definition.get("gamed")
             try:
                 fitted = length_controlled(
@@ -224,6 +236,12 @@ def _preference(reference: Mapping[str, Any], answers: Sequence[str],
 
 @functools.lru_cache(maxsize=4)
 def _difficulty_cached(folder: str, stamp: tuple[tuple[str, int, int], ...]) -> tuple[float, ...]:
+    # Imported here: scikit-learn takes most of a second to import, and only the scheduler
+    # making a judge definition and the statistics need it, not every process that lists
+    # the benchmarks.
+    from benchmarks.judged.alpaca_eval_data import read_annotations_folder
+    from benchmarks.judged.alpaca_eval_difficulty import instruction_difficulty
+
     return tuple(instruction_difficulty(read_annotations_folder(Path(folder))))
 
 

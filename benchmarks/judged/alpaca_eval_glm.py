@@ -20,17 +20,16 @@ alpaca_eval regularises the fit towards two "gamed" baselines (the baseline prom
 verbose, and concise; ``not_gamed_baseline`` 0 for their rows, weight lambda / 2 = 0.1 each):
 this keeps a system from buying win rate with length alone. Their judgments come in
 ``df_gamed.csv`` from the Hugging Face hub, which this project cannot reach; given that file
-(:func:`read_gamed_csv`), :func:`length_controlled` does the same; without it, it fits the
-system's rows alone (alpaca_eval's GLM ``length_controlled_noreg``) and says so in its result.
+(:mod:`benchmarks.judged.alpaca_eval_gamed`), :func:`length_controlled` does the same; without
+it, it fits the system's rows alone (alpaca_eval's GLM ``length_controlled_noreg``) and says so
+in its result.
 """
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,36 +38,16 @@ from sklearn.linear_model import LogisticRegressionCV
 from sklearn.metrics import make_scorer
 from sklearn.model_selection import GroupKFold
 
-from benchmarks.base import BenchmarkError
+from benchmarks.judged.alpaca_eval_gamed import GamedRows
 from benchmarks.judged.alpaca_eval_stats import normalise_preference, sem
 
-__all__ = ["GAMED_LAMBDA", "GamedRows", "LengthControlled", "fit_soft_logistic",
-           "length_controlled", "read_gamed_csv"]
+__all__ = ["GAMED_LAMBDA", "LengthControlled", "fit_soft_logistic", "length_controlled"]
 
 #: alpaca_eval's ``regularize_to_baseline_lambda`` of ``length_controlled_v1``.
 GAMED_LAMBDA = 0.2
 N_SPLITS = 5
 #: The GLM's three terms, named as alpaca_eval's weights files name them.
 TERMS = ("np.tanh(std_delta_len)", "instruction_difficulty", "not_gamed_baseline.astype(float)")
-
-
-@dataclass(frozen=True)
-class GamedRows:
-    """The gamed baselines' judgments as alpaca_eval's ``df_gamed.csv`` holds them: per row the
-    instruction ``index``, the preference in 0..1, the standardised length difference, and the
-    instruction's difficulty (the official one, which the file is also the source of)."""
-
-    index: tuple[int, ...]
-    preference: tuple[float, ...]
-    std_delta_len: tuple[float, ...]
-    difficulty: tuple[float, ...]
-
-    def difficulty_by_index(self) -> dict[int, float]:
-        """Instruction index -> difficulty, from each index's first row (as the package)."""
-        found: dict[int, float] = {}
-        for index, value in zip(self.index, self.difficulty, strict=True):
-            found.setdefault(index, value)
-        return found
 
 
 @dataclass(frozen=True)
@@ -158,31 +137,3 @@ def length_controlled(preferences: Sequence[float | None], len_baseline: Sequenc
         standard_error=None if error is None else 100.0 * error,
         weights=dict(zip(TERMS, (float(w) for w in model.coef_[0]), strict=True)),
         regularised=gamed is not None)
-
-
-def read_gamed_csv(path: Path) -> GamedRows:
-    """alpaca_eval's ``df_gamed.csv`` (columns ``index``, ``preference`` in 0..1,
-    ``std_delta_len``, ``instruction_difficulty``; others ignored), as the package reads it.
-    Raises BenchmarkError naming the file and row of what is missing or malformed."""
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BenchmarkError(f"{path}: cannot read the gamed baselines: {exc}") from exc
-    columns = ("index", "preference", "std_delta_len", "instruction_difficulty")
-    read: list[tuple[int, float, float, float]] = []
-    for number, row in enumerate(rows, 2):
-        try:
-            index = int(float(row["index"]))
-            preference, delta, hardness = (float(row[c]) for c in columns[1:])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BenchmarkError(f"{path}:{number}: expected the columns {', '.join(columns)} "
-                                 "with numbers (alpaca_eval's df_gamed.csv)") from exc
-        if not 0.0 <= preference <= 1.0:
-            raise BenchmarkError(f"{path}:{number}: preference {preference} is not in 0..1 "
-                                 "(df_gamed.csv holds preference - 1)")
-        read.append((index, preference, delta, hardness))
-    if not read:
-        raise BenchmarkError(f"{path}: no rows")
-    return GamedRows(index=tuple(r[0] for r in read), preference=tuple(r[1] for r in read),
-                     std_delta_len=tuple(r[2] for r in read), difficulty=tuple(r[3] for r in read))

@@ -16,10 +16,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from benchmarks.judged.alpaca_eval_data import IndexBy, SystemJudgments
-from benchmarks.judged.alpaca_eval_glm import GamedRows, length_controlled
+from benchmarks.judged.alpaca_eval_gamed import GamedRows
+from benchmarks.judged.alpaca_eval_glm import length_controlled
 from benchmarks.judged.alpaca_eval_stats import win_rate
 
-__all__ = ["LeaderboardRow", "difficulty_from_gamed", "leaderboard"]
+__all__ = ["LeaderboardRow", "leaderboard"]
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,6 @@ class LeaderboardRow:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def difficulty_from_gamed(gamed: GamedRows) -> list[float]:
-    """The official instruction difficulty that ``df_gamed.csv`` carries, by index."""
-    by_index = gamed.difficulty_by_index()
-    return [by_index.get(i, 0.0) for i in range(max(by_index) + 1)]
 
 
 def leaderboard(systems: Sequence[SystemJudgments], *, difficulty: Sequence[float],
