@@ -56,6 +56,7 @@ class Benchmark(StrEnum):
     MIXEVAL_HARD_MC = "mixeval-hard-mc"
     MIXEVAL_HARD_FREE = "mixeval-hard-free"
     MT_BENCH = "mt-bench"
+    ALPACA_EVAL = "alpaca-eval"
 
 
 class Sampler(StrEnum):

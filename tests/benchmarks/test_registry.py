@@ -27,6 +27,7 @@ EXPECTED = {
     "mixeval-hard-mc": (500, 100, ["mc-1", "mc-15", "mc-17", "mc-22", "mc-24"]),
     "mixeval-hard-free": (500, 100, ["ff-1", "ff-15", "ff-17", "ff-22", "ff-24"]),
     "mt-bench": (80, 16, ["mt-82", "mt-89", "mt-92", "mt-95", "mt-105"]),
+    "alpaca-eval": (805, 161, ["ae-30", "ae-34", "ae-35", "ae-45", "ae-52"]),
 }
 
 

@@ -82,7 +82,7 @@ MALFORMED: list[tuple[str, dict[str, Any], list[str]]] = [
                                   'got ""']),
     ("unknown benchmark", job(benchmark="mmlu"),
      ["benchmark: expected one of synth-math, gsm8k, math, mixeval-hard-mc, mixeval-hard-free, "
-      "mt-bench, got \"mmlu\""]),
+      "mt-bench, alpaca-eval, got \"mmlu\""]),
     ("gsm8k without data", job(benchmark="gsm8k"), ["data: required for gsm8k"]),
     ("split out of range", job(search_fraction=1.5),
      ["search_fraction: expected a number between 0 and 1 (exclusive), got 1.5"]),
