@@ -85,8 +85,10 @@ def test_the_cli_reproduces_the_published_leaderboard(
             lc_errors[model] = abs(row["lc_win_rate"]
                                    - float(board["length_controlled_winrate"]))
     assert rows["gpt4_1106_preview"]["lc_win_rate"] == 50.0
+    # The median over all 29 (gpt4_gamed included); the bound on each, gpt4_gamed aside.
+    assert statistics.median(lc_errors.values()) <= 1.0, sorted(lc_errors.items(),
+                                                                key=lambda item: item[1])
     kept = {m: e for m, e in lc_errors.items() if m != EXCEPTION}
-    assert statistics.median(kept.values()) <= 1.0, sorted(kept.items(), key=lambda i: i[1])
     assert max(kept.values()) <= 3.5, max(kept.items(), key=lambda item: item[1])
 
 
