@@ -124,3 +124,32 @@ def test_annotations_are_for_alpaca_eval_only(alpaca: Path) -> None:
     done = CliRunner().invoke(app, ["benchmarks", "score", "alpaca-eval"])
     assert isinstance(done.exception, ConfigError)
     assert "--predictions FILE or --annotations DIR" in str(done.exception)
+
+
+def test_a_gamed_baselines_file_regularises_the_glm(alpaca: Path, tmp_path: Path) -> None:
+    """The official df_gamed.csv is not here: a file in its format, made for the test from two
+    recorded systems (difficulty 0), stands in. The GLM is then regularised and says so; a
+    malformed file is one line naming it."""
+    import math
+
+    from models.errors import ConfigError
+
+    rows = ["model,index,preference,std_delta_len,instruction_difficulty,not_gamed_baseline"]
+    for model in ("gpt-3.5-turbo-1106_verbose", "claude-2.1_concise"):
+        lines = (alpaca / "annotations" / f"{model}.jsonl").read_text().splitlines()
+        records = [json.loads(line) for line in lines]
+        deltas = [r["len_1"] - r["len_2"] for r in records]
+        spread = statistics.stdev(deltas)
+        rows += [f"{model},{r['index']},{r['preference'] - 1},{d / spread},0.0,False"
+                 for r, d in zip(records, deltas, strict=True)]
+    gamed = tmp_path / "df_gamed.csv"
+    gamed.write_text("\n".join(rows) + "\n")
+    result = score(alpaca, "--gamed", str(gamed))
+    assert result["glm"].startswith("regularised") and str(gamed) in result["difficulty"]
+    lc = {row["model"]: row["lc_win_rate"] for row in result["models"]}
+    assert all(math.isfinite(v) for v in lc.values()) and lc["gpt4_1106_preview"] == 50.0
+    gamed.write_text(rows[0] + "\nx,1,1.7,0.1,0.0,False\n")
+    done = CliRunner().invoke(app, ["benchmarks", "score", "alpaca-eval", "--annotations",
+                                    str(alpaca / "annotations"), "--gamed", str(gamed)])
+    assert isinstance(done.exception, ConfigError)
+    assert f"{gamed}:2: preference 1.7 is not in 0..1" in str(done.exception)
