@@ -89,6 +89,9 @@ def _header(report: JobReport) -> str:
     simulated = (' <span class="simulated">simulated LLMs (the itas simulator; no real '
                  "model)</span>") if report.simulated else ""
     error = f"<p>error: {_e(s.error)}</p>" if s.error else ""
+    judge = (f"<p>of which the benchmark's judge: {t.judge_calls} calls · "
+             f"{t.judge_provider_calls} paid · ${t.judge_cost_usd:.4f}</p>"
+             if t.judge_calls else "")
     return (
         f"<h1>Search job {_e(s.name)} ({s.job_id})</h1>"
         f"<p>benchmark <b>{_e(s.benchmark)}</b> · state <b>{_e(s.state)}</b> · sampler "
@@ -96,7 +99,7 @@ def _header(report: JobReport) -> str:
         f"</p><p>trials: {s.trials_finished} finished{planned} ({_e(counts)})</p>"
         f"<p>LLM calls {t.llm_calls} · cache hits {t.cache_hits} · provider calls "
         f"{t.provider_calls} · tokens {t.tokens_in} in / {t.tokens_out} out · "
-        f"${t.cost_usd:.4f}</p><p>LLMs: {_e(llms)}{simulated}</p>{error}"
+        f"${t.cost_usd:.4f}</p>{judge}<p>LLMs: {_e(llms)}{simulated}</p>{error}"
     )
 
 

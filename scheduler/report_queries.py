@@ -72,11 +72,13 @@ def totals(database_url: str, job_id: int) -> Totals:
             "count(*) FILTER (WHERE NOT c.cache_hit AND c.status <> 'error'), "
             "coalesce(sum(c.tokens_in) FILTER (WHERE NOT c.cache_hit), 0), "
             "coalesce(sum(c.tokens_out) FILTER (WHERE NOT c.cache_hit), 0), "
-            "coalesce(sum(c.cost_usd), 0) "
+            "coalesce(sum(c.cost_usd), 0), count(*) FILTER (WHERE c.role = 'judge'), "
+            "count(*) FILTER (WHERE c.role = 'judge' AND NOT c.cache_hit AND "
+            "c.status <> 'error'), coalesce(sum(c.cost_usd) FILTER (WHERE c.role = 'judge'), 0) "
             "FROM llm_calls c JOIN evaluations e ON e.id = c.evaluation_id "
             "WHERE e.job_id = :j"), {"j": job_id}).one()
     return Totals(int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]),
-                  round(float(row[5]), 6))
+                  round(float(row[5]), 6), int(row[6]), int(row[7]), round(float(row[8]), 6))
 
 
 def evaluations(database_url: str, job_id: int, *, split: str) -> list[EvaluationRow]:

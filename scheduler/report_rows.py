@@ -24,6 +24,10 @@ class Totals:
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float = 0.0
+    #: A judged benchmark's judge: its share of the calls above, paid calls and dollars.
+    judge_calls: int = 0
+    judge_provider_calls: int = 0
+    judge_cost_usd: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,9 @@ def _status_view(s: JobStatus) -> RenderableType:
     lines.append(Text(f"LLM calls {t.llm_calls}, cache hits {t.cache_hits}, provider calls "
                       f"{t.provider_calls}, tokens {t.tokens_in} in / {t.tokens_out} out, "
                       f"${t.cost_usd:.4f}"))
+    if t.judge_calls:
+        lines.append(Text(f"of which the benchmark's judge: {t.judge_calls} calls, "
+                          f"{t.judge_provider_calls} paid, ${t.judge_cost_usd:.4f}"))
     if s.error:
         lines.append(Text(f"error: {s.error}", style="red"))
     return Group(*lines)
