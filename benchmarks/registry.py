@@ -19,10 +19,11 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from benchmarks.base import Benchmark, BenchmarkError, Item
 from benchmarks.free_form import MixEvalHardFree
+from benchmarks.judged.base import JudgedBenchmark, is_judged
 from benchmarks.math_style import DEFAULT_DATA, MathStyle
 from benchmarks.mt_bench import MTBench
 from benchmarks.multiple_choice import MixEvalHardMC
@@ -30,7 +31,7 @@ from benchmarks.numeric import GSM8K, SynthMath
 from benchmarks.splits import SEARCH_FRACTION
 from benchmarks.splits import split as split_items
 
-__all__ = ["BENCHMARKS", "DATASETS_ENV", "check_options", "data_source", "get",
+__all__ = ["BENCHMARKS", "DATASETS_ENV", "check_options", "data_source", "get", "get_judged",
            "load_questions", "resolve_data"]
 
 DATASETS_ENV = "ITAS_DATASETS"
@@ -48,6 +49,13 @@ def get(name: str) -> Benchmark:
     except KeyError:
         raise BenchmarkError(f"unknown benchmark {name!r}; known: "
                              f"{', '.join(BENCHMARKS)}") from None
+
+
+def get_judged(name: str) -> JudgedBenchmark | None:
+    """The benchmark called ``name`` as a judged one (benchmarks/judged/base.py), None when it
+    is scored without a judge; an unknown name is an error as for :func:`get`."""
+    benchmark = get(name)
+    return cast(JudgedBenchmark, benchmark) if is_judged(benchmark) else None
 
 
 def check_options(benchmark: Benchmark, options: Mapping[str, Any] | None) -> list[str]:

@@ -16,24 +16,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import text
 
 from benchmarks.base import BenchmarkError
 from benchmarks.judged.base import (
-    JudgedBenchmark,
     JudgedSummary,
     QuestionJudgment,
     Verdict,
-    is_judged,
 )
-from benchmarks.registry import get as get_benchmark
-from benchmarks.registry import resolve_data
+from benchmarks.registry import get_judged, resolve_data
 from models.db import session_scope
 from models.errors import ConfigError
 
-__all__ = ["BenchmarkJudge", "benchmark_judge", "judged_benchmark", "judged_summary"]
+__all__ = ["BenchmarkJudge", "benchmark_judge", "judged_summary"]
 
 
 @dataclass(frozen=True)
@@ -44,19 +41,13 @@ class BenchmarkJudge:
     definition: dict[str, Any]
 
 
-def judged_benchmark(name: str) -> JudgedBenchmark | None:
-    """The benchmark called ``name`` as a judged one, None when it is scored without a judge."""
-    benchmark = get_benchmark(name)
-    return cast(JudgedBenchmark, benchmark) if is_judged(benchmark) else None
-
-
 def benchmark_judge(benchmark: str, judge_llm: str | None, *, data: Path | None,
                     options: Mapping[str, Any] | None, where: str = "--judge"
                     ) -> BenchmarkJudge | None:
     """The judge of ``benchmark``, or None for a benchmark scored without one. A judged
     benchmark needs ``judge_llm``; another refuses it (``where`` names the option or field in
     the error). Raises ConfigError naming what is wrong (a missing judge file included)."""
-    judged = judged_benchmark(benchmark)
+    judged = get_judged(benchmark)
     if judged is None:
         if judge_llm is not None:
             raise ConfigError(f"{where}: {benchmark} is scored without a judge; leave "
@@ -81,22 +72,26 @@ def benchmark_judge(benchmark: str, judge_llm: str | None, *, data: Path | None,
     return BenchmarkJudge(judge_llm, definition)
 
 
-def judged_summary(database_url: str, evaluation_id: int) -> JudgedSummary | None:
-    """The benchmark's own statistics over an evaluation's judged answers (its score with its
-    interval, unparsed verdicts counted), None for an evaluation without a judge."""
+def judged_summary(database_url: str, evaluation_id: int | list[int]) -> JudgedSummary | None:
+    """The benchmark's own statistics over the judged answers of an evaluation, or of several
+    of one architecture (a trial's rungs), with its interval and the unparsed verdicts
+    counted; None for evaluations without a judge."""
+    ids = [evaluation_id] if isinstance(evaluation_id, int) else list(evaluation_id)
+    if not ids:
+        return None
     with session_scope(database_url) as session:
         row = session.execute(text(
             "SELECT benchmark, judge_definition FROM evaluations WHERE id = :e"),
-            {"e": evaluation_id}).one()
+            {"e": ids[0]}).one()
         if row[1] is None:
             return None
         answers = session.execute(text(
             "SELECT a.question_id, q.reference, a.judgment FROM answers a JOIN evaluations e "
             "ON e.id = a.evaluation_id JOIN questions q ON q.benchmark = e.benchmark AND "
-            "q.question_id = a.question_id WHERE a.evaluation_id = :e AND a.status <> "
+            "q.question_id = a.question_id WHERE a.evaluation_id = ANY(:ids) AND a.status <> "
             "'failed' AND a.judgment IS NOT NULL ORDER BY a.question_id"),
-            {"e": evaluation_id}).all()
-    judged = judged_benchmark(str(row[0]))
+            {"ids": ids}).all()
+    judged = get_judged(str(row[0]))
     if judged is None:
         return None
     judgments = [QuestionJudgment(

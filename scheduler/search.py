@@ -26,8 +26,8 @@ from models.settings import load_settings
 from scheduler import jobs
 from scheduler.evaluations import STALE_S
 from scheduler.final_ranking import final_ranking
-from scheduler.power_ranking import power_ranking
 from scheduler.judges import benchmark_judge
+from scheduler.power_ranking import power_ranking
 from scheduler.search_context import LeaseLost, SearchContext, rung_sizes
 from scheduler.study import make_pruner, make_sampler, open_study
 from scheduler.trials import search

@@ -23,8 +23,8 @@ from models.endpoints import Registry
 from models.errors import InfrastructureFailure
 from scheduler import jobs
 from scheduler.evaluations import answered, failure_of, queue_evaluation, raise_if_stopped
-from scheduler.reconcile import redispatch_stalled
 from scheduler.judges import BenchmarkJudge
+from scheduler.reconcile import redispatch_stalled
 
 
 @dataclass

@@ -236,6 +236,12 @@ def _settle(ctx: SearchContext, run: Inflight, outcome: str, score: float) -> No
     arch = run.trial.user_attrs["architecture"]
     for key, value in totals.items():
         run.trial.set_user_attr(key, value)
+    if ctx.judge is not None and outcome in ("completed", "pruned"):
+        from scheduler.judges import judged_summary
+
+        judged = judged_summary(ctx.database_url, ids)
+        if judged is not None:  # the benchmark's own figure and interval, for the reports
+            run.trial.set_user_attr("judged", judged.to_json())
     run.trial.set_user_attr("questions", ctx.rung_sizes()[run.rung])
     run.trial.set_user_attr("cost_per_question_usd", float(_estimate(ctx, arch).usd))
     run.trial.set_user_attr("outcome", outcome)

@@ -214,14 +214,13 @@ def _judged(rt: Any, evaluation: Any, question: Any, states: dict[int, dict[str,
     the step after the last; None for a benchmark scored without a judge, or `itas ask`."""
     if evaluation.benchmark_judge is None or evaluation.purpose == "ask":
         return None
-    from benchmarks.judged.base import is_judged
-    from benchmarks.registry import get as get_benchmark
+    from benchmarks.registry import get_judged
     from worker import evaluation_steps as steps
     from worker.judging import judge_answer
     from worker.llm_calls import CallSite, LLMCaller
 
-    benchmark = get_benchmark(evaluation.benchmark)
-    if not is_judged(benchmark) or evaluation.judge_definition is None:
+    benchmark = get_judged(evaluation.benchmark)
+    if benchmark is None or evaluation.judge_definition is None:
         raise ConfigError(f"evaluation {evaluation.id}: {evaluation.benchmark} has no judge "
                           "definition to judge with")
     caller = LLMCaller(registry=rt.registry, cache=rt.cache, database_url=rt.database_url,
