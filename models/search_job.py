@@ -56,6 +56,8 @@ class Benchmark(StrEnum):
     MIXEVAL_HARD_MC = "mixeval-hard-mc"
     MIXEVAL_HARD_FREE = "mixeval-hard-free"
     MT_BENCH = "mt-bench"
+    MIXEVAL = "mixeval"
+    MIXEVAL_HARD = "mixeval-hard"
 
 
 class Sampler(StrEnum):
