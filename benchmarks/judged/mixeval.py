@@ -131,8 +131,8 @@ class MixEvalJudged:
             path = files[part]
             if not path.is_file():
                 raise BenchmarkError(f"{path} does not exist: {self.name} reads its {part} "
-                                     f"part from {path.name} beside {files['free_form'].name}"
-                                     f" (or give the option parts without {part})")
+                                     f"part from {path.name}, beside the other part's file "
+                                     f"(or give the option parts without {part})")
             # The deterministic loader frames and checks the rows; the judge reads the bare
             # question, which it does not keep, so the file is read a second time for it.
             questions = {f"{PREFIX[part]}-{key}": row.get("prompt")
