@@ -24,6 +24,7 @@ from typing import Any, cast
 from benchmarks.base import Benchmark, BenchmarkError, Item
 from benchmarks.free_form import MixEvalHardFree
 from benchmarks.judged.base import JudgedBenchmark, is_judged
+from benchmarks.judged.mixeval import MIXEVAL, MIXEVAL_HARD
 from benchmarks.math_style import DEFAULT_DATA, MathStyle
 from benchmarks.mt_bench import MTBench
 from benchmarks.multiple_choice import MixEvalHardMC
@@ -37,7 +38,7 @@ __all__ = ["BENCHMARKS", "DATASETS_ENV", "check_options", "data_source", "get", 
 DATASETS_ENV = "ITAS_DATASETS"
 
 _ALL: tuple[Benchmark, ...] = (SynthMath(), GSM8K(), MathStyle(), MixEvalHardMC(),
-                               MixEvalHardFree(), MTBench())
+                               MixEvalHardFree(), MTBench(), MIXEVAL, MIXEVAL_HARD)
 #: Name -> benchmark, in the order they are listed.
 BENCHMARKS: Mapping[str, Benchmark] = MappingProxyType({b.name: b for b in _ALL})
 

@@ -16,7 +16,8 @@ from models.search_job_reader import load_search_job, parse_search_job
 #: benchmark -> its data, relative to the datasets folder (None: takes none / packaged)
 DATA = {"synth-math": None, "gsm8k": "gsm8k", "math": None,
         "mixeval-hard-mc": "mixeval_hard/multiple-choice.json",
-        "mixeval-hard-free": "mixeval_hard", "mt-bench": "mt_bench/questions.jsonl"}
+        "mixeval-hard-free": "mixeval_hard", "mt-bench": "mt_bench/questions.jsonl",
+        "mixeval": "mixeval", "mixeval-hard": "mixeval_hard/multiple-choice.json"}
 
 
 def job(**fields: Any) -> dict[str, Any]:
@@ -37,7 +38,7 @@ def test_every_registered_benchmark_has_a_job() -> None:
 
 
 #: Scored by an LLM judge, which itas does not run yet: a search job on it is refused.
-JUDGED = {"mt-bench"}
+JUDGED = {"mt-bench", "mixeval", "mixeval-hard"}
 
 
 @pytest.mark.parametrize("name", [n for n in DATA if n not in JUDGED])

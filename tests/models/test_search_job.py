@@ -81,8 +81,9 @@ MALFORMED: list[tuple[str, dict[str, Any], list[str]]] = [
     ("empty name", job(name=""), ['name: expected a non-empty string (at most 100 characters), '
                                   'got ""']),
     ("unknown benchmark", job(benchmark="mmlu"),
+     # a prefix: the judged benchmarks of issue 23 follow mt-bench in the list
      ["benchmark: expected one of synth-math, gsm8k, math, mixeval-hard-mc, mixeval-hard-free, "
-      "mt-bench, got \"mmlu\""]),
+      "mt-bench, "]),
     ("gsm8k without data", job(benchmark="gsm8k"), ["data: required for gsm8k"]),
     ("split out of range", job(search_fraction=1.5),
      ["search_fraction: expected a number between 0 and 1 (exclusive), got 1.5"]),
