@@ -39,7 +39,7 @@ def _user_errors() -> Iterator[None]:
         raise ConfigError(str(exc)) from exc
 
 
-def _options(pairs: list[str]) -> dict[str, Any]:
+def parse_options(pairs: list[str]) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -103,8 +103,16 @@ def score(
     option: list[str] = typer.Option([], "--option", help="A benchmark option, KEY=VALUE "
                                      "(VALUE in YAML: subsets=[MMLU]); repeatable."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    judge: str | None = typer.Option(None, "--judge", help="A judged benchmark's judge (an "
+                                     "LLM of `itas llms`): the predictions are judged through "
+                                     "the workers."),
+    timeout: float = typer.Option(3600.0, help="Seconds to wait for the workers (--judge)."),
 ) -> None:
-    """Score a file of predictions with the benchmark's own scorer; per item and in total."""
+    """Score a file of predictions with the benchmark's own scorer; per item and in total.
+    A judged benchmark's predictions are judged by ``--judge`` through the workers;
+    ``alpaca-eval --annotations DIR`` turns recorded judgments into its figures, no LLM call."""
+    from benchmarks.judged.base import is_judged
+
     if annotations is not None and name != "alpaca-eval":
         raise ConfigError(f"--annotations is for alpaca-eval only (AlpacaEval's recorded "
                           f"judgments); score {name} with --predictions FILE")
@@ -119,8 +127,14 @@ def score(
                                                        if name == "alpaca-eval" else ""))
     with _user_errors():
         benchmark = get(name)
+        if is_judged(benchmark) or judge is not None:
+            from scheduler.cli.judge_scores import score_with_judge
+
+            score_with_judge(name, predictions, data=data, options=parse_options(option),
+                             judge=judge, as_json=as_json, timeout=timeout)
+            return
         items = {item.item_id: item for item in load_questions(
-            name, data=data, split="all", options=_options(option))}
+            name, data=data, split="all", options=parse_options(option))}
     results = [(item_id, benchmark.score(items[item_id].reference, prediction))
                for item_id, prediction in _read_predictions(predictions, items)]
     scores = [s.score for _, s in results if s.score is not None]

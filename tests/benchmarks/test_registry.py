@@ -28,6 +28,8 @@ EXPECTED = {
     "mixeval-hard-free": (500, 100, ["ff-1", "ff-15", "ff-17", "ff-22", "ff-24"]),
     "mt-bench": (80, 16, ["mt-82", "mt-89", "mt-92", "mt-95", "mt-105"]),
     "alpaca-eval": (805, 161, ["ae-30", "ae-34", "ae-35", "ae-45", "ae-52"]),
+    "mixeval": (4000, 800, ["ff-11", "ff-17", "ff-19", "ff-20", "ff-22"]),
+    "mixeval-hard": (1000, 200, ["ff-6", "ff-21", "ff-25", "ff-29", "ff-34"]),
 }
 
 
