@@ -19,11 +19,14 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from benchmarks.base import Benchmark, BenchmarkError, Item
 from benchmarks.free_form import MixEvalHardFree
+from benchmarks.judged.alpaca_eval import AlpacaEval
 from benchmarks.judged.arena_hard import ArenaHard
+from benchmarks.judged.base import JudgedBenchmark, is_judged
+from benchmarks.judged.mixeval import MIXEVAL, MIXEVAL_HARD
 from benchmarks.math_style import DEFAULT_DATA, MathStyle
 from benchmarks.mt_bench import MTBench
 from benchmarks.multiple_choice import MixEvalHardMC
@@ -31,14 +34,14 @@ from benchmarks.numeric import GSM8K, SynthMath
 from benchmarks.splits import SEARCH_FRACTION
 from benchmarks.splits import split as split_items
 
-__all__ = ["BENCHMARKS", "DATASETS_ENV", "check_options", "data_source", "get",
+__all__ = ["BENCHMARKS", "DATASETS_ENV", "check_options", "data_source", "get", "get_judged",
            "load_questions", "resolve_data"]
 
 DATASETS_ENV = "ITAS_DATASETS"
 
 _ALL: tuple[Benchmark, ...] = (SynthMath(), GSM8K(), MathStyle(), MixEvalHardMC(),
-                               MixEvalHardFree(), MTBench(),
-                               ArenaHard())
+                               MixEvalHardFree(), MTBench(), AlpacaEval(), ArenaHard(),
+                               MIXEVAL, MIXEVAL_HARD)
 #: Name -> benchmark, in the order they are listed.
 BENCHMARKS: Mapping[str, Benchmark] = MappingProxyType({b.name: b for b in _ALL})
 
@@ -50,6 +53,13 @@ def get(name: str) -> Benchmark:
     except KeyError:
         raise BenchmarkError(f"unknown benchmark {name!r}; known: "
                              f"{', '.join(BENCHMARKS)}") from None
+
+
+def get_judged(name: str) -> JudgedBenchmark | None:
+    """The benchmark called ``name`` as a judged one (benchmarks/judged/base.py), None when it
+    is scored without a judge; an unknown name is an error as for :func:`get`."""
+    benchmark = get(name)
+    return cast(JudgedBenchmark, benchmark) if is_judged(benchmark) else None
 
 
 def check_options(benchmark: Benchmark, options: Mapping[str, Any] | None) -> list[str]:

@@ -26,7 +26,9 @@
             ├── SetupError            every call of this LLM would fail: the run stops
             │   ├── AuthenticationFailed  401/403: the key is wrong (its value is never shown)
             │   └── ModelNotFound     404: the endpoint does not serve the model
-            └── InvalidResponse       2xx whose body is not the wire format, or empty
+            ├── InvalidResponse       2xx whose body is not the wire format, or empty
+            └── JudgeRefused          a judged benchmark's judge refused a judge call for good:
+                                      the question fails with the cause (never a score)
 
 Lower-level errors (pydantic, psycopg, redis-py, subprocess) are translated into these at exactly
 one boundary each, with `raise Mapped(...) from exc`, so callers never catch library types.
@@ -192,3 +194,9 @@ class ModelNotFound(SetupError):
 
 class InvalidResponse(FatalEndpointError):
     """A 2xx answer that is not the wire format (malformed JSON, missing fields, empty)."""
+
+
+class JudgeRefused(FatalEndpointError):
+    """A judged benchmark's judge refused a judge call for good, not as a setup error (a 400:
+    the prompt over the judge's context, say). The question cannot be judged, so it fails
+    with this cause (worker/judging.py) instead of getting a score."""

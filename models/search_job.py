@@ -56,7 +56,10 @@ class Benchmark(StrEnum):
     MIXEVAL_HARD_MC = "mixeval-hard-mc"
     MIXEVAL_HARD_FREE = "mixeval-hard-free"
     MT_BENCH = "mt-bench"
+    ALPACA_EVAL = "alpaca-eval"
     ARENA_HARD = "arena-hard"
+    MIXEVAL = "mixeval"
+    MIXEVAL_HARD = "mixeval-hard"
 
 
 class Sampler(StrEnum):
@@ -187,6 +190,10 @@ class SearchJob(BaseModel):
     llms: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
     #: Critic, ranker, verifier and unit tests; None: the best-ranked LLM.
     judge_llm: str | None = Field(default=None, min_length=1)
+    #: The judged benchmark's own judge (mt-bench, alpaca-eval, arena-hard, mixeval*): the LLM
+    #: that scores the answers, not a part of the architecture. Required for those benchmarks,
+    #: refused for the others.
+    benchmark_judge: str | None = Field(default=None, min_length=1)
     #: Fusers; None: the best-ranked LLMs (the top ``fusers_per_layer`` in a layer).
     fuser_llm: str | None = Field(default=None, min_length=1)
     space: SearchSpace = Field(default_factory=SearchSpace)

@@ -69,6 +69,7 @@ _EXPECTED = {
                      "total_calls", "total_tokens", "prompt_tokens", "answer_tokens"), _COUNT),
     "llms": "a non-empty list of LLM names from the endpoints registry",
     "judge_llm": "the name of an LLM (or leave it out: the best-ranked LLM)",
+    "benchmark_judge": "the name of an LLM (the judge of a judged benchmark)",
     "fuser_llm": "the name of an LLM (or leave it out: the best-ranked LLMs)",
     "sampler": "one of " + ", ".join(s.value for s in Sampler),
     "pruner": "one of " + ", ".join(p.value for p in Pruner),
@@ -342,7 +343,8 @@ def _check_job(job: SearchJob, data: dict[str, Any], errors: list[str], warnings
         first.setdefault(name, i)
     if registry is not None:
         named = [(at("llms", i), name) for i, name in enumerate(job.llms) if valid("llms")]
-        named += [(key, getattr(job, key)) for key in ("judge_llm", "fuser_llm") if valid(key)]
+        named += [(key, getattr(job, key)) for key in ("judge_llm", "fuser_llm",
+                                                       "benchmark_judge") if valid(key)]
         for path, name in named:
             try:
                 if name is not None:
@@ -366,11 +368,15 @@ def _check_job(job: SearchJob, data: dict[str, Any], errors: list[str], warnings
             if choice in choices[:i]:
                 errors.append(f"space.{axis}[{i}]: {shown(choice)} is already a choice")
 
-    if valid("benchmark") and get_benchmark(job.benchmark.value).kind == "judged":
-        # Its answers get no score until the LLM-judged benchmarks land; a search needs one.
-        errors.append(f"benchmark: {job.benchmark.value} is scored by an LLM judge, which "
-                      "itas does not run yet; search on a deterministically scored benchmark "
-                      "(`itas benchmarks list`)")
+    if valid("benchmark", "benchmark_judge"):
+        judged = get_benchmark(job.benchmark.value).kind == "judged"
+        if judged and job.benchmark_judge is None:
+            errors.append(f"benchmark_judge: {job.benchmark.value} is scored by an LLM judge; "
+                          "name it (an LLM of `itas llms`; not judge_llm, which is the "
+                          "architecture's critics and rankers)")
+        elif not judged and job.benchmark_judge is not None:
+            errors.append(f"benchmark_judge: {job.benchmark.value} is scored without a judge; "
+                          "leave benchmark_judge out")
     if valid("benchmark", "data"):
         _check_data(job, errors, warnings, updates, base_dir)
     if valid("benchmark", "benchmark_options"):

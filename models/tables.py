@@ -109,11 +109,13 @@ class Evaluation(SQLModel, table=True):
     finished_at: datetime | None = _ts(nullable=True)
     #: Why it was stopped (status failed): a refused key, an unknown model; never a key.
     error: str | None = None
-    #: A judged benchmark's judge: the LLM (a name of the endpoints registry) and the judge
-    #: definition read from the benchmark's files (benchmarks/judged/base.py), so that workers
-    #: judge with nothing but the database. None for benchmarks scored without a judge.
-    judge_llm: str | None = None
-    judge: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    #: A judged benchmark's judge (not the architecture's critics and rankers): the LLM (a
+    #: name of the endpoints registry) and the judge definition read from the benchmark's
+    #: files (benchmarks/judged/base.py), so that workers judge with nothing but the database.
+    #: None for benchmarks scored without a judge.
+    benchmark_judge: str | None = None
+    judge_definition: dict[str, Any] | None = Field(default=None,
+                                                    sa_column=Column(JSONB, nullable=True))
 
 
 class Answer(SQLModel, table=True):

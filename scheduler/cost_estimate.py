@@ -29,6 +29,7 @@ shared by every architecture containing it, so a search pays less than the sum o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from models.endpoints import Registry
     from models.search_job import Budget
 
-__all__ = ["CostEstimate", "estimate_cost", "over_budget"]
+__all__ = ["CostEstimate", "estimate_cost", "judge_estimate", "over_budget"]
 
 T = ComponentType
 
@@ -97,6 +98,18 @@ def estimate_cost(architecture: dict[str, Any] | Architecture, registry: Registr
         critiques = hands_on_critiques(shapes, critiques)
         unit_tests = unit_tests or any(c.type is T.UNIT_TEST_GENERATOR for c in layer)
     return total
+
+
+def judge_estimate(judge_llm: str, calls_per_question: float, registry: Registry, *,
+                   prompt_tokens: int, answer_tokens: int) -> CostEstimate:
+    """What a judged benchmark's judge adds per question: its calls (the benchmark's
+    ``judge_calls_per_question``, rounded up), each shown the question and two answers (the
+    architecture's and a baseline's or a reference; P + 2A in) and writing A (an explanation
+    and a verdict). A ceiling like the rest: an answer judged once is a cached call after."""
+    calls = math.ceil(calls_per_question)
+    tokens_in = prompt_tokens + 2 * answer_tokens
+    usd = registry.llm(judge_llm).cost_usd(tokens_in, answer_tokens) * calls
+    return CostEstimate(calls, tokens_in * calls, answer_tokens * calls, usd)
 
 
 def _calls(kind: ComponentType, samples: int, received: int,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -22,7 +22,8 @@ from benchmarks.base import Item
 from models.db import session_scope
 from models.errors import ConfigError, ServiceUnavailable
 from models.evaluation_stops import stop_evaluation
-from models.tables import Evaluation, Question
+from models.tables import Evaluation, LayerOutput, Question
+from scheduler.judges import BenchmarkJudge
 from worker.celery_app import LAYERS_QUEUE, app
 
 RUN_LAYER = "worker.tasks.run_layer"
@@ -33,9 +34,16 @@ log = logging.getLogger(__name__)
 def queue_evaluation(database_url: str, *, architecture: dict[str, Any], arch_hash: str,
                      benchmark: str, split: str, questions: Sequence[Item],
                      job_id: int | None = None, trial_number: int | None = None,
-                     rung: int | None = None, purpose: str = "run") -> int:
+                     rung: int | None = None, purpose: str = "run",
+                     judge: BenchmarkJudge | None = None,
+                     done_steps: Mapping[str, Sequence[dict[str, Any]]] | None = None) -> int:
     """Store the questions (their turns as the benchmark framed them, and the reference its
-    scorer reads) and the evaluation, then send step 0 of every question."""
+    scorer reads) and the evaluation, then send step 0 of every question.
+
+    ``judge``: a judged benchmark's judge (scheduler/judges.py), stored with the evaluation.
+    ``done_steps``: step outputs already made, by question, from step 0 (answers made
+    elsewhere, judged with `itas benchmarks score --judge`); each such question is sent at its
+    last given step, which the worker finds done and goes on to judge."""
     with session_scope(database_url) as session:
         session.execute(insert(Question).values([
             {"benchmark": benchmark, "question_id": q.item_id, "text": q.turns[0],
@@ -47,15 +55,23 @@ def queue_evaluation(database_url: str, *, architecture: dict[str, Any], arch_ha
             benchmark=benchmark,
             split=split, architecture=architecture, architecture_hash=arch_hash,
             question_ids=[q.item_id for q in questions], status="running",
+            benchmark_judge=judge.llm if judge else None,
+            judge_definition=judge.definition if judge else None,
         )
         session.add(evaluation)
         session.flush()
         evaluation_id = evaluation.id
+        for question_id, outputs in (done_steps or {}).items():
+            session.execute(insert(LayerOutput).values([
+                {"evaluation_id": evaluation_id, "question_id": question_id,
+                 "layer_index": step, "state": state} for step, state in enumerate(outputs)]))
     assert evaluation_id is not None
+    first_step = {q: len(outputs) - 1 for q, outputs in (done_steps or {}).items()}
     sent = 0
     try:
         for q in questions:
-            app.send_task(RUN_LAYER, args=[evaluation_id, q.item_id, 0], queue=LAYERS_QUEUE)
+            app.send_task(RUN_LAYER, args=[evaluation_id, q.item_id, first_step.get(q.item_id, 0)],
+                          queue=LAYERS_QUEUE)
             sent += 1
     except BROKER_DOWN as exc:
         _half_sent(database_url, evaluation_id, purpose, sent, len(questions), exc)
@@ -193,6 +209,13 @@ class EvaluationSummary:
     failed_calls: int
     failed_questions: int
     first_error: str | None
+    #: The benchmark judge's share of the calls above (role ``judge``): calls, provider calls
+    #: and dollars, apart from the architecture's own.
+    judge_calls: int = 0
+    judge_provider_calls: int = 0
+    judge_cost_usd: float = 0.0
+    #: Answers whose verdicts could not be read: left out of the score, never a 0.
+    unjudged_questions: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -208,14 +231,18 @@ def summarize(database_url: str, evaluation_id: int) -> EvaluationSummary:
             "coalesce(sum(tokens_in) FILTER (WHERE NOT cache_hit), 0), "
             "coalesce(sum(tokens_out) FILTER (WHERE NOT cache_hit), 0), "
             "coalesce(sum(cost_usd), 0), count(*) FILTER (WHERE status = 'parse_failure'), "
-            "count(*) FILTER (WHERE status = 'error') "
+            "count(*) FILTER (WHERE status = 'error'), "
+            "count(*) FILTER (WHERE role = 'judge'), "
+            "count(*) FILTER (WHERE role = 'judge' AND NOT cache_hit AND status <> 'error'), "
+            "coalesce(sum(cost_usd) FILTER (WHERE role = 'judge'), 0) "
             "FROM llm_calls WHERE evaluation_id = :e"), {"e": evaluation_id}).one()
         answers = session.execute(text(
             "SELECT avg(score), count(*), "
             "percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_s), "
             "percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_s), "
             "count(*) FILTER (WHERE status = 'failed'), "
-            "min(error) FILTER (WHERE error IS NOT NULL) "
+            "min(error) FILTER (WHERE error IS NOT NULL), "
+            "count(*) FILTER (WHERE judgment IS NOT NULL AND score IS NULL) "
             "FROM answers WHERE evaluation_id = :e"), {"e": evaluation_id}).one()
     return EvaluationSummary(
         score=None if answers[0] is None else round(float(answers[0]), 4),
@@ -226,4 +253,6 @@ def summarize(database_url: str, evaluation_id: int) -> EvaluationSummary:
         p95_latency_s=None if answers[3] is None else round(float(answers[3]), 3),
         parse_failures=int(calls[6]), failed_calls=int(calls[7]),
         failed_questions=int(answers[4]), first_error=answers[5],
+        judge_calls=int(calls[8]), judge_provider_calls=int(calls[9]),
+        judge_cost_usd=round(float(calls[10]), 6), unjudged_questions=int(answers[6]),
     )

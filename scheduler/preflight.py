@@ -32,8 +32,9 @@ CHECK_TIMEOUT_S = 20.0
 
 def llms_of_job(job: Any) -> list[str]:
     """Every LLM a search job can use: its ``llms`` (power ranking, generators, fusers and
-    judges by default), its ``judge_llm`` and ``fuser_llm``, in that order, once each."""
-    names = [*job.llms, job.judge_llm, job.fuser_llm]
+    judges by default), its ``judge_llm``, ``fuser_llm`` and ``benchmark_judge`` (a judged
+    benchmark's judge), in that order, once each."""
+    names = [*job.llms, job.judge_llm, job.fuser_llm, getattr(job, "benchmark_judge", None)]
     return list(dict.fromkeys(n for n in names if n))
 
 

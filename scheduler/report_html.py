@@ -22,6 +22,7 @@ import optuna
 import plotly.graph_objects as go  # type: ignore[import-untyped]  # plotly ships no types
 from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
 
+from scheduler.report_rows import judged_cell
 from scheduler.reports import (
     EvaluationRow,
     JobReport,
@@ -89,6 +90,9 @@ def _header(report: JobReport) -> str:
     simulated = (' <span class="simulated">simulated LLMs (the itas simulator; no real '
                  "model)</span>") if report.simulated else ""
     error = f"<p>error: {_e(s.error)}</p>" if s.error else ""
+    judge = (f"<p>of which the benchmark's judge: {t.judge_calls} calls · "
+             f"{t.judge_provider_calls} paid · ${t.judge_cost_usd:.4f}</p>"
+             if t.judge_calls else "")
     return (
         f"<h1>Search job {_e(s.name)} ({s.job_id})</h1>"
         f"<p>benchmark <b>{_e(s.benchmark)}</b> · state <b>{_e(s.state)}</b> · sampler "
@@ -96,7 +100,7 @@ def _header(report: JobReport) -> str:
         f"</p><p>trials: {s.trials_finished} finished{planned} ({_e(counts)})</p>"
         f"<p>LLM calls {t.llm_calls} · cache hits {t.cache_hits} · provider calls "
         f"{t.provider_calls} · tokens {t.tokens_in} in / {t.tokens_out} out · "
-        f"${t.cost_usd:.4f}</p><p>LLMs: {_e(llms)}{simulated}</p>{error}"
+        f"${t.cost_usd:.4f}</p>{judge}<p>LLMs: {_e(llms)}{simulated}</p>{error}"
     )
 
 
@@ -130,14 +134,17 @@ def _table(header: Sequence[str], rows: list[list[str]], text_columns: set[int])
 def _leaderboard(rows: list[TrialRow]) -> str:
     if not rows:
         return '<p class="note">no trial yet</p>'
-    header = ["trial", "architecture", "outcome", "score", "est. $/question", "$ spent",
+    judged = any(r.judged_score is not None for r in rows)
+    header = ["trial", "architecture", "outcome", "score",
+              *(["judged [95% CI]"] if judged else []), "est. $/question", "$ spent",
               "LLM calls", "cache hits", "questions", "parameters", "note"]
     return _table(header, [
         [str(r.number), r.architecture_name, r.outcome, _num(r.score),
+         *([judged_cell(r)] if judged else []),
          _num(r.cost_per_question_usd, 6), _num(r.cost_usd, 4), _s(r.llm_calls),
          _s(r.cache_hits), _s(r.questions),
          _params(r.params), r.note or ""]
-        for r in rows], {1, 2, 9, 10})
+        for r in rows], {1, 2, 9 + judged, 10 + judged})
 
 
 def _params(params: dict[str, Any]) -> _Html:
@@ -157,10 +164,13 @@ def _cell(value: str) -> str:
 def _evaluations(rows: list[EvaluationRow], empty: str) -> str:
     if not rows:
         return f'<p class="note">{_e(empty)}</p>'
-    header = ["rank", "architecture", "trial", "status", "score", "answered", "LLM calls", "$"]
+    judged = any(e.judged_score is not None for e in rows)
+    header = ["rank", "architecture", "trial", "status", "score",
+              *(["judged [95% CI]"] if judged else []), "answered", "LLM calls", "$"]
     return _table(header, [
         [str(i + 1), e.architecture_name, "" if e.trial_number is None else str(e.trial_number),
-         e.status, _num(e.score), f"{e.answered}/{e.questions}", str(e.llm_calls),
+         e.status, _num(e.score), *([judged_cell(e)] if judged else []),
+         f"{e.answered}/{e.questions}", str(e.llm_calls),
          _num(e.cost_usd, 4)] for i, e in enumerate(rows)], {1, 3})
 
 

@@ -72,11 +72,13 @@ def totals(database_url: str, job_id: int) -> Totals:
             "count(*) FILTER (WHERE NOT c.cache_hit AND c.status <> 'error'), "
             "coalesce(sum(c.tokens_in) FILTER (WHERE NOT c.cache_hit), 0), "
             "coalesce(sum(c.tokens_out) FILTER (WHERE NOT c.cache_hit), 0), "
-            "coalesce(sum(c.cost_usd), 0) "
+            "coalesce(sum(c.cost_usd), 0), count(*) FILTER (WHERE c.role = 'judge'), "
+            "count(*) FILTER (WHERE c.role = 'judge' AND NOT c.cache_hit AND "
+            "c.status <> 'error'), coalesce(sum(c.cost_usd) FILTER (WHERE c.role = 'judge'), 0) "
             "FROM llm_calls c JOIN evaluations e ON e.id = c.evaluation_id "
             "WHERE e.job_id = :j"), {"j": job_id}).one()
     return Totals(int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]),
-                  round(float(row[5]), 6))
+                  round(float(row[5]), 6), int(row[6]), int(row[7]), round(float(row[8]), 6))
 
 
 def evaluations(database_url: str, job_id: int, *, split: str) -> list[EvaluationRow]:
@@ -91,8 +93,17 @@ def evaluations(database_url: str, job_id: int, *, split: str) -> list[Evaluatio
             "FROM evaluations e LEFT JOIN llm_calls c ON c.evaluation_id = e.id "
             "WHERE e.job_id = :j AND e.split = :s GROUP BY e.id ORDER BY e.id"),
             {"j": job_id, "s": split}).all()
-    return [EvaluationRow(int(r[0]), str(r[1]), r[2], str(r[3]), optional_float(r[4]), int(r[5]),
-                          int(r[6]), int(r[7]), round(float(r[8]), 6)) for r in rows]
+    from scheduler.judges import judged_summary
+
+    out = []
+    for r in rows:
+        judged = judged_summary(database_url, int(r[0])) if str(r[3]) == "finished" else None
+        out.append(EvaluationRow(
+            int(r[0]), str(r[1]), r[2], str(r[3]), optional_float(r[4]), int(r[5]), int(r[6]),
+            int(r[7]), round(float(r[8]), 6),
+            judged_score=judged.score if judged else None,
+            ci_low=judged.ci_low if judged else None, ci_high=judged.ci_high if judged else None))
+    return out
 
 
 def job_llms(database_url: str, job_id: int, spec: dict[str, Any]) -> tuple[list[str], bool]:

@@ -24,6 +24,10 @@ class Totals:
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float = 0.0
+    #: A judged benchmark's judge: its share of the calls above, paid calls and dollars.
+    judge_calls: int = 0
+    judge_provider_calls: int = 0
+    judge_cost_usd: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,11 @@ class TrialRow:
     params: dict[str, Any] = field(default_factory=dict)
     #: Why it is infeasible (``infeasible_reason``) or failed (``failure``), when known.
     note: str | None = None
+    #: A judged benchmark's own figure (MT-Bench's mean grade, a win rate, an Arena-Hard
+    #: score, on its scale) with its 95% interval; None elsewhere.
+    judged_score: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,10 @@ class EvaluationRow:
     answered: int
     llm_calls: int
     cost_usd: float
+    #: As TrialRow's: a judged benchmark's own figure with its 95% interval.
+    judged_score: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -135,3 +148,12 @@ def optional_float(value: Any) -> float | None:
 def optional_int(value: Any) -> int | None:
     """A count read from the database or a trial's attrs; None stays None."""
     return None if value is None else int(value)
+
+
+def judged_cell(row: TrialRow | EvaluationRow) -> str:
+    """A judged benchmark's own figure with its 95% interval: ``62.3 [58.1, 66.0]``."""
+    if row.judged_score is None:
+        return "-"
+    if row.ci_low is None or row.ci_high is None:
+        return f"{row.judged_score:.2f}"
+    return f"{row.judged_score:.2f} [{row.ci_low:.2f}, {row.ci_high:.2f}]"

@@ -239,7 +239,16 @@ def _trial_row(trial: FrozenTrial) -> TrialRow:
         questions=optional_int(attrs.get("questions")),
         params=dict(trial.params),
         note=attrs.get("infeasible_reason") or attrs.get("failure"),
+        **_judged_figures(attrs.get("judged")),
     )
+
+
+def _judged_figures(judged: Any) -> dict[str, float | None]:
+    """A judged benchmark's figure and interval, from a trial's ``judged`` attribute."""
+    if not isinstance(judged, dict):
+        return {}
+    return {key: optional_float(judged.get(name)) for key, name in
+            (("judged_score", "score"), ("ci_low", "ci_low"), ("ci_high", "ci_high"))}
 
 
 def _best_trial(rows: list[TrialRow]) -> TrialRow | None:

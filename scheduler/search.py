@@ -26,6 +26,7 @@ from models.settings import load_settings
 from scheduler import jobs
 from scheduler.evaluations import STALE_S
 from scheduler.final_ranking import final_ranking
+from scheduler.judges import benchmark_judge
 from scheduler.power_ranking import power_ranking
 from scheduler.search_context import LeaseLost, SearchContext, rung_sizes
 from scheduler.study import make_pruner, make_sampler, open_study
@@ -56,8 +57,10 @@ def run_job(database_url: str, job_id: int, *, owner: str, lease_s: float = 60.0
                                           rung_sizes=rung_sizes(len(questions), job.rungs),
                                           reduction_factor=job.reduction_factor),
                        sampler_name=job.sampler)
+    judge = benchmark_judge(job.benchmark, job.benchmark_judge, data=job.data,
+                            options=job.benchmark_options, where="benchmark_judge")
     ctx = SearchContext(database_url, job_id, owner, job, registry, study, questions,
-                        lease_s, poll_s, stale_s)
+                        lease_s, poll_s, stale_s, judge)
     say = on_progress or (lambda _m: None)
     try:
         from scheduler.preflight import llms_of_job, preflight

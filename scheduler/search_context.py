@@ -23,6 +23,7 @@ from models.endpoints import Registry
 from models.errors import InfrastructureFailure
 from scheduler import jobs
 from scheduler.evaluations import answered, failure_of, queue_evaluation, raise_if_stopped
+from scheduler.judges import BenchmarkJudge
 from scheduler.reconcile import redispatch_stalled
 
 
@@ -40,6 +41,8 @@ class SearchContext:
     lease_s: float
     poll_s: float
     stale_s: float
+    #: A judged benchmark's judge (scheduler/judges.py), stored with every evaluation.
+    judge: BenchmarkJudge | None = None
 
     def reseed_sampler(self) -> None:
         """Seed the sampler from the job's seed and the number of trials asked so far, before
@@ -108,7 +111,7 @@ def queue(ctx: SearchContext, arch: dict[str, Any], *, purpose: str,
         ctx.database_url, architecture=parsed.model_dump(mode="json"),
         arch_hash=architecture_hash(parsed), benchmark=ctx.job.benchmark, split=split,
         questions=questions, job_id=ctx.job_id, trial_number=trial_number, rung=rung,
-        purpose=purpose)
+        purpose=purpose, judge=ctx.judge)
 
 
 def queued_before(ctx: SearchContext, purpose: str) -> dict[Any, int]:

@@ -172,10 +172,19 @@ def _trial_score(ctx: SearchContext, trial_number: int) -> float:
 
 
 def _estimate(ctx: SearchContext, arch: dict[str, Any]) -> Any:
-    from scheduler.cost_estimate import estimate_cost
+    """An architecture's estimated cost per question, with a judged benchmark's judge calls
+    (which count in budgets like the architecture's own)."""
+    from benchmarks.registry import get_judged
+    from scheduler.cost_estimate import estimate_cost, judge_estimate
 
-    return estimate_cost(arch, ctx.registry, prompt_tokens=ctx.job.estimate.prompt_tokens,
-                         answer_tokens=ctx.job.estimate.answer_tokens)
+    tokens = {"prompt_tokens": ctx.job.estimate.prompt_tokens,
+              "answer_tokens": ctx.job.estimate.answer_tokens}
+    estimate = estimate_cost(arch, ctx.registry, **tokens)
+    judged = get_judged(ctx.job.benchmark) if ctx.judge is not None else None
+    if ctx.judge is not None and judged is not None:
+        estimate = estimate + judge_estimate(ctx.judge.llm, judged.judge_calls_per_question,
+                                             ctx.registry, **tokens)
+    return estimate
 
 
 def _values(ctx: SearchContext, score: float, arch: dict[str, Any]) -> list[float]:
@@ -236,6 +245,12 @@ def _settle(ctx: SearchContext, run: Inflight, outcome: str, score: float) -> No
     arch = run.trial.user_attrs["architecture"]
     for key, value in totals.items():
         run.trial.set_user_attr(key, value)
+    if ctx.judge is not None and outcome in ("completed", "pruned"):
+        from scheduler.judges import judged_summary
+
+        judged = judged_summary(ctx.database_url, ids)
+        if judged is not None:  # the benchmark's own figure and interval, for the reports
+            run.trial.set_user_attr("judged", judged.to_json())
     run.trial.set_user_attr("questions", ctx.rung_sizes()[run.rung])
     run.trial.set_user_attr("cost_per_question_usd", float(_estimate(ctx, arch).usd))
     run.trial.set_user_attr("outcome", outcome)

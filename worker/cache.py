@@ -14,6 +14,10 @@
   ``<prefix>flight-done:<hash>`` instead of polling.
   :meth:`ResponseCache.lead_many` takes several such leases at once, for one request that
   answers several calls (k samples of one prompt as one ``n=k`` request).
+
+A response keeps its first output token's top log-probabilities (for calls that asked for
+them) at both levels: in the Redis entry, and in ``llm_calls.response_logprobs`` as
+``[[token, logprob], ...]``. An entry written before they were kept reads as having none.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import redis
@@ -81,6 +85,37 @@ class CachedResponse:
     #: Paid, but PostgreSQL did not take its record (it was down): the next use records it as
     #: the paid call it was, instead of paying for it again (see LLMCaller).
     unrecorded: bool = False
+    #: The first output token's top (token, logprob) pairs, best first; empty when the call
+    #: did not ask for them or the endpoint did not give them.
+    top_logprobs: tuple[tuple[str, float], ...] = ()
+
+    def to_json(self) -> str:
+        """The Redis entry. ``top_logprobs`` is left out when empty, so that the entries of
+        calls without them are the ones they always were (and a worker of an earlier version
+        still reads them while a deployment rolls)."""
+        data = asdict(self)
+        if not self.top_logprobs:
+            del data["top_logprobs"]
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> CachedResponse:
+        """A Redis entry back; fields it does not know (a later version's) are ignored."""
+        data = json.loads(raw)
+        known = {f.name for f in fields(cls)}
+        data = {k: v for k, v in data.items() if k in known}
+        data["top_logprobs"] = logprob_pairs(data.get("top_logprobs"))
+        return cls(**data)
+
+
+def logprob_pairs(value: Any) -> tuple[tuple[str, float], ...]:
+    """(token, logprob) pairs from their JSON form ``[[token, logprob], ...]`` (a Redis entry,
+    ``llm_calls.response_logprobs``); None or anything else gives none."""
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple((pair[0], float(pair[1])) for pair in value
+                 if isinstance(pair, list | tuple) and len(pair) == 2
+                 and isinstance(pair[0], str) and isinstance(pair[1], int | float))
 
 
 class ResponseCache:
@@ -111,7 +146,7 @@ class ResponseCache:
 
     def _hot(self, digest: str) -> CachedResponse | None:
         raw = self._redis.get(self._key("cache", digest))
-        return CachedResponse(**json.loads(raw)) if raw is not None else None
+        return CachedResponse.from_json(raw) if raw is not None else None
 
     def _durable(self, digest: str) -> CachedResponse | None:
         # A plain connection, not an ORM session: this runs for every call the hot level
@@ -121,7 +156,7 @@ class ResponseCache:
             row = session.execute(
                 text(
                     "SELECT response_text, tokens_in, tokens_out, latency_s, "
-                    "coalesce(finish_reason, 'stop') FROM llm_calls "
+                    "coalesce(finish_reason, 'stop'), response_logprobs FROM llm_calls "
                     "WHERE request_hash = :h AND NOT cache_hit AND response_text IS NOT NULL "
                     "AND status IN ('ok', 'parse_failure', 'truncated') ORDER BY id LIMIT 1"
                 ),
@@ -130,10 +165,10 @@ class ResponseCache:
         if row is None:
             return None
         return CachedResponse(text=row[0], tokens_in=row[1], tokens_out=row[2], latency_s=row[3],
-                              finish_reason=row[4])
+                              finish_reason=row[4], top_logprobs=logprob_pairs(row[5]))
 
     def _put_hot(self, digest: str, response: CachedResponse) -> None:
-        self._redis.set(self._key("cache", digest), json.dumps(asdict(response)), ex=HOT_TTL_S)
+        self._redis.set(self._key("cache", digest), response.to_json(), ex=HOT_TTL_S)
 
     def put_hot(self, digest: str, response: CachedResponse) -> None:
         """Put a response in Redis. Callers record it durably first (see module docstring)."""
@@ -163,7 +198,7 @@ class ResponseCache:
                 outcome = self._read_or_lead(keys=[cache_key, lock_key],
                                              args=[token, int(lease_s * 1000)])
                 if outcome[0] == b"hot":
-                    yield CachedResponse(**json.loads(outcome[1]))
+                    yield CachedResponse.from_json(outcome[1])
                     return
                 if outcome[0] == b"lead":
                     self._leases.hold(lock_key, token, lease_s)

@@ -26,6 +26,7 @@ from benchmarks.base import Scored
 from benchmarks.registry import get as get_benchmark
 from models.db import get_engine, one_statement, session_scope
 from models.tables import Answer, Evaluation, LayerOutput, Question
+from worker.judging import Judged
 from worker.techniques.base import LayerState
 from worker.techniques.conversation import Conversation
 
@@ -139,9 +140,19 @@ def conversation_at(states: dict[int, dict[str, Any]], question: Question, turn:
                         history=tuple(history))
 
 
+def turn_answers(states: dict[int, dict[str, Any]], question: Question,
+                 layers: int) -> list[str]:
+    """The architecture's final answer to each turn of a question, "" for a turn it did not
+    answer (what a judge then reads: the benchmarks' own harnesses judge an empty answer)."""
+    return [final_text(LayerState.from_json(states.get(turn * layers + layers - 1))) or ""
+            for turn in range(len(turns_of(question)))]
+
+
 def finish_question(database_url: str, evaluation: Evaluation, question: Question,
-                    last_step: int, states: dict[int, dict[str, Any]]) -> None:
-    """Score the question from the architecture's final text with its benchmark's scorer,
+                    last_step: int, states: dict[int, dict[str, Any]],
+                    judged: Judged | None = None) -> None:
+    """Score the question from the architecture's final text with its benchmark's scorer
+    (or, for a judged benchmark, take ``judged``: its judge's verdicts, worker/judging.py),
     write its answer once, and finish the evaluation when it was the last question to finish.
 
     A question whose architecture handed on no candidate (every reply empty or truncated) got
@@ -158,6 +169,8 @@ def finish_question(database_url: str, evaluation: Evaluation, question: Questio
         text_out = final_text(LayerState.from_json(last))
     if evaluation.purpose == "ask":  # `itas ask`: a question of the user's, no answer key
         scored = Scored(None, None, "asked with itas ask: not scored")
+    elif judged is not None:
+        scored = judged.scored
     else:
         scored = get_benchmark(evaluation.benchmark).score(question.reference, text_out or "")
     elapsed = sum(float((s or {}).get("elapsed_s", 0.0)) for s in states_in_order)
@@ -172,7 +185,8 @@ def finish_question(database_url: str, evaluation: Evaluation, question: Questio
                 "final_answer": scored.extracted, "final_text": text_out,
                 "score": scored.score, "score_note": scored.note,
                 "status": "ok" if text_out is not None else "no_answer",
-                "cost_usd": float(cost), "latency_s": elapsed})
+                "cost_usd": float(cost), "latency_s": elapsed,
+                "judgment": judged.judgment() if judged is not None else None})
         # Its own transaction, after the answer's commit: two workers finishing the last two
         # questions at once must each see the other's answer, or neither ends the evaluation.
         with conn.begin():

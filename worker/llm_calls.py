@@ -103,17 +103,17 @@ class LLMCaller:
         own cache entry and its own ``llm_calls`` record (a share of the request's tokens, see
         worker/sending.py), so a later call of sample i alone is a cache hit, and calling
         every spec afterwards (as the layer does) records nothing twice. Only samples of one
-        prompt batch together (same LLM, messages and sampling fields, first attempt, no
-        documents): the others, and those another caller is already making, are left to
-        their own calls. A fatal endpoint error is left to them too (each then records its
-        own failure); a retryable one that outlived the client's retries propagates, as for
-        a single call.
+        prompt batch together (same LLM, messages and sampling fields and ``top_logprobs``,
+        first attempt, no documents; each sample keeps its own choice's log-probabilities):
+        the others, and those another caller is already making, are left to their own calls.
+        A fatal endpoint error is left to them too (each then records its own failure); a
+        retryable one that outlived the client's retries propagates, as for a single call.
         """
         groups: dict[tuple[Any, ...], list[CallSpec]] = {}
         for spec in specs:
             if spec.attempt == 0 and not spec.documents:
                 key = (spec.llm, spec.model_type, spec.messages, spec.temperature,
-                       spec.max_tokens, spec.role)
+                       spec.max_tokens, spec.role, spec.top_logprobs)
                 groups.setdefault(key, []).append(spec)
         samples = getattr(self._send, "samples", None)
         for group in groups.values():
@@ -156,6 +156,7 @@ class LLMCaller:
             latency_s=0.0 if cache_hit else response.latency_s, status="ok",
             cache_hit=cache_hit, response_text=None if cache_hit else response.text,
             request_messages=None if cache_hit else _sent(spec),
+            response_logprobs=None if cache_hit else _logprobs(spec, response),
         )
 
     def _record_failure(self, digest: str, endpoint: str, llm: Any, spec: CallSpec,
@@ -193,19 +194,31 @@ class LLMCaller:
 
 def _result(spec: CallSpec, response: CachedResponse, digest: str) -> CallResult:
     return CallResult(spec, response.text, request_hash=digest,
-                      finish_reason=response.finish_reason)
+                      finish_reason=response.finish_reason,
+                      top_logprobs=response.top_logprobs)
 
 
 def _extra(spec: CallSpec) -> dict[str, object] | None:
     """What decides the answer beyond the chat fields: the attempt (a repeated ask is another
-    request) and a reward model's documents. None for a first chat ask, so that its cache key
-    is the one it always had."""
+    request), a reward model's documents, and how many first-token log-probabilities were
+    asked for (an answer without them cannot serve a call that wants them). None for a first
+    chat ask without log-probabilities, so that its cache key is the one it always had."""
     extra: dict[str, object] = {}
     if spec.attempt:
         extra["attempt"] = spec.attempt
     if spec.documents:
         extra["documents"] = list(spec.documents)
+    if spec.top_logprobs > 0:
+        extra["top_logprobs"] = spec.top_logprobs
     return extra or None
+
+
+def _logprobs(spec: CallSpec, response: CachedResponse) -> list[list[object]] | None:
+    """What a paid call records in ``response_logprobs``: [[token, logprob], ...] when it
+    asked for them ([] when the endpoint gave none), NULL when it did not ask."""
+    if spec.top_logprobs <= 0:
+        return None
+    return [[token, logprob] for token, logprob in response.top_logprobs]
 
 
 def _sent(spec: CallSpec) -> list[dict[str, Any]]:

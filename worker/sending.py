@@ -9,7 +9,8 @@ architecture, which is what makes the cache shareable across trials.
 splits the answer into one response per sample. The provider reports the request's tokens,
 not each choice's: each sample gets an equal share of the prompt's tokens (the prompt was paid
 once) and a share of the completion tokens in proportion to its text, so that the shares add
-up to what was paid.
+up to what was paid. A request that asks for the first token's log-probabilities carries each
+choice's own into its sample's response.
 """
 
 from __future__ import annotations
@@ -38,13 +39,15 @@ class Sender:
     def _request(self, llm: Any, spec: CallSpec, n: int = 1) -> ChatRequest:
         return ChatRequest(llm=llm.wire_model, messages=spec.message_dicts(),
                            temperature=spec.temperature, max_tokens=spec.max_tokens,
-                           seed=spec.seed, documents=spec.documents, n=n)
+                           seed=spec.seed, documents=spec.documents, n=n,
+                           top_logprobs=spec.top_logprobs)
 
     def __call__(self, endpoint: Any, llm: Any, spec: CallSpec) -> CachedResponse:
         response = call_llm(endpoint, self._request(llm, spec), limiter=self._limiter)
         return CachedResponse(text=response.text, tokens_in=response.tokens_in,
                               tokens_out=response.tokens_out, latency_s=response.latency_s,
-                              finish_reason=response.finish_reason)
+                              finish_reason=response.finish_reason,
+                              top_logprobs=response.top_logprobs)
 
     def samples(self, endpoint: Any, llm: Any, first: CallSpec, n: int) -> list[CachedResponse]:
         """``n`` samples of ``first``'s prompt in one request (``first`` gives the seed).
@@ -59,11 +62,13 @@ class Sender:
                                   f"{len(texts)} (does it take n? see supports_n)",
                                   endpoint=endpoint.name)
         finishes = response.finish_reasons or (response.finish_reason,) * n
+        tops = response.choices_top_logprobs or ((),) * n
         prompt = _shares(response.tokens_in, [1] * n)
         completion = _shares(response.tokens_out, [max(1, len(t)) for t in texts])
         return [CachedResponse(text=t, tokens_in=p, tokens_out=c, latency_s=response.latency_s,
-                               finish_reason=f)
-                for t, p, c, f in zip(texts, prompt, completion, finishes, strict=True)]
+                               finish_reason=f, top_logprobs=lp)
+                for t, p, c, f, lp in zip(texts, prompt, completion, finishes, tops,
+                                          strict=True)]
 
 
 def _shares(total: int, weights: list[int]) -> list[int]:

@@ -173,7 +173,8 @@ def _run_step(evaluation_id: int, question_id: str, layer_index: int) -> str:
         conversation = steps.conversation_at(states, question, turn, layers)
         if conversation is None:  # an earlier turn gave no answer: nothing to go on with
             steps.finish_question(rt.database_url, evaluation, question, layer_index - 1,
-                                  states)
+                                  states, _judged(rt, evaluation, question, states, layers,
+                                                  last_step))
             return "scored"
         previous: dict[str, Any] | None = None
         if layer > 0:
@@ -202,8 +203,33 @@ def _run_step(evaluation_id: int, question_id: str, layer_index: int) -> str:
             return "already handed on"
         _hand_on(evaluation_id, question_id, layer_index + 1)
         return "next"
-    steps.finish_question(rt.database_url, evaluation, question, last_step, states)
+    steps.finish_question(rt.database_url, evaluation, question, last_step, states,
+                          _judged(rt, evaluation, question, states, layers, last_step))
     return "scored"
+
+
+def _judged(rt: Any, evaluation: Any, question: Any, states: dict[int, dict[str, Any]],
+            layers: int, last_step: int) -> Any:
+    """A judged benchmark's verdicts on the question's answers (worker/judging.py), made at
+    the step after the last; None for a benchmark scored without a judge, or `itas ask`."""
+    if evaluation.benchmark_judge is None or evaluation.purpose == "ask":
+        return None
+    from benchmarks.registry import get_judged
+    from worker import evaluation_steps as steps
+    from worker.judging import judge_answer
+    from worker.llm_calls import CallSite, LLMCaller
+
+    benchmark = get_judged(evaluation.benchmark)
+    if benchmark is None or evaluation.judge_definition is None:
+        raise ConfigError(f"evaluation {evaluation.id}: {evaluation.benchmark} has no judge "
+                          "definition to judge with")
+    caller = LLMCaller(registry=rt.registry, cache=rt.cache, database_url=rt.database_url,
+                       send=rt.send, site=CallSite(evaluation.id, question.question_id,
+                                                   last_step + 1))
+    return judge_answer(benchmark, evaluation.judge_definition, question.reference,
+                        steps.turn_answers(states, question, layers),
+                        judge_llm=evaluation.benchmark_judge, call=caller, pool=rt.pool,
+                        on_unusable=caller.mark_unusable)
 
 
 def _hand_on(evaluation_id: int, question_id: str, step: int) -> None:

@@ -43,7 +43,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+from sklearn.linear_model import LogisticRegression
 
 __all__ = ["BASELINE", "BOOTSTRAP_ROUNDS", "BOOTSTRAP_SEED", "SEPARATED_ELO", "STRONG_WEIGHT",
            "VERDICTS", "Battle", "ModelScore", "battles_from_games", "bootstrap_ratings",

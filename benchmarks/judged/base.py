@@ -10,7 +10,7 @@ step, through the same cache, limiter and records as every LLM call)::
         reply = <the judge LLM's reply to call>                  # LLMCaller
         verdict = benchmark.read_verdict(definition, call, reply)
         while verdict.value is None and (call := benchmark.follow_up(definition, call, reply)):
-            ...                                              # asked again, as the benchmark does
+            ...                                        # asked again, as the benchmark does
     scored = benchmark.judged_score(definition, reference, answers, verdicts)
 
 and over the questions of an evaluation (reports, ``itas run``, ``itas benchmarks score``)::

@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from models.settings import load_settings, resolve_service_urls
+from scheduler.report_rows import judged_cell
 from scheduler.reports import (
     FINAL_STATES,
     EvaluationRow,
@@ -129,6 +130,7 @@ def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+
 def _bar(done: int, total: int, label: str, width: int) -> Table:
     # A grid row of its own: a bare ProgressBar does not end its line inside a Group.
     grid = Table.grid(padding=(0, 1))
@@ -158,6 +160,9 @@ def _status_view(s: JobStatus) -> RenderableType:
     lines.append(Text(f"LLM calls {t.llm_calls}, cache hits {t.cache_hits}, provider calls "
                       f"{t.provider_calls}, tokens {t.tokens_in} in / {t.tokens_out} out, "
                       f"${t.cost_usd:.4f}"))
+    if t.judge_calls:
+        lines.append(Text(f"of which the benchmark's judge: {t.judge_calls} calls, "
+                          f"{t.judge_provider_calls} paid, ${t.judge_cost_usd:.4f}"))
     if s.error:
         lines.append(Text(f"error: {s.error}", style="red"))
     return Group(*lines)
@@ -178,11 +183,15 @@ def _jobs_table(statuses: list[JobStatus]) -> Table:
 
 def _trials_table(rows: list[TrialRow]) -> Table:
     table = Table(title="leaderboard (search split)")
-    for column in ("trial", "architecture", "outcome", "score", "$/question", "calls"):
+    judged = any(r.judged_score is not None for r in rows)
+    columns = ("trial", "architecture", "outcome", "score",
+               *(("judged [95% CI]",) if judged else ()), "$/question", "calls")
+    for column in columns:
         table.add_column(column, justify="left" if column in {"architecture", "outcome"}
                          else "right")
     for r in rows:
         table.add_row(str(r.number), r.architecture_name, r.outcome, _score(r.score),
+                      *((judged_cell(r),) if judged else ()),
                       "-" if r.cost_per_question_usd is None else f"{r.cost_per_question_usd:.6f}",
                       "-" if r.llm_calls is None else str(r.llm_calls))
     return table
@@ -190,11 +199,14 @@ def _trials_table(rows: list[TrialRow]) -> Table:
 
 def _ranking_table(title: str, rows: list[EvaluationRow]) -> Table:
     table = Table(title=title)
-    for column in ("rank", "architecture", "trial", "score", "answered", "calls"):
+    judged = any(e.judged_score is not None for e in rows)
+    for column in ("rank", "architecture", "trial", "score",
+                   *(("judged [95% CI]",) if judged else ()), "answered", "calls"):
         table.add_column(column, justify="left" if column == "architecture" else "right")
     for i, e in enumerate(rows):
         table.add_row(str(i + 1), e.architecture_name,
                       "-" if e.trial_number is None else str(e.trial_number), _score(e.score),
+                      *((judged_cell(e),) if judged else ()),
                       f"{e.answered}/{e.questions}", str(e.llm_calls))
     return table
 

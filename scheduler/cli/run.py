@@ -23,11 +23,13 @@ from models.errors import (
 )
 from models.settings import load_settings, resolve_service_urls
 from scheduler.evaluations import STALE_S, failure_of, queue_evaluation, summarize, wait_for
+from scheduler.judges import BenchmarkJudge
 
 console = Console(stderr=True)
 
 
-def checked_architecture(path: Path) -> tuple[dict[str, Any], str, list[str]]:
+def checked_architecture(path: Path, judge: BenchmarkJudge | None = None
+                         ) -> tuple[dict[str, Any], str, list[str]]:
     """Validate structure and LLMs before anything is queued; returns (json, hash, warnings)."""
     from models.architecture import architecture_hash, check_llms, load_architecture
     from models.endpoints import load_registry
@@ -39,21 +41,24 @@ def checked_architecture(path: Path) -> tuple[dict[str, Any], str, list[str]]:
     errors = check_llms(architecture, registry)
     if errors:
         raise InvalidArchitecture(f"{path}: " + "; ".join(errors))
-    preflight(llms_of_architecture(architecture))  # before anything is stored or queued
+    # Before anything is stored or queued; the benchmark's judge is an LLM the workers call too.
+    preflight(list(dict.fromkeys([*llms_of_architecture(architecture),
+                                  *([judge.llm] if judge else [])])))
     return architecture.model_dump(mode="json"), architecture_hash(architecture), warnings
 
 
 def _evaluate(path: Path, benchmark: str, questions: list[Item], split: str,
               timeout: float, quiet: bool, purpose: str = "run",
-              stale: float = STALE_S) -> tuple[int, dict[str, Any]]:
+              stale: float = STALE_S, judge: BenchmarkJudge | None = None
+              ) -> tuple[int, dict[str, Any]]:
     """Queue and wait; returns the evaluation id and the architecture as stored."""
-    arch_json, arch_hash, warnings = checked_architecture(path)
+    arch_json, arch_hash, warnings = checked_architecture(path, judge)
     for warning in warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     database_url = resolve_service_urls(load_settings()).database_url
     evaluation_id = queue_evaluation(database_url, architecture=arch_json, arch_hash=arch_hash,
                                      benchmark=benchmark, split=split, questions=questions,
-                                     purpose=purpose)
+                                     purpose=purpose, judge=judge)
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                   disable=quiet) as progress:
@@ -82,18 +87,32 @@ def run(
     timeout: float = typer.Option(3600.0, help="Seconds to wait for the workers."),
     stale: float = typer.Option(STALE_S, help="Re-send work that made no progress this long "
                                 "(lost in a broker restart, say); above the longest layer."),
+    judge: str | None = typer.Option(None, "--judge", help="The LLM that judges a judged "
+                                     "benchmark's answers (mt-bench, alpaca-eval, arena-hard, "
+                                     "mixeval, mixeval-hard): an LLM of `itas llms`."),
+    option: list[str] = typer.Option([], "--option", help="A benchmark option, KEY=VALUE "
+                                     "(VALUE in YAML); repeatable."),
 ) -> None:
     """Evaluate an architecture on a benchmark through the workers; print its figures."""
+    from scheduler.cli.benchmarks import parse_options
+    from scheduler.judges import benchmark_judge, judged_summary
+
     if not math.isfinite(stale) or stale <= 0:
         raise UserError(f"--stale: expected a number of seconds > 0, got {stale:g}")
+    options = parse_options(option)
     try:
-        questions = load_questions(benchmark, data=data, split=split, limit=limit)
+        questions = load_questions(benchmark, data=data, split=split, limit=limit,
+                                   options=options)
     except BenchmarkError as exc:
         raise ConfigError(str(exc)) from exc
+    the_judge = benchmark_judge(benchmark, judge, data=data, options=options)
     evaluation_id, _ = _evaluate(architecture, benchmark, questions, split, timeout, as_json,
-                                 stale=stale)
+                                 stale=stale, judge=the_judge)
     database_url = resolve_service_urls(load_settings()).database_url
     summary = summarize(database_url, evaluation_id).as_dict()
+    if the_judge is not None:
+        judged = judged_summary(database_url, evaluation_id)
+        summary["judged"] = judged.to_json() if judged else None
     if as_json:
         typer.echo(json.dumps({"evaluation_id": evaluation_id, **summary}))
         return

@@ -42,6 +42,12 @@ def submit(
             raise UserError(f"--trials: expected at least 1, got {trials}")
         spec["trials"] = trials
         job, _ = parse_search_job(spec, str(job_file), registry=registry)
+    from scheduler.judges import benchmark_judge
+
+    # A judged benchmark's judge files are read now, so a missing one is an error before
+    # anything is queued (the scheduler reads them again when it takes the job).
+    benchmark_judge(job.benchmark, job.benchmark_judge, data=job.data,
+                    options=job.benchmark_options, where="benchmark_judge")
     if check:  # first: a job that cannot run is its one line, not warnings about it too
         from scheduler.preflight import llms_of_job, preflight
 

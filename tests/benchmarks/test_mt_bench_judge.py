@@ -223,3 +223,12 @@ def test_a_malformed_judgment_file_is_named_with_its_line(tmp_path: Path) -> Non
     assert f"{file}:2: expected a FastChat single-grading judgment" in done.stderr
     done = itas("benchmarks", "score", "gsm8k", "--judgments", str(file))
     assert done.returncode == 2 and "gsm8k has no judgment file format" in done.stderr
+
+
+def test_predictions_are_judged_so_they_need_a_judge(datasets: Path, tmp_path: Path) -> None:
+    file = tmp_path / "p.jsonl"
+    file.write_text(json.dumps({"id": "mt-81", "prediction": ["Aloha!", "A trip..."]}) + "\n")
+    done = itas("benchmarks", "score", "mt-bench", "--predictions", str(file), "--data",
+                str(datasets / "mt_bench"))
+    assert done.returncode == 2
+    assert "mt-bench is scored by an LLM judge: name it with --judge LLM" in done.stderr

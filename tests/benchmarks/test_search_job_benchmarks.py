@@ -17,7 +17,9 @@ from models.search_job_reader import load_search_job, parse_search_job
 DATA = {"synth-math": None, "gsm8k": "gsm8k", "math": None,
         "mixeval-hard-mc": "mixeval_hard/multiple-choice.json",
         "mixeval-hard-free": "mixeval_hard", "mt-bench": "mt_bench/questions.jsonl",
-        "arena-hard": "arena_hard/question.jsonl"}
+        "alpaca-eval": "alpaca_eval/reference_outputs.json",
+        "arena-hard": "arena_hard/question.jsonl",
+        "mixeval": "mixeval", "mixeval-hard": "mixeval_hard/multiple-choice.json"}
 
 
 def job(**fields: Any) -> dict[str, Any]:
@@ -37,13 +39,15 @@ def test_every_registered_benchmark_has_a_job() -> None:
     assert list(DATA) == list(BENCHMARKS)
 
 
-#: Scored by an LLM judge, which itas does not run yet: a search job on it is refused.
-JUDGED = {"mt-bench", "arena-hard"}
+#: Scored by an LLM judge: a search job on one names the judge (benchmark_judge).
+JUDGED = {name for name, b in BENCHMARKS.items() if b.kind == "judged"}
 
 
-@pytest.mark.parametrize("name", [n for n in DATA if n not in JUDGED])
+@pytest.mark.parametrize("name", list(DATA))
 def test_a_job_on_every_benchmark_validates(name: str, datasets: Path, tmp_path: Path) -> None:
     fields: dict[str, Any] = {"benchmark": name}
+    if name in JUDGED:
+        fields["benchmark_judge"] = "sim-frontier"
     if DATA[name]:
         fields["data"] = str(datasets / str(DATA[name]))
     path = tmp_path / "job.yaml"
@@ -52,6 +56,23 @@ def test_a_job_on_every_benchmark_validates(name: str, datasets: Path, tmp_path:
     assert loaded.benchmark.value == name and warnings == []
     assert loaded.data == (datasets / str(DATA[name]) if DATA[name] else None)
     assert loaded.benchmark_options == {}
+
+
+@pytest.mark.parametrize("name", sorted(JUDGED))
+def test_a_judged_benchmark_needs_its_judge_named_apart_from_judge_llm(
+        name: str, datasets: Path) -> None:
+    fields: dict[str, Any] = {"benchmark": name, "judge_llm": "sim-critic"}
+    if DATA[name]:
+        fields["data"] = str(datasets / str(DATA[name]))
+    errors = errors_of(job(**fields))
+    assert errors == [f"benchmark_judge: {name} is scored by an LLM judge; name it (an LLM of "
+                      "`itas llms`; not judge_llm, which is the architecture's critics and "
+                      "rankers)"]
+
+
+def test_a_benchmark_without_a_judge_refuses_one() -> None:
+    assert errors_of(job(benchmark_judge="sim-frontier")) == [
+        "benchmark_judge: synth-math is scored without a judge; leave benchmark_judge out"]
 
 
 def test_benchmark_options_are_checked_by_the_benchmark(datasets: Path) -> None:

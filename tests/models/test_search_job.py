@@ -81,8 +81,9 @@ MALFORMED: list[tuple[str, dict[str, Any], list[str]]] = [
     ("empty name", job(name=""), ['name: expected a non-empty string (at most 100 characters), '
                                   'got ""']),
     ("unknown benchmark", job(benchmark="mmlu"),
+     # a prefix: the judged benchmarks of issue 23 follow mt-bench in the list
      ["benchmark: expected one of synth-math, gsm8k, math, mixeval-hard-mc, mixeval-hard-free, "
-      "mt-bench, arena-hard, got \"mmlu\""]),
+      "mt-bench, "]),
     ("gsm8k without data", job(benchmark="gsm8k"), ["data: required for gsm8k"]),
     ("split out of range", job(search_fraction=1.5),
      ["search_fraction: expected a number between 0 and 1 (exclusive), got 1.5"]),
@@ -245,9 +246,13 @@ def test_the_job_is_frozen(registry: Registry) -> None:
         loaded.trials = 3  # type: ignore[misc]
 
 
-def test_a_judged_benchmark_cannot_be_searched_until_its_judge_exists(tmp_path: Path) -> None:
+def test_a_judged_benchmark_is_searched_with_its_judge_named(tmp_path: Path) -> None:
     path = tmp_path / "job.yaml"
     path.write_text("name: j\nbenchmark: mt-bench\ndata: q.jsonl\nllms: [sim-large]\n")
     (tmp_path / "q.jsonl").write_text('{"question_id": 1, "category": "x", "turns": ["a", "b"]}\n')
-    with pytest.raises(InvalidSearchJob, match="benchmark: mt-bench is scored by an LLM judge"):
+    with pytest.raises(InvalidSearchJob, match="benchmark_judge: mt-bench is scored by an LLM "
+                       "judge; name it"):
         load_search_job(path, structure_only=True)
+    path.write_text(path.read_text() + "benchmark_judge: sim-frontier\n")
+    loaded, _ = load_search_job(path, structure_only=True)
+    assert loaded.benchmark_judge == "sim-frontier" and loaded.judge_llm is None

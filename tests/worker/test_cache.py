@@ -3,6 +3,7 @@ survives a Redis flush, and one request for many identical concurrent calls."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -22,6 +23,13 @@ BASE = {
     "messages": [{"role": "user", "content": "What is 2 + 3?"}],
     "temperature": 0.7, "max_tokens": 256, "sample_index": 0,
 }
+
+
+@pytest.fixture
+def client_prefix(services: RunServices) -> Iterator[tuple[redis.Redis, str]]:
+    client = redis.Redis.from_url(services.redis_url)
+    yield client, f"{services.redis_prefix}cache-test-{uuid.uuid4().hex[:6]}:"
+    client.close()
 
 
 @pytest.fixture
@@ -55,6 +63,7 @@ def test_a_paid_response_survives_a_redis_flush(cache: ResponseCache, database_u
     assert found is not None
     response, level = found
     assert (response.text, level) == ("5\nAnswer: 5", "durable")
+    assert response.top_logprobs == ()  # a record without them (NULL) has none
     again = cache.get(digest)
     assert again is not None and again[1] == "hot"  # promoted to Redis on the way
 
@@ -170,3 +179,41 @@ def test_many_waiters_share_one_connection_while_a_slow_call_is_made(
     assert errors == []
     assert len(requests) == 1
     assert answers == ["Answer: 5"] * 24
+
+
+def test_log_probabilities_are_kept_at_both_levels_and_old_entries_read_without(
+        client_prefix: tuple[redis.Redis, str], database_url: str) -> None:
+    """A response's first-token log-probabilities come back from Redis and, after a flush,
+    from ``llm_calls.response_logprobs``; entries written before they existed still read."""
+    client, prefix = client_prefix
+    cache = ResponseCache(client, prefix, database_url)
+    top = (("m", -0.02), ("M", -3.9))
+    hot = request_hash(**(BASE | {"llm": uuid.uuid4().hex}))
+    cache.put_hot(hot, CachedResponse("m", 40, 1, 0.3, "length", top_logprobs=top))
+    assert cache.get(hot) == (CachedResponse("m", 40, 1, 0.3, "length", top_logprobs=top),
+                              "hot")
+
+    # A response without them is the Redis entry it always was, which the earlier code read.
+    plain = request_hash(**(BASE | {"llm": uuid.uuid4().hex}))
+    cache.put_hot(plain, CachedResponse("Answer: 5", 10, 3, 0.2))
+    assert json.loads(client.get(f"{prefix}cache:{plain}") or b"") == {
+        "text": "Answer: 5", "tokens_in": 10, "tokens_out": 3, "latency_s": 0.2,
+        "finish_reason": "stop", "unrecorded": False}
+    # An entry written by the earlier code reads as having none.
+    old = request_hash(**(BASE | {"llm": uuid.uuid4().hex}))
+    client.set(f"{prefix}cache:{old}", json.dumps({
+        "text": "Answer: 6", "tokens_in": 9, "tokens_out": 2, "latency_s": 0.1,
+        "finish_reason": "stop", "unrecorded": False}))
+    assert cache.get(old) == (CachedResponse("Answer: 6", 9, 2, 0.1), "hot")
+
+    durable = request_hash(**(BASE | {"llm": uuid.uuid4().hex}))
+    with session_scope(database_url) as session:
+        session.execute(insert(LLMCall).values(
+            request_hash=durable, endpoint="openai", llm_name="judge", response_text="M",
+            tokens_in=40, tokens_out=1, latency_s=0.4, finish_reason="length",
+            response_logprobs=[["M", -0.1], ["m", -2.5]]))
+    with cache.single_flight(durable, wait_s=5) as found:
+        assert found is not None and found.top_logprobs == (("M", -0.1), ("m", -2.5))
+    assert cache.get(durable) == (CachedResponse("M", 40, 1, 0.4, "length",
+                                                 top_logprobs=(("M", -0.1), ("m", -2.5))),
+                                  "hot")

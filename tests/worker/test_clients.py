@@ -672,3 +672,119 @@ def test_a_refused_key_on_the_model_list_names_its_variable_only(
     with pytest.raises(AuthenticationFailed) as refused:
         list_models(Endpoint(), key_env=KEY_ENV, keys_env={KEY_ENV: "sk-test"})
     assert KEY_ENV in str(refused.value) and "sk-test" not in str(refused.value)
+
+
+# -- first-token log-probabilities (a judge's preference, AlpacaEval) -------------------------
+
+def token(text: str, logprob: float) -> dict[str, Any]:
+    return {"token": text, "logprob": logprob, "bytes": list(text.encode())}
+
+
+def with_logprobs(content: str, first: list[dict[str, Any]], index: int = 0) -> dict[str, Any]:
+    """A choice as OpenAI's chat completions sends it with ``logprobs: true, top_logprobs``."""
+    chosen = first[0]
+    return {"index": index, "message": {"role": "assistant", "content": content,
+                                        "refusal": None},
+            "logprobs": {"content": [{**chosen, "top_logprobs": first},
+                                     {**token("\n", -0.4), "top_logprobs": [token("\n", -0.4)]}],
+                         "refusal": None},
+            "finish_reason": "length"}
+
+
+JUDGE_CHOICE = with_logprobs("m", [token("m", -0.0201), token("M", -3.92),
+                                   token(" m", -7.5), token("Output", -9.1)])
+
+
+def test_log_probabilities_are_asked_for_only_when_wanted(
+    mock_http: Callable[[Handler], list[httpx.Request]],
+) -> None:
+    seen = mock_http(reply(200, openai_body()))
+    send()
+    send(top_logprobs=5)
+    plain, asking = (json.loads(r.content) for r in seen)
+    assert "logprobs" not in plain and "top_logprobs" not in plain
+    assert asking["logprobs"] is True and asking["top_logprobs"] == 5
+    # Anthropic's API has none to give: the request goes as without, the answer has none.
+    seen = mock_http(reply(200, anthropic_body()))
+    response = send("anthropic", llm="claude-sim", top_logprobs=5)
+    assert not {"logprobs", "top_logprobs"} & set(json.loads(seen[-1].content))
+    assert response.top_logprobs == () and response.text == "Answer: 5"
+    with pytest.raises(ValueError, match="top_logprobs"):
+        request(top_logprobs=-1)
+
+
+def test_the_first_tokens_log_probabilities_are_read_best_first(
+    mock_http: Callable[[Handler], list[httpx.Request]],
+) -> None:
+    body = {**openai_body(), "id": "chatcmpl-9", "object": "chat.completion",
+            "system_fingerprint": "fp_1", "choices": [JUDGE_CHOICE]}
+    mock_http(reply(200, body))
+    response = send(top_logprobs=4, max_tokens=1)
+    assert response.text == "m"
+    assert response.top_logprobs == (("m", -0.0201), ("M", -3.92), (" m", -7.5),
+                                     ("Output", -9.1))
+    assert response.choices_top_logprobs == (response.top_logprobs,)
+
+
+def test_each_choice_keeps_its_own_log_probabilities(
+    mock_http: Callable[[Handler], list[httpx.Request]],
+) -> None:
+    # Choices out of order, and a server that does not sort the top tokens.
+    second = with_logprobs("M", [token("M", -0.7), token("m", -0.69)], index=1)
+    body = {**openai_body(), "choices": [second, JUDGE_CHOICE]}
+    mock_http(reply(200, body))
+    response = send(n=2, top_logprobs=2)
+    assert response.texts == ("m", "M")
+    assert response.choices_top_logprobs[0][0] == ("m", -0.0201)
+    assert response.choices_top_logprobs[1] == (("m", -0.69), ("M", -0.7))
+
+
+LEGACY = {"tokens": ["m"], "token_logprobs": [-0.1],
+          "top_logprobs": [{"M": -2.4, "m": -0.1}]}
+NO_LOGPROBS_CASES = [
+    ("no logprobs field", {}),
+    ("logprobs null", {"logprobs": None}),
+    ("content null", {"logprobs": {"content": None, "refusal": None}}),
+    ("content empty", {"logprobs": {"content": []}}),
+    ("no top_logprobs", {"logprobs": {"content": [token("m", -0.1)]}}),
+    ("top_logprobs null", {"logprobs": {"content": [{**token("m", -0.1),
+                                                      "top_logprobs": None}]}}),
+    ("not a mapping", {"logprobs": "yes"}),
+    ("entries not tokens", {"logprobs": {"content": [{"top_logprobs": [["m", -0.1], 3]}]}}),
+]
+
+
+@pytest.mark.parametrize(("what", "extra"), NO_LOGPROBS_CASES,
+                         ids=[c[0] for c in NO_LOGPROBS_CASES])
+def test_an_answer_without_log_probabilities_gives_none_and_no_error(
+    mock_http: Callable[[Handler], list[httpx.Request]], what: str, extra: dict[str, Any],
+) -> None:
+    body = openai_body("m")
+    body["choices"][0].update(extra)
+    mock_http(reply(200, body))
+    response = send(top_logprobs=5)
+    assert response.text == "m"
+    assert response.top_logprobs == () and response.choices_top_logprobs == ((),)
+
+
+def test_odd_log_probabilities_are_left_out_and_the_legacy_shape_is_read(
+    mock_http: Callable[[Handler], list[httpx.Request]],
+) -> None:
+    odd = [token("m", -0.1), token("M", float("-inf")), {"token": 5, "logprob": -1.0},
+           {"token": "x", "logprob": "low"}, {"token": "y", "logprob": True}]
+    body = openai_body("m")
+    body["choices"][0]["logprobs"] = {"content": [{**token("m", -0.1), "top_logprobs": odd}]}
+    # json.dumps writes -Infinity, which Python's parser (and some servers) accept.
+    mock_http(reply(200, body))
+    assert send(top_logprobs=5).top_logprobs == (("m", -0.1),)
+    body["choices"][0]["logprobs"] = LEGACY
+    mock_http(reply(200, body))
+    assert send(top_logprobs=2).top_logprobs == (("m", -0.1), ("M", -2.4))
+
+
+def test_log_probabilities_sent_unasked_are_not_kept(
+    mock_http: Callable[[Handler], list[httpx.Request]],
+) -> None:
+    mock_http(reply(200, {**openai_body(), "choices": [JUDGE_CHOICE]}))
+    response = send()
+    assert response.top_logprobs == () and response.choices_top_logprobs == ()

@@ -10,7 +10,13 @@ llama.cpp, TGI, the simulator) and ``anthropic``.
 
 from __future__ import annotations
 
-from worker.clients.base import ChatRequest, ChatResponse, EndpointConfig, estimate_tokens
+from worker.clients.base import (
+    ChatRequest,
+    ChatResponse,
+    EndpointConfig,
+    TopLogprobs,
+    estimate_tokens,
+)
 from worker.clients.calling import NO_KEY, RetryPolicy, call_llm, limits_of
 from worker.clients.transport import reset_http_client, send_chat
 
@@ -20,6 +26,7 @@ __all__ = [
     "ChatResponse",
     "EndpointConfig",
     "RetryPolicy",
+    "TopLogprobs",
     "call_llm",
     "estimate_tokens",
     "limits_of",

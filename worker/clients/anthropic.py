@@ -5,14 +5,15 @@ Anthropic takes the system prompt as a top-level ``system`` field, not as a mess
 user and assistant turns to alternate. So system messages (wherever they are) are joined into
 ``system`` in order, and consecutive turns of the same role are merged, each change documented
 here rather than left to a 400 from the provider. A temperature above 1 (fine for OpenAI, up to
-2) is sent as 1, the top of Anthropic's range.
+2) is sent as 1, the top of Anthropic's range. Anthropic's API gives no log-probabilities: a
+request's ``top_logprobs`` is not sent, and its answers have none (callers read the text).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from worker.clients.base import ChatRequest
+from worker.clients.base import ChatRequest, TopLogprobs
 
 __all__ = ["ANTHROPIC", "ANTHROPIC_VERSION"]
 
@@ -69,6 +70,9 @@ class AnthropicFormat:
         return (text,), (str(body.get("stop_reason") or ""),), tokens_in, tokens_out, str(
             body.get("model", "")
         )
+
+    def top_logprobs(self, body: Any) -> tuple[TopLogprobs, ...]:
+        return ()  # the API has none
 
     def error_message(self, body: Any) -> str:
         if isinstance(body, dict) and isinstance(body.get("error"), dict):

@@ -18,9 +18,14 @@ __all__ = [
     "ChatRequest",
     "ChatResponse",
     "EndpointConfig",
+    "TopLogprobs",
     "WireFormat",
     "estimate_tokens",
 ]
+
+#: One output token's most likely tokens with their log-probabilities, best first:
+#: ``(("m", -0.02), ("M", -3.9))``. Empty when they were not asked for or not given.
+TopLogprobs = tuple[tuple[str, float], ...]
 
 #: Response headers a caller may want to see or record (rate-limit state, request ids).
 HEADERS_OF_INTEREST = ("retry-after", "retry-after-ms", "request-id", "x-request-id")
@@ -64,7 +69,9 @@ class ChatRequest:
 
     ``n`` > 1 asks an OpenAI-compatible endpoint for several choices in one call (Anthropic has
     no such parameter). ``seed`` goes to endpoints that take one; it is part of the cache key
-    either way.
+    either way. ``top_logprobs`` > 0 asks for the first output token's ``top_logprobs`` most
+    likely tokens where the format can say it (OpenAI's ``logprobs``/``top_logprobs``);
+    Anthropic's API has no log-probabilities, and its requests go without.
     """
 
     llm: str
@@ -78,6 +85,7 @@ class ChatRequest:
     #: Only for a reward model's rerank endpoint: the texts to score against the last user
     #: message (worker/clients/rerank.py). Chat formats ignore it.
     documents: Sequence[str] = ()
+    top_logprobs: int = 0
 
     def __post_init__(self) -> None:
         if not self.messages:
@@ -89,6 +97,8 @@ class ChatRequest:
                 raise ValueError(f"ChatRequest.messages[{i}]: expected {{role, content}} strings")
         if self.max_tokens < 1 or self.n < 1:
             raise ValueError("ChatRequest: max_tokens and n must be positive")
+        if self.top_logprobs < 0:
+            raise ValueError("ChatRequest.top_logprobs: expected 0 (none) or more")
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,9 @@ class ChatResponse:
     exchange only (not time spent waiting for the rate limiter); ``headers`` keeps the
     rate-limit and request-id headers. ``key_env`` names the environment variable of the key
     that was used (never its value); ``attempts`` counts HTTP exchanges, retries included.
+    ``top_logprobs`` is the first choice's first-token log-probabilities; ``choices_top_logprobs``
+    has one entry per text when the request asked for them (an entry is empty where the
+    endpoint gave none), and is empty when it did not ask.
     """
 
     text: str
@@ -113,6 +126,8 @@ class ChatResponse:
     headers: Mapping[str, str] = field(default_factory=dict)
     key_env: str = ""
     attempts: int = 1
+    top_logprobs: TopLogprobs = ()
+    choices_top_logprobs: tuple[TopLogprobs, ...] = ()
 
     @property
     def tokens_total(self) -> int:
@@ -138,6 +153,15 @@ class WireFormat(Protocol):
         finish reason per choice; the tokens are the request's (all choices together).
 
         Raises ValueError, KeyError or TypeError when the body is not the format or empty.
+        """
+        ...
+
+    def top_logprobs(self, body: Any) -> tuple[TopLogprobs, ...]:
+        """The first output token's top log-probabilities of each choice of a 2xx body (in
+        the order of :meth:`parse`'s texts), best first; () where the format has none.
+
+        Never raises: a body without them, or with a shape it does not know, gives empty
+        entries (a caller that wanted them falls back on the text).
         """
         ...
 

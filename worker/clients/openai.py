@@ -1,12 +1,23 @@
 """The OpenAI chat-completions wire format, spoken by OpenAI, Together, Groq, vLLM, Ollama,
 llama.cpp's server, TGI and the itas simulator: ``POST {base_url}/v1/chat/completions`` with
-``Authorization: Bearer <key>``."""
+``Authorization: Bearer <key>``.
+
+**Log-probabilities.** A request with ``top_logprobs`` k > 0 is sent with ``logprobs: true,
+top_logprobs: k``; each choice's first output token's top tokens are read from
+``choices[i].logprobs.content[0].top_logprobs`` (``[{"token", "logprob", "bytes"}, ...]``), or,
+from a server that answers in the legacy completions shape, from
+``choices[i].logprobs.top_logprobs[0]`` (``{token: logprob, ...}``). They come back best first.
+A choice without them, or in a shape not known here, gives none (an empty tuple), never an
+error: a caller that wanted them reads the text instead. Entries that are not a string token
+with a finite log-probability are left out (PostgreSQL's JSON has no ``-Infinity``).
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from worker.clients.base import ChatRequest
+from worker.clients.base import ChatRequest, TopLogprobs
 
 __all__ = ["OPENAI"]
 
@@ -32,6 +43,9 @@ class OpenAIFormat:
             body["stop"] = list(request.stop)
         if request.top_p is not None:
             body["top_p"] = request.top_p
+        if request.top_logprobs > 0:
+            body["logprobs"] = True
+            body["top_logprobs"] = request.top_logprobs
         return body
 
     def parse(self, body: Any) -> tuple[tuple[str, ...], tuple[str, ...], int, int, str]:
@@ -49,6 +63,13 @@ class OpenAIFormat:
         finishes = tuple(str(c.get("finish_reason") or "") for c in choices)
         return tuple(texts), finishes, tokens_in, tokens_out, str(body.get("model", ""))
 
+    def top_logprobs(self, body: Any) -> tuple[TopLogprobs, ...]:
+        try:
+            choices = sorted(body["choices"], key=lambda c: c.get("index", 0))
+        except (KeyError, TypeError, AttributeError, ValueError):
+            return ()
+        return tuple(_first_token_top(choice) for choice in choices)
+
     def error_message(self, body: Any) -> str:
         if isinstance(body, dict):
             error = body.get("error")
@@ -59,6 +80,32 @@ class OpenAIFormat:
             if isinstance(body.get("message"), str):
                 return str(body["message"])
         return ""
+
+
+def _first_token_top(choice: Any) -> TopLogprobs:
+    """One choice's first output token's top log-probabilities (see the module docstring)."""
+    logprobs = choice.get("logprobs") if isinstance(choice, dict) else None
+    if not isinstance(logprobs, dict):
+        return ()
+    content = logprobs.get("content")
+    pairs: list[tuple[Any, Any]]
+    if isinstance(content, list):  # the chat shape
+        first = content[0] if content else None
+        tops = first.get("top_logprobs") if isinstance(first, dict) else None
+        if not isinstance(tops, list):
+            return ()
+        pairs = [(t.get("token"), t.get("logprob")) for t in tops if isinstance(t, dict)]
+    else:  # the legacy completions shape
+        tops = logprobs.get("top_logprobs")
+        first = tops[0] if isinstance(tops, list) and tops else None
+        if not isinstance(first, dict):
+            return ()
+        pairs = list(first.items())
+    kept = [(token, float(logprob)) for token, logprob in pairs
+            if isinstance(token, str) and isinstance(logprob, int | float)
+            and not isinstance(logprob, bool) and math.isfinite(logprob)]
+    # Best first (providers send them so; a stable sort keeps their order among equals).
+    return tuple(sorted(kept, key=lambda pair: -pair[1]))
 
 
 OPENAI = OpenAIFormat()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from worker.clients.base import ChatRequest
+from worker.clients.base import ChatRequest, TopLogprobs
 from worker.clients.openai import OPENAI
 
 __all__ = ["RERANK"]
@@ -47,6 +47,9 @@ class RerankFormat:
         tokens = int(usage.get("total_tokens") or usage.get("prompt_tokens") or 0)
         text = json.dumps({"scores": [scores[i] for i in range(len(scores))]})
         return (text,), ("stop",), tokens, 0, str(body.get("model", ""))
+
+    def top_logprobs(self, body: Any) -> tuple[TopLogprobs, ...]:
+        return ()  # scores, not tokens
 
     def error_message(self, body: Any) -> str:
         return OPENAI.error_message(body)

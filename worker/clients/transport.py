@@ -20,6 +20,9 @@ other 4xx, 3xx, or a request the format can't express  BadRequest
 API key variable not set                                ConfigError
 =====================================================  =========================================
 
+A 2xx answer without the log-probabilities a request asked for is no error: its
+``top_logprobs`` are empty, and the caller reads the text (see :mod:`worker.clients.openai`).
+
 AuthenticationFailed and ModelNotFound are :class:`~models.errors.SetupError`: they stop the
 run instead of failing question after question. :func:`list_models` (the preflight's one cheap,
 unpaid request, ``GET /v1/models``) maps its errors the same way.
@@ -79,6 +82,7 @@ from worker.clients.base import (
     ChatRequest,
     ChatResponse,
     EndpointConfig,
+    TopLogprobs,
     WireFormat,
 )
 from worker.clients.openai import OPENAI
@@ -239,11 +243,18 @@ def send_chat(
         _raise(InvalidResponse(
             f"endpoint {name}: HTTP {status} but not the {endpoint.kind} format ({what})",
             endpoint=name, status=status), exc, api_key)
+    # Read only when asked for (then one entry per text, empty where none came): a server
+    # that sends them unasked gives nothing more.
+    tops: tuple[TopLogprobs, ...] = ()
+    if request.top_logprobs > 0:
+        read = wire.top_logprobs(payload)
+        tops = tuple(read[i] if i < len(read) else () for i in range(len(texts)))
     return ChatResponse(
         text=texts[0], texts=texts, finish_reason=finishes[0], finish_reasons=finishes,
         tokens_in=tokens_in,
         tokens_out=tokens_out, latency_s=latency_s, llm=llm or request.llm,
         headers=_interesting(response.headers), key_env=key_env or "",
+        top_logprobs=tops[0] if tops else (), choices_top_logprobs=tops,
     )
 
 

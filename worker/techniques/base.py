@@ -53,7 +53,9 @@ class CallSpec:
     """One LLM call a technique wants.
 
     ``documents`` is set only for reward-model calls (role ``score``): the candidates to score
-    against the last user message.
+    against the last user message. ``top_logprobs`` > 0 asks for the first output token's
+    ``top_logprobs`` most likely tokens with their log-probabilities (a judge reading its
+    preference from them, as AlpacaEval's does); it is part of the cache key when set.
     """
 
     llm: str
@@ -65,6 +67,11 @@ class CallSpec:
     role: Role
     attempt: int = 0
     documents: tuple[str, ...] = ()
+    top_logprobs: int = 0
+
+    def __post_init__(self) -> None:
+        if self.top_logprobs < 0:
+            raise ValueError("CallSpec.top_logprobs: expected 0 (none) or more")
 
     @property
     def seed(self) -> int:
@@ -84,7 +91,10 @@ class CallResult:
 
     ``text`` is None when the call failed for good (``error_class`` says why). ``parsed`` is
     what the technique's parser read; ``problem`` says why a reply could not be used (it did
-    not parse, or was truncated) after every attempt.
+    not parse, or was truncated) after every attempt. ``top_logprobs`` is the first output
+    token's top (token, log-probability) pairs, best first, when the spec asked for them and
+    the endpoint gave them (empty otherwise: Anthropic's API, many local servers); a cache
+    hit gives the same as the paid call.
     """
 
     spec: CallSpec
@@ -94,6 +104,7 @@ class CallResult:
     finish_reason: str | None = None
     parsed: Any = None
     problem: str | None = None
+    top_logprobs: tuple[tuple[str, float], ...] = ()
 
     @property
     def usable(self) -> bool:

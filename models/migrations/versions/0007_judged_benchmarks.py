@@ -21,8 +21,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column('evaluations',
-                  sa.Column('judge_llm', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
-    op.add_column('evaluations', sa.Column('judge', JSONB(), nullable=True))
+                  sa.Column("benchmark_judge", sqlmodel.sql.sqltypes.AutoString(),
+                            nullable=True))
+    op.add_column('evaluations', sa.Column('judge_definition', JSONB(), nullable=True))
     op.add_column('answers', sa.Column('judgment', JSONB(), nullable=True))
     op.add_column('llm_calls', sa.Column('response_logprobs', JSONB(), nullable=True))
 
@@ -30,5 +31,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_column('llm_calls', 'response_logprobs')
     op.drop_column('answers', 'judgment')
-    op.drop_column('evaluations', 'judge')
-    op.drop_column('evaluations', 'judge_llm')
+    op.drop_column('evaluations', 'judge_definition')
+    op.drop_column('evaluations', 'benchmark_judge')

@@ -1,0 +1,130 @@
+"""Judged benchmarks end to end on the simulated fleet: `itas run --judge`, a search job with a
+``benchmark_judge``, and `itas benchmarks score --predictions --judge`, through real worker
+processes, the simulator's judge over HTTP and PostgreSQL.
+
+What a user would notice: an architecture that generates five answers, ranks and fuses them
+scores above its generator alone (the paper's effect, as the judge sees it); the judge's calls
+are counted apart from the architecture's and cost what they cost; an answer judged once is
+never judged again (a rerun pays no judge call); a search finds an architecture above the best
+single LLM of its power ranking, and its status and report count the judge's calls.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.engine import Engine
+
+pytestmark = pytest.mark.slow
+
+#: The simulated judge: the fleet's strongest LLM, which the architectures below do not use.
+JUDGE = "sim-frontier"
+#: benchmark -> questions of its search split to run on (MT-Bench's have two turns each).
+JUDGED = {"mt-bench": 10, "alpaca-eval": 12, "arena-hard": 12, "mixeval": 16,
+          "mixeval-hard": 16}
+
+
+def single(tmp_path: Path, llm: str) -> str:
+    path = tmp_path / f"{llm}.json"
+    path.write_text(json.dumps({"name": llm, "layers": [[{
+        "type": "generator", "model": llm, "model_type": "OpenAI_API", "temperature": 0.7,
+        "max_tokens": 2048, "samples": 1}]]}))
+    return str(path)
+
+
+def generate5_rank_fuse(tmp_path: Path, llm: str) -> str:
+    """Five samples of ``llm``, ranked, the best three fused: Archon's basic stack."""
+    component = {"model": llm, "model_type": "OpenAI_API", "temperature": 0.7,
+                 "max_tokens": 2048}
+    path = tmp_path / f"{llm}-g5-rank-fuse.json"
+    path.write_text(json.dumps({"name": f"{llm} x5, rank, fuse", "layers": [
+        [{"type": "generator", **component, "samples": 5}],
+        [{"type": "ranker", **component, "samples": 1, "top_k": 3}],
+        [{"type": "fuser", **component, "samples": 1}]]}))
+    return str(path)
+
+
+def run(engine: Engine, arch: str, benchmark: str) -> dict[str, Any]:
+    return engine.run_json(arch, "--benchmark", benchmark, "--limit", str(JUDGED[benchmark]),
+                           "--judge", JUDGE)
+
+
+@pytest.mark.parametrize("benchmark", list(JUDGED))
+def test_generate_rank_fuse_beats_its_generator_and_a_rerun_judges_nothing_again(
+        engine: Engine, tmp_path: Path, benchmark: str) -> None:
+    alone = run(engine, single(tmp_path, "sim-medium"), benchmark)
+    stacked = run(engine, generate5_rank_fuse(tmp_path, "sim-medium"), benchmark)
+    for out in (alone, stacked):
+        judged = out["judged"]
+        assert out["failed_questions"] == 0 and judged is not None
+        # Scores come from verdicts: judge calls were made and read.
+        assert out["judge_calls"] >= 1 and judged["n"] >= JUDGED[benchmark] - 1
+        assert judged["score"] is not None and out["score"] is not None
+        assert out["judge_cost_usd"] > 0 and out["judge_cost_usd"] <= out["cost_usd"]
+    assert stacked["score"] > alone["score"], (alone["judged"], stacked["judged"])
+
+    again = run(engine, generate5_rank_fuse(tmp_path, "sim-medium"), benchmark)
+    assert again["judge_calls"] == stacked["judge_calls"]
+    assert again["judge_provider_calls"] == 0 and again["provider_calls"] == 0
+    assert again["score"] == stacked["score"]
+
+
+def test_a_judged_run_needs_its_judge(engine: Engine, tmp_path: Path) -> None:
+    done = engine.itas("run", single(tmp_path, "sim-medium"), "--benchmark", "mt-bench",
+                       "--limit", "2")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "itas: error: mt-bench is scored by an LLM judge: name it with --judge LLM (an LLM "
+        "of `itas llms`)")
+    done = engine.itas("run", single(tmp_path, "sim-medium"), "--benchmark", "mt-bench",
+                       "--limit", "2", "--judge", "gpt-7")
+    assert done.returncode == 2 and "--judge: unknown LLM 'gpt-7'" in done.stderr
+
+
+def search_job(tmp_path: Path, benchmark: str) -> Path:
+    job = {
+        "name": f"judged-{benchmark}", "benchmark": benchmark, "benchmark_judge": JUDGE,
+        "questions": JUDGED[benchmark], "final_questions": 4, "final_top_k": 1,
+        "llms": ["sim-large", "sim-medium", "sim-small"], "judge_llm": "sim-large",
+        "space": {"generators": [1, 3], "samples": [1, 3], "fusion_layers": [0, 1],
+                  "fusers_per_layer": [1], "critic": [False], "ranker": [False, True],
+                  "ranker_top_k": [3], "final_check": ["none"], "temperature": [0.7],
+                  "max_tokens": [1024]},
+        "sampler": "random", "pruner": "none", "rungs": [1.0],
+        "trials": 6, "parallel_trials": 3, "seed": 1,
+    }
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(job))
+    return path
+
+
+@pytest.mark.parametrize("benchmark", list(JUDGED))
+def test_a_six_trial_search_beats_the_best_single_llm_and_counts_the_judge(
+        engine: Engine, tmp_path: Path, benchmark: str) -> None:
+    submitted = engine.itas("submit", str(search_job(tmp_path, benchmark)))
+    assert submitted.returncode == 0, submitted.stderr[-2000:]
+    job_id = submitted.stdout.strip().splitlines()[-1]
+    done = engine.itas("scheduler", "--once", "--job", job_id, "--poll", "0.2", timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    status = json.loads(engine.itas("status", job_id, "--json").stdout)
+    assert status["state"] == "completed"
+    totals = status["totals"]
+    assert totals["judge_calls"] > 0 and 0 < totals["judge_cost_usd"] <= totals["cost_usd"]
+    text = engine.itas("status", job_id).stdout
+    assert f"of which the benchmark's judge: {totals['judge_calls']} calls" in text
+
+    report = json.loads(engine.itas("report", job_id, "--json").stdout)
+    singles = [e["score"] for e in report["power_ranking"] if e["score"] is not None]
+    trials = [t for t in report["leaderboard"] if t["outcome"] == "completed"]
+    assert len(singles) == 3 and len(trials) >= 3
+    assert max(t["score"] for t in trials) > max(singles), (singles, trials)
+    # Each trial's row carries the benchmark's own figure with its interval.
+    best = max(trials, key=lambda t: t["score"])
+    assert best["ci_low"] is not None and best["ci_low"] <= best["judged_score"] \
+        <= best["ci_high"]
