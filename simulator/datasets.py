@@ -53,12 +53,12 @@ __all__ = [
 #: math, reasoning and coding hold nearly all the low grades, mostly on turn 2); Arena-Hard's
 #: questions are hard by construction, AlpacaEval's mostly everyday requests.
 OPEN_DIFFICULTY: dict[tuple[str, str], tuple[float, float, float]] = {
-    ("mt-bench", "math"): (0.3, 0.6, 1.0),
-    ("mt-bench", "reasoning"): (0.3, 0.6, 1.0),
-    ("mt-bench", "coding"): (0.3, 0.6, 1.0),
-    ("mt-bench", ""): (-1.3, 0.6, 0.4),
+    ("mt-bench", "math"): (0.6, 0.6, 0.9),
+    ("mt-bench", "reasoning"): (0.6, 0.6, 0.9),
+    ("mt-bench", "coding"): (0.6, 0.6, 0.9),
+    ("mt-bench", ""): (-0.9, 0.6, 0.4),
     ("arena-hard", ""): (0.3, 0.8, 0.0),
-    ("alpaca-eval", ""): (-0.8, 0.8, 0.0),
+    ("alpaca-eval", ""): (0.2, 0.8, 0.0),
 }
 
 _LETTERS = "ABCDEFGHIJ"

@@ -87,6 +87,23 @@ FILLERS = (
     "Plenty has been written about this over the years.",
     "A little background helps to frame the discussion.",
     "None of this needs to be complicated, but it does need care.",
+    "People come to this from many different starting points.",
+    "It can help to revisit the basics before moving on.",
+    "Experience shows that small details often make the difference.",
+    "There is no single recipe that fits every case.",
+    "Patience tends to be rewarded when working through this.",
+    "Reasonable people sometimes weigh these things differently.",
+    "The same ideas come up again and again in practice.",
+    "It is easy to get lost in the details, so structure helps.",
+)
+# Elaborations: one follows each covered key point in a reply that is not concise. They add
+# length in proportion to content, as real prose does, and no quality of their own.
+_ELABORATIONS = (
+    "This matters because {a} shapes much of what follows.",
+    "Seen this way, {a} becomes much easier to reason about.",
+    "In practice this is where {a} tends to show its real weight.",
+    "Keeping {a} in view here avoids surprises later on.",
+    "That is usually the part of {a} that readers remember.",
 )
 _OPENERS = (
     "Here is a response to your request about {topic}.",
@@ -109,11 +126,12 @@ _STOP = frozenset(
 
 
 class Verbosity:
-    """How much padding a reply carries: filler sentences (low, high) for each level."""
+    """How much padding a reply carries: filler sentences (low, high) for each level. A concise
+    reply also leaves out the elaboration after each key point."""
 
     CONCISE = (0, 1)
-    NORMAL = (2, 4)
-    VERBOSE = (6, 9)
+    NORMAL = (3, 5)
+    VERBOSE = (10, 14)
 
 
 def _content_words(text: str) -> list[str]:
@@ -138,12 +156,26 @@ def _fill(template: str, key: AnswerKey, turn: int, label: object) -> str:
 
 def key_points(key: AnswerKey, turn: int) -> tuple[str, ...]:
     """The :data:`POINTS` key point sentences of a question's turn (deterministic)."""
-    return tuple(_fill(t, key, turn, i) for i, t in enumerate(_TEMPLATES))
+    return _sentences(key, turn)[:-1]
 
 
 def mistaken_claim(key: AnswerKey, turn: int) -> str:
     """The sentence that states the question's typical mistake (deterministic)."""
-    return _fill(_MISTAKE, key, turn, "mistake")
+    return _sentences(key, turn)[-1]
+
+
+_CACHE: dict[tuple[str, int], tuple[str, ...]] = {}
+
+
+def _sentences(key: AnswerKey, turn: int) -> tuple[str, ...]:
+    """The key points and the mistaken claim, memoised (judges read many answers to one
+    question; the cache holds at most one entry per known question's turn)."""
+    found = _CACHE.get((key.question, turn))
+    if found is None:
+        found = tuple(_fill(t, key, turn, i) for i, t in enumerate(_TEMPLATES))
+        found += (_fill(_MISTAKE, key, turn, "mistake"),)
+        _CACHE[(key.question, turn)] = found
+    return found
 
 
 @dataclass(frozen=True)
@@ -266,6 +298,13 @@ def compose(
         at = int(sampler.uniform("mistake-at") * (len(body) + 1))
         body.insert(at, mistaken_claim(key, turn))
     padding = _padding(asked, sampler)
+    if padding > Verbosity.CONCISE[1]:
+        pool = _content_words(_turn_text(key, turn))
+        body = [
+            f"{sentence} " + _ELABORATIONS[int(sampler.uniform("elaborate", n) * len(_ELABORATIONS))]
+            .format(a=pool[int(sampler.uniform("elaborate-a", n) * len(pool))])
+            for n, sentence in enumerate(body)
+        ]
     fillers = sorted(FILLERS, key=lambda f: sampler.uniform("filler", f))[:padding]
     intro = " ".join([opener, *fillers[: (padding + 1) // 2]])
     outro = " ".join(fillers[(padding + 1) // 2 :])

@@ -80,9 +80,9 @@ _TAG = re.compile(
     r"<(?P<noun>answer|response|output|reply)(?:[ _-]?(?P<id>[A-Za-z0-9]{1,2}))?>(?P<body>.*?)"
     r"</(?P=noun)(?:[ _-]?(?P=id))?>", _IS)
 _LABEL = re.compile(
-    r"^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*)?(?:assistant|response|answer|output)[ \t]+\(?(?P<id>[AB])\)?"
-    r"(?:\*\*)?[ \t]*:?(?:\*\*)?[ \t]*$|^[ \t]*(?:\*\*)?(?:assistant|response|answer|output)[ \t]+"
-    r"\(?(?P<id2>[AB])\)?(?:\*\*)?[ \t]*:", re.MULTILINE)
+    r"^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*)?(?i:assistant|response|answer|output)[ \t]+\(?(?P<id>[AB])"
+    r"\)?(?:\*\*)?[ \t]*:?(?:\*\*)?[ \t]*$|^[ \t]*(?:\*\*)?(?i:assistant|response|answer|output)"
+    r"[ \t]+\(?(?P<id2>[AB])\)?(?:\*\*)?[ \t]*:", re.MULTILINE)
 _LAST_ASSISTANT = re.compile(r"^#{1,6}[ \t]*Assistant(?:[ \t]+[AB])?[ \t]*:[ \t]*$", re.MULTILINE)
 _TURN_MARK = re.compile(r"^#{1,6}[ \t]*(?:User|Assistant[^:\n]*|Reference answer)[ \t]*:[ \t]*$",
                         _IM)
@@ -149,7 +149,7 @@ def _answers(prompt: str) -> tuple[list[Shown], bool]:
         return identified, reference
     tags = [m for m in _TAG.finditer(prompt) if "reference" not in m.group("noun").lower()]
     if tags:
-        return [Shown((m.group("id") or "").upper(), m.group("body").strip()) for m in tags], reference
+        return [Shown(m.group("id") or "", m.group("body").strip()) for m in tags], reference
     labels = list(_LABEL.finditer(prompt))
     if len(labels) >= 2:
         out = []
@@ -179,7 +179,8 @@ def _last_section(text: str, label: str) -> str | None:
     rest = text[found[-1].end():]
     stop = re.search(r"^[ \t]*(?:your judg\w*|judg\w*|evaluation|assessment|your (?:reasoning|"
                      r"verdict|score|grade))[ \t]*:", rest, _IM)
-    return (rest[: stop.start()] if stop else rest).strip()
+    rest = rest[: stop.start()] if stop else rest
+    return rest[: _body_end(rest, 0)].strip()
 
 
 _RESPONSE = (r"(?:the )?(?:model|candidate|student|assistant|system)(?:'s)?[ \t]+(?:answer|response|"
@@ -277,9 +278,9 @@ def _grade(perceiver: Perceiver, task: JudgeTask, answer: OpenAnswer, foreign: i
         grade = min(10, max(1, round(1 + 9 * score)))
         said = _explain(answer, grade)
     prompt = task.prompt
-    if re.search(r"\[\[(?:rating|\d+)\]\]", prompt, _I):
+    if re.search(r"\[\[(?:rating|score|grade|[a-z]|\d+)\]\]", prompt, _I):
         line = f"Rating: [[{grade}]]"
-    elif re.search(r"\[(?:rating|\d+)\]", prompt, _I):
+    elif re.search(r"\[(?:rating|score|grade|\d+)\]", prompt, _I):
         line = f"Rating: [{grade}]"
     elif re.search(r"\d+ ?/ ?10\b", prompt):
         line = f"Rating: {grade}/10"
