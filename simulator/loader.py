@@ -100,18 +100,16 @@ def load_keys(
     mt_bench = fleet.mt_bench_dir or under("mt_bench")
     if mt_bench is not None:
         store.add(_load(mt_bench / "questions.jsonl", "MT-Bench", load_mt_bench))
-    full = under("mixeval")
-    for name, what, loader in (
+    more: list[tuple[str, str, Callable[[Path], list[AnswerKey]]]] = [
         ("mixeval/multiple-choice.json", "MixEval",
          lambda p: load_mixeval_choice(p, "mixeval-mc")),
         ("mixeval/free-form.json", "MixEval", lambda p: load_mixeval_free_form(p, "mixeval-ff")),
         ("arena_hard/question.jsonl", "Arena-Hard", load_arena_hard),
         ("alpaca_eval/reference_outputs.json", "AlpacaEval", load_alpaca_eval),
-    ):
-        if full is None and name.startswith("mixeval/"):
-            continue
-        if (path := under(name)) is not None:
-            store.add(_load(path, what, loader))
+    ]
+    for name, what, load in more:
+        if (found_file := under(name)) is not None:
+            store.add(_load(found_file, what, load))
     files = [*math_style, *fleet.math_style]
     files += [p for p in (under("math-style.jsonl"), PACKAGED_MATH_STYLE)
               if p is not None and p.exists()]

@@ -301,8 +301,8 @@ def compose(
     if padding > Verbosity.CONCISE[1]:
         pool = _content_words(_turn_text(key, turn))
         body = [
-            f"{sentence} " + _ELABORATIONS[int(sampler.uniform("elaborate", n) * len(_ELABORATIONS))]
-            .format(a=pool[int(sampler.uniform("elaborate-a", n) * len(pool))])
+            f"{sentence} " + sampler.pick(_ELABORATIONS, [1.0], "elaborate", n).format(
+                a=pool[int(sampler.uniform("elaborate-a", n) * len(pool))])
             for n, sentence in enumerate(body)
         ]
     fillers = sorted(FILLERS, key=lambda f: sampler.uniform("filler", f))[:padding]

@@ -141,10 +141,12 @@ def _answers(prompt: str) -> tuple[list[Shown], bool]:
                 reference = True
                 continue
             ident = re.search(r"\b([AB])(?:'s|\b)", name)
-            shown.append(Shown(ident.group(1) if ident else "", _conversation_answer(m.group("body"))))
+            body = _conversation_answer(m.group("body"))
+            shown.append(Shown(ident.group(1) if ident else "", body))
         return shown, reference
     reference = bool(re.search(r"\breference (?:answer|solution)", prompt, _I))
-    identified = [Shown(m.group("id"), m.group("body").strip()) for m in _IDENTIFIED.finditer(prompt)]
+    identified = [Shown(m.group("id"), m.group("body").strip())
+                  for m in _IDENTIFIED.finditer(prompt)]
     if identified:
         return identified, reference
     tags = [m for m in _TAG.finditer(prompt) if "reference" not in m.group("noun").lower()]
@@ -155,7 +157,8 @@ def _answers(prompt: str) -> tuple[list[Shown], bool]:
         out = []
         for i, m in enumerate(labels[:2]):
             end = labels[i + 1].start() if i == 0 else _body_end(prompt, m.end())
-            out.append(Shown((m.group("id") or m.group("id2")).upper(), prompt[m.end():end].strip()))
+            name = (m.group("id") or m.group("id2")).upper()
+            out.append(Shown(name, prompt[m.end():end].strip()))
         return out, reference
     return [], reference
 
@@ -183,8 +186,8 @@ def _last_section(text: str, label: str) -> str | None:
     return rest[: _body_end(rest, 0)].strip()
 
 
-_RESPONSE = (r"(?:the )?(?:model|candidate|student|assistant|system)(?:'s)?[ \t]+(?:answer|response|"
-             r"reply|output)|response|model output")
+_RESPONSE = (r"(?:the )?(?:model|candidate|student|assistant|system)(?:'s)?[ \t]+(?:answer"
+             r"|response|reply|output)|response|model output")
 _GOLD = r"gold(?:en)?[ \t]+answers?(?:\(s\))?|reference[ \t]+answers?(?:\(s\))?|correct[ \t]+" \
         r"answers?(?:\(s\))?|expected[ \t]+answers?(?:\(s\))?|targets?"
 
@@ -315,7 +318,7 @@ def _pairwise(perceiver: Perceiver, task: JudgeTask, read: Sequence[OpenAnswer],
     d = scores[0] - scores[1]
     mistakes = [perceiver.sees_mistake(r, i) for i, r in enumerate(read)]
     reasons = []
-    for name, r, seen in zip("AB", read, mistakes, strict=True):
+    for name, seen in zip("AB", mistakes, strict=True):
         if seen:
             reasons.append(f"Assistant {name} makes a claim that does not hold.")
     better = "A" if d > 0 else "B"

@@ -251,8 +251,9 @@ def test_a_verbose_answer_wins_more_raw_games_and_as_many_length_controlled(sim:
     raw = (100 * concise.mean(), 100 * verbose.mean())
     lc = (length_controlled(concise, concise_delta, scale),
           length_controlled(verbose, verbose_delta, scale))
-    print(f"\nAlpacaEval: concise raw {raw[0]:.1f} LC {lc[0]:.1f} (length {concise_delta.mean():+.0f}"
-          f"), verbose raw {raw[1]:.1f} LC {lc[1]:.1f} (length {verbose_delta.mean():+.0f})")
+    print(f"\nAlpacaEval: concise raw {raw[0]:.1f} LC {lc[0]:.1f} (length "
+          f"{concise_delta.mean():+.0f}), verbose raw {raw[1]:.1f} LC {lc[1]:.1f} (length "
+          f"{verbose_delta.mean():+.0f})")
     assert verbose_delta.mean() > 0 > concise_delta.mean()
     assert raw[1] > raw[0] + 6
     assert abs(lc[1] - lc[0]) < (raw[1] - raw[0]) / 2
