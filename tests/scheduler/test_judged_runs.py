@@ -18,15 +18,20 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.engine import Engine
+from tests.engine import Engine, datasets
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
+    datasets() is None, reason="the public datasets are absent (set ITAS_DATASETS to the "
+    "folder holding mt_bench/, alpaca_eval/, arena_hard/, mixeval/; ../shared/datasets)")]
 
 #: The simulated judge: the fleet's strongest LLM, which the architectures below do not use.
 JUDGE = "sim-frontier"
 #: benchmark -> questions of its search split to run on (MT-Bench's have two turns each).
-JUDGED = {"mt-bench": 10, "alpaca-eval": 12, "arena-hard": 12, "mixeval": 16,
-          "mixeval-hard": 16}
+JUDGED = {"mt-bench": 10, "alpaca-eval": 12, "arena-hard": 12, "mixeval": 24,
+          "mixeval-hard": 24}
+#: Where a search job finds each benchmark's data, under the datasets folder.
+DATA = {"mt-bench": "mt_bench", "alpaca-eval": "alpaca_eval", "arena-hard": "arena_hard",
+        "mixeval": "mixeval", "mixeval-hard": "mixeval_hard"}
 
 
 def single(tmp_path: Path, llm: str) -> str:
@@ -49,9 +54,9 @@ def generate5_rank_fuse(tmp_path: Path, llm: str) -> str:
     return str(path)
 
 
-def run(engine: Engine, arch: str, benchmark: str) -> dict[str, Any]:
+def run(engine: Engine, arch: str, benchmark: str, *options: str) -> dict[str, Any]:
     return engine.run_json(arch, "--benchmark", benchmark, "--limit", str(JUDGED[benchmark]),
-                           "--judge", JUDGE)
+                           "--judge", JUDGE, *options)
 
 
 @pytest.mark.parametrize("benchmark", list(JUDGED))
@@ -67,11 +72,26 @@ def test_generate_rank_fuse_beats_its_generator_and_a_rerun_judges_nothing_again
         assert judged["score"] is not None and out["score"] is not None
         assert out["judge_cost_usd"] > 0 and out["judge_cost_usd"] <= out["cost_usd"]
     assert stacked["score"] > alone["score"], (alone["judged"], stacked["judged"])
+    print(f"{benchmark}: alone {alone['judged']}, stacked {stacked['judged']}")
 
     again = run(engine, generate5_rank_fuse(tmp_path, "sim-medium"), benchmark)
     assert again["judge_calls"] == stacked["judge_calls"]
     assert again["judge_provider_calls"] == 0 and again["provider_calls"] == 0
     assert again["score"] == stacked["score"]
+
+
+def test_mixeval_multiple_choice_asks_the_judge_only_where_the_rule_reads_no_option(
+        engine: Engine, tmp_path: Path) -> None:
+    part = ("--option", "parts=[multiple_choice]")
+    alone = run(engine, single(tmp_path, "sim-small"), "mixeval-hard", *part)
+    stacked = run(engine, generate5_rank_fuse(tmp_path, "sim-small"), "mixeval-hard", *part)
+    for out in (alone, stacked):
+        judged = out["judged"]
+        assert judged["figures"]["multiple_choice_n"] == JUDGED["mixeval-hard"]
+        assert judged["figures"]["free_form_n"] == 0
+        # The rule reads most replies' option; the judge extracts it from the others only.
+        assert out["judge_calls"] < JUDGED["mixeval-hard"]
+    assert stacked["score"] > alone["score"], (alone["judged"], stacked["judged"])
 
 
 def test_a_judged_run_needs_its_judge(engine: Engine, tmp_path: Path) -> None:
@@ -89,8 +109,9 @@ def test_a_judged_run_needs_its_judge(engine: Engine, tmp_path: Path) -> None:
 def search_job(tmp_path: Path, benchmark: str) -> Path:
     job = {
         "name": f"judged-{benchmark}", "benchmark": benchmark, "benchmark_judge": JUDGE,
+        "data": str(datasets() / DATA[benchmark]),  # type: ignore[operator]
         "questions": JUDGED[benchmark], "final_questions": 4, "final_top_k": 1,
-        "llms": ["sim-large", "sim-medium", "sim-small"], "judge_llm": "sim-large",
+        "llms": ["sim-medium", "sim-small", "sim-tiny"], "judge_llm": "sim-medium",
         "space": {"generators": [1, 3], "samples": [1, 3], "fusion_layers": [0, 1],
                   "fusers_per_layer": [1], "critic": [False], "ranker": [False, True],
                   "ranker_top_k": [3], "final_check": ["none"], "temperature": [0.7],
