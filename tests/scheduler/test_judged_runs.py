@@ -149,3 +149,36 @@ def test_a_six_trial_search_beats_the_best_single_llm_and_counts_the_judge(
     best = max(trials, key=lambda t: t["score"])
     assert best["ci_low"] is not None and best["ci_low"] <= best["judged_score"] \
         <= best["ci_high"]
+
+
+def arena_hard_answers(tmp_path: Path, llm: str, rows: int) -> Path:
+    """The first ``rows`` of a real Arena-Hard answers file (arena-hard-auto's format)."""
+    source = datasets() / "arena_hard" / "model_answer" / f"{llm}.jsonl"  # type: ignore[operator]
+    with source.open(encoding="utf-8") as lines:
+        kept = [line for _, line in zip(range(rows), lines, strict=False)]
+    path = tmp_path / f"{llm}.jsonl"
+    path.write_text("".join(kept), encoding="utf-8")
+    return path
+
+
+def test_real_answer_files_are_judged_through_the_workers_in_the_published_order(
+        engine: Engine, tmp_path: Path) -> None:
+    """The Arena-Hard answers of gpt-4-0613 and gpt-3.5-turbo-0125 against gpt-4-0314's, by the
+    simulated judge: both below the baseline's 50 and in the published order (37.9 > 23.3).
+    The simulator did not write these answers: it grades them by length and structure."""
+    scores = {}
+    for llm in ("gpt-4-0613", "gpt-3.5-turbo-0125"):
+        path = arena_hard_answers(tmp_path, llm, 40)
+        done = engine.itas("benchmarks", "score", "arena-hard", "--predictions", str(path),
+                           "--judge", JUDGE, "--json")
+        assert done.returncode == 0, done.stderr[-2000:]
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+        judged = out["judged"]
+        assert out["judge_calls"] == 80 and judged["n"] == 40 and judged["unparsed"] == 0
+        assert judged["ci_low"] <= judged["score"] <= judged["ci_high"]
+        scores[llm] = judged["score"]
+        again = json.loads(engine.itas("benchmarks", "score", "arena-hard", "--predictions",
+                                       str(path), "--judge", JUDGE, "--json"
+                                       ).stdout.strip().splitlines()[-1])
+        assert again["judge_provider_calls"] == 0 and again["judged"] == judged
+    assert 50 > scores["gpt-4-0613"] > scores["gpt-3.5-turbo-0125"], scores
