@@ -149,6 +149,11 @@ def test_a_six_trial_search_beats_the_best_single_llm_and_counts_the_judge(
     best = max(trials, key=lambda t: t["score"])
     assert best["ci_low"] is not None and best["ci_low"] <= best["judged_score"] \
         <= best["ci_high"]
+    html = tmp_path / "report.html"
+    assert engine.itas("report", job_id, "--html", str(html)).returncode == 0
+    page = html.read_text(encoding="utf-8")
+    assert "judged [95% CI]" in page
+    assert f"of which the benchmark's judge: {totals['judge_calls']} calls" in page
 
 
 def arena_hard_answers(tmp_path: Path, llm: str, rows: int) -> Path:
