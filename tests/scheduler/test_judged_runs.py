@@ -187,3 +187,19 @@ def test_real_answer_files_are_judged_through_the_workers_in_the_published_order
                                        ).stdout.strip().splitlines()[-1])
         assert again["judge_provider_calls"] == 0 and again["judged"] == judged
     assert 50 > scores["gpt-4-0613"] > scores["gpt-3.5-turbo-0125"], scores
+
+
+def test_the_same_questions_against_another_baseline_are_judged_against_that_baseline(
+        engine: Engine, tmp_path: Path) -> None:
+    """A question row is written once, but its baseline is the run's: Arena-Hard against
+    gpt-4-0314's answers (the default), then against gpt-3.5-turbo-0125's, then the default
+    again. The second makes new judge calls only (other prompts); the third none."""
+    arch = single(tmp_path, "sim-medium")
+    first = run(engine, arch, "arena-hard")
+    other = run(engine, arch, "arena-hard", "--option", "baseline=gpt-3.5-turbo-0125")
+    again = run(engine, arch, "arena-hard")
+    assert first["judge_provider_calls"] == first["judge_calls"] > 0
+    assert other["judge_provider_calls"] == other["judge_calls"] == first["judge_calls"]
+    assert again["judge_provider_calls"] == 0 and again["judged"] == first["judged"]
+    # A weaker baseline: the same answers win more of their games against it.
+    assert other["judged"]["score"] > first["judged"]["score"]
