@@ -203,3 +203,59 @@ def test_the_same_questions_against_another_baseline_are_judged_against_that_bas
     assert again["judge_provider_calls"] == 0 and again["judged"] == first["judged"]
     # A weaker baseline: the same answers win more of their games against it.
     assert other["judged"]["score"] > first["judged"]["score"]
+
+
+def test_a_baseline_architecture_answers_first_and_the_judge_compares_with_it(
+        engine: Engine, tmp_path: Path) -> None:
+    """Arena-Hard and MT-Bench's pairwise mode against an architecture instead of an answers
+    file: a stronger baseline makes the same architecture score lower, and one equal to the
+    architecture makes it score about even."""
+    arch = single(tmp_path, "sim-medium")
+    weak = run(engine, arch, "arena-hard", "--baseline-architecture",
+               single(tmp_path, "sim-tiny"))
+    strong = run(engine, arch, "arena-hard", "--baseline-architecture",
+                 generate5_rank_fuse(tmp_path, "sim-large"))
+    for out in (weak, strong):
+        assert out["baseline_evaluation_id"] is not None and out["judged"]["n"] >= 11
+    assert weak["judged"]["score"] > 50 > strong["judged"]["score"], (weak, strong)
+
+    pairwise = ("--option", "mode=pairwise")
+    even = run(engine, arch, "mt-bench", *pairwise, "--baseline-architecture", arch)
+    # Win 1, tie 0.5, loss 0 per turn, the two orders merged: itself as baseline is even
+    # but for the judge's noise and position bias.
+    assert 0.3 <= even["score"] <= 0.7, even["judged"]
+    done = engine.itas("run", arch, "--benchmark", "mt-bench", "--limit", "2", "--judge",
+                       JUDGE, *pairwise)
+    assert done.returncode == 2
+    assert "pairwise judging needs a baseline's answers" in done.stderr
+    done = engine.itas("run", arch, "--benchmark", "mt-bench", "--limit", "2", "--judge",
+                       JUDGE, "--baseline-architecture", arch)
+    assert done.returncode == 2 and "judges each answer on its own" in done.stderr
+
+
+def test_a_jobs_baseline_architecture_is_made_once_and_reused(
+        engine: Engine, tmp_path: Path) -> None:
+    baseline = json.loads(Path(single(tmp_path, "sim-small")).read_text())
+    path = search_job(tmp_path, "arena-hard")
+    job = yaml.safe_load(path.read_text())
+    (tmp_path / "baseline.json").write_text(json.dumps(baseline))
+    job.update(baseline_architecture="baseline.json", trials=3, final_top_k=1)
+    path.write_text(yaml.safe_dump(job))
+    submitted = engine.itas("submit", str(path))
+    assert submitted.returncode == 0, submitted.stderr[-2000:]
+    job_id = submitted.stdout.strip().splitlines()[-1]
+    done = engine.itas("scheduler", "--once", "--job", job_id, "--poll", "0.2", timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(engine.itas("status", job_id, "--json").stdout)["state"] == "completed"
+    import psycopg
+
+    with psycopg.connect(engine.env["ITAS_DATABASE_URL"]) as conn:
+        made = conn.execute(
+            "SELECT count(*), max(jsonb_array_length(question_ids)) FROM evaluations "
+            "WHERE job_id = %s AND purpose = 'baseline'", (int(job_id),)).fetchone()
+        sources = conn.execute(
+            "SELECT count(DISTINCT judge_definition ->> 'baseline_source') FROM evaluations "
+            "WHERE job_id = %s AND purpose = 'power_ranking'", (int(job_id),)).fetchone()
+    # One baseline evaluation, on the search and the held-out questions.
+    assert made == (1, JUDGED["arena-hard"] + 4)
+    assert sources == (1,)
