@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from tests.engine import Engine, datasets
+from tests.scheduler.test_run import single
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     datasets() is None, reason="the public datasets are absent (set ITAS_DATASETS to the "
@@ -32,14 +33,6 @@ JUDGED = {"mt-bench": 10, "alpaca-eval": 12, "arena-hard": 12, "mixeval": 24,
 #: Where a search job finds each benchmark's data, under the datasets folder.
 DATA = {"mt-bench": "mt_bench", "alpaca-eval": "alpaca_eval", "arena-hard": "arena_hard",
         "mixeval": "mixeval", "mixeval-hard": "mixeval_hard"}
-
-
-def single(tmp_path: Path, llm: str) -> str:
-    path = tmp_path / f"{llm}.json"
-    path.write_text(json.dumps({"name": llm, "layers": [[{
-        "type": "generator", "model": llm, "model_type": "OpenAI_API", "temperature": 0.7,
-        "max_tokens": 2048, "samples": 1}]]}))
-    return str(path)
 
 
 def generate5_rank_fuse(tmp_path: Path, llm: str) -> str:
