@@ -187,12 +187,12 @@ def test_the_same_questions_against_another_baseline_are_judged_against_that_bas
     """A question row is written once, but its baseline is the run's: Arena-Hard against
     gpt-4-0314's answers (the default), then against gpt-3.5-turbo-0125's, then the default
     again. The second makes new judge calls only (other prompts); the third none."""
-    arch = single(tmp_path, "sim-medium")
+    arch = single(tmp_path, "sim-critic")
     first = run(engine, arch, "arena-hard")
     other = run(engine, arch, "arena-hard", "--option", "baseline=gpt-3.5-turbo-0125")
     again = run(engine, arch, "arena-hard")
-    assert first["judge_provider_calls"] == first["judge_calls"] > 0
-    assert other["judge_provider_calls"] == other["judge_calls"] == first["judge_calls"]
+    # Other prompts, none of them cached (the first run's may be: tests share the cache).
+    assert other["judge_provider_calls"] == other["judge_calls"] == first["judge_calls"] > 0
     assert again["judge_provider_calls"] == 0 and again["judged"] == first["judged"]
     # A weaker baseline: the same answers win more of their games against it.
     assert other["judged"]["score"] > first["judged"]["score"]
