@@ -1,30 +1,40 @@
 """MT-Bench: 80 two-turn questions (writing, roleplay, reasoning, math, coding, extraction,
-STEM, humanities), graded by an LLM judge.
+STEM, humanities), graded by an LLM judge as FastChat's ``llm_judge`` grades them.
 
 Data: ``mt_bench/questions.jsonl``, rows ``{"question_id", "category", "turns": [two user
 turns]}``. Ids are ``mt-<question_id>``. The turns are sent as written (no framing: the judge
-reads the whole reply). The score is the judge's, which comes with the judged benchmarks: here
-:meth:`MTBench.score` returns no score (None), with a note saying so, never a 0.
+reads the whole reply). The reference holds ``question_id``, ``category`` and ``turns`` (the
+judge's prompt quotes the questions) and, in pairwise mode, ``baseline``: the baseline's
+answer to each turn.
+
+Judged (:mod:`benchmarks.judged.mt_bench_judge`): single grading 1-10 per turn by default;
+option ``mode: pairwise`` judges each turn against the answers of option ``baseline`` (a file
+in FastChat's ``model_answer`` format: a name under ``model_answer/`` beside the questions,
+or a path). :meth:`MTBench.score` returns no score (None), never a 0: the score is the judge's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from benchmarks.base import BenchmarkError, Item, Scored
 from benchmarks.files import read_jsonl
+from benchmarks.judged import mt_bench_judge
+from benchmarks.judged.base import JudgeCall, JudgedSummary, JudgeReply, QuestionJudgment, Verdict
 from benchmarks.options import check_known, choice_list_option
 
-__all__ = ["MT_BENCH_CATEGORIES", "MTBench"]
+__all__ = ["MT_BENCH_CATEGORIES", "MTBench", "read_model_answers"]
 
 MT_BENCH_CATEGORIES = ("writing", "roleplay", "reasoning", "math", "coding", "extraction",
                        "stem", "humanities")
+MODES = ("single", "pairwise")
 
 
 class MTBench:
-    """MT-Bench's two-turn questions; judged, so not scored here."""
+    """MT-Bench's two-turn questions, judged (the contracts are
+    :class:`~benchmarks.judged.base.JudgedBenchmark`'s)."""
 
     name = "mt-bench"
     kind = "judged"
@@ -35,18 +45,34 @@ class MTBench:
     option_help: Mapping[str, str] = {
         "categories": "a list of categories to keep (" + ", ".join(MT_BENCH_CATEGORIES)
                       + "; default: all)",
+        "mode": "single (a grade 1-10 per turn; the default) or pairwise (against baseline)",
+        "baseline": "pairwise mode: the baseline's answers, FastChat model_answer JSONL (a "
+                    "name under model_answer/ beside the questions, or a path)",
     }
+    #: Single grading by default; ``mode: pairwise`` makes an evaluation pairwise.
+    pairwise = False
+    judge_calls_per_question = 2.0
 
     def check_options(self, options: Mapping[str, Any]) -> list[str]:
         problems = check_known(options, self.option_help)
         if "categories" in options:
             problems += choice_list_option(options, "categories", MT_BENCH_CATEGORIES)
+        mode = options.get("mode", "single")
+        if mode not in MODES:
+            problems.append(f"mode: expected single or pairwise, got {mode!r}")
+        elif mode == "pairwise" and not isinstance(options.get("baseline"), str):
+            problems.append("baseline: pairwise mode needs the baseline's answers (a name under "
+                            "model_answer/ or a path)")
+        elif mode == "single" and "baseline" in options:
+            problems.append("baseline: only in pairwise mode (mode: pairwise)")
         return problems
 
     def load(self, data: Path | None, options: Mapping[str, Any]) -> list[Item]:
         if data is None:
             raise BenchmarkError(f"{self.name} needs its data file ({self.data_help})")
         categories = options.get("categories")
+        baseline = (read_model_answers(_baseline_file(data, str(options["baseline"])))
+                    if options.get("mode") == "pairwise" else None)
         items = []
         for number, row in read_jsonl(data):
             try:
@@ -60,10 +86,65 @@ class MTBench:
                                      "non-empty user turns)") from exc
             if categories and category not in categories:
                 continue
-            items.append(Item(f"mt-{question_id}", turns, None,
-                              {"question_id": question_id, "category": category}))
+            reference: dict[str, Any] = {"question_id": question_id, "category": category,
+                                         "turns": list(turns)}
+            if baseline is not None:
+                answer = baseline.get(str(question_id))
+                if answer is None or len(answer) < len(turns):
+                    raise BenchmarkError(f"baseline {options['baseline']}: no answer to every "
+                                         f"turn of question {question_id} ({data}:{number})")
+                reference["baseline"] = answer[:len(turns)]
+            items.append(Item(f"mt-{question_id}", turns, None, reference))
         return items
 
     def score(self, reference: Mapping[str, Any], reply: str) -> Scored:
-        return Scored(None, None, "judged benchmark: its score comes from an LLM judge, which "
-                                  "comes with the judged benchmarks; not scored here")
+        return Scored(None, None, "judged benchmark: its score comes from the LLM judge "
+                                  "(judge_calls, judged_score), not from this scorer")
+
+    def judge_definition(self, data: Path | None, options: Mapping[str, Any]) -> dict[str, Any]:
+        if data is None:
+            raise BenchmarkError(f"{self.name} needs its data file ({self.data_help})")
+        return mt_bench_judge.judge_definition(data, str(options.get("mode", "single")))
+
+    def judge_calls(self, definition: Mapping[str, Any], reference: Mapping[str, Any],
+                    answers: Sequence[str]) -> list[JudgeCall]:
+        return mt_bench_judge.judge_calls(definition, reference, answers)
+
+    def read_verdict(self, definition: Mapping[str, Any], call: JudgeCall,
+                     reply: JudgeReply) -> Verdict:
+        return mt_bench_judge.read_verdict(definition, call, reply)
+
+    def follow_up(self, definition: Mapping[str, Any], call: JudgeCall,
+                  reply: JudgeReply) -> JudgeCall | None:
+        return mt_bench_judge.follow_up(definition, call, reply)
+
+    def judged_score(self, definition: Mapping[str, Any], reference: Mapping[str, Any],
+                     answers: Sequence[str], verdicts: Sequence[Verdict]) -> Scored:
+        return mt_bench_judge.judged_score(definition, reference, answers, verdicts)
+
+    def summarize(self, definition: Mapping[str, Any],
+                  judgments: Sequence[QuestionJudgment]) -> JudgedSummary:
+        return mt_bench_judge.summarize(definition, judgments)
+
+
+def _baseline_file(questions: Path, baseline: str) -> Path:
+    named = questions.parent / "model_answer" / f"{baseline}.jsonl"
+    if named.is_file():
+        return named
+    path = Path(baseline)
+    if path.is_file():
+        return path
+    raise BenchmarkError(f"baseline: neither {named} nor a file {baseline!r} exists")
+
+
+def read_model_answers(path: Path) -> dict[str, list[str]]:
+    """question_id (as text) -> the answer to each turn, from FastChat's model_answer JSONL
+    (``question_id``, ``choices[0].turns``)."""
+    answers: dict[str, list[str]] = {}
+    for number, row in read_jsonl(path):
+        try:
+            answers[str(row["question_id"])] = [str(t) for t in row["choices"][0]["turns"]]
+        except (KeyError, IndexError, TypeError) as exc:
+            raise BenchmarkError(f"{path}:{number}: expected FastChat's model_answer format "
+                                 "('question_id', 'choices[0].turns')") from exc
+    return answers

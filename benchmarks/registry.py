@@ -23,6 +23,8 @@ from typing import Any, cast
 
 from benchmarks.base import Benchmark, BenchmarkError, Item
 from benchmarks.free_form import MixEvalHardFree
+from benchmarks.judged.alpaca_eval import AlpacaEval
+from benchmarks.judged.arena_hard import ArenaHard
 from benchmarks.judged.base import JudgedBenchmark, is_judged
 from benchmarks.judged.mixeval import MIXEVAL, MIXEVAL_HARD
 from benchmarks.math_style import DEFAULT_DATA, MathStyle
@@ -38,7 +40,8 @@ __all__ = ["BENCHMARKS", "DATASETS_ENV", "check_options", "data_source", "get", 
 DATASETS_ENV = "ITAS_DATASETS"
 
 _ALL: tuple[Benchmark, ...] = (SynthMath(), GSM8K(), MathStyle(), MixEvalHardMC(),
-                               MixEvalHardFree(), MTBench(), MIXEVAL, MIXEVAL_HARD)
+                               MixEvalHardFree(), MTBench(), AlpacaEval(), ArenaHard(),
+                               MIXEVAL, MIXEVAL_HARD)
 #: Name -> benchmark, in the order they are listed.
 BENCHMARKS: Mapping[str, Benchmark] = MappingProxyType({b.name: b for b in _ALL})
 

@@ -1,10 +1,18 @@
-"""`itas benchmarks list` and `itas benchmarks score NAME --predictions FILE`.
+"""`itas benchmarks list`, `itas benchmarks score NAME --predictions FILE` and
+`itas benchmarks score alpaca-eval --annotations DIR` and
+`itas benchmarks score mt-bench|arena-hard --judgments FILE`.
 
 ``score`` scores predictions made anywhere (another harness, a notebook, a real provider) with
 the same scorer the workers use: a JSONL file of ``{"id": ..., "prediction": ...}``, one line
 per item, ``prediction`` the model's full final reply. Errors in the file name it and its line.
 The benchmarks' own error (:class:`benchmarks.base.BenchmarkError`) becomes a user error here,
 at this one boundary: one line, exit 2.
+
+``score alpaca-eval --annotations DIR`` turns recorded AlpacaEval judgments (files in the format
+of ``alpaca_eval/annotations/``) into the leaderboard's figures, with no LLM call
+(:mod:`benchmarks.judged.alpaca_eval_leaderboard`); ``score mt-bench|arena-hard --judgments
+FILE`` does the same for FastChat's and arena-hard-auto's judgment files
+(:mod:`scheduler.cli.judgment_scores`).
 """
 
 from __future__ import annotations
@@ -19,8 +27,9 @@ import typer
 import yaml
 
 from benchmarks.base import Benchmark, BenchmarkError, Item, Scored
-from benchmarks.registry import BENCHMARKS, data_source, get, load_questions
+from benchmarks.registry import BENCHMARKS, data_source, get, load_questions, resolve_data
 from models.errors import ConfigError
+from scheduler.cli.judgment_scores import JUDGMENT_BENCHMARKS, score_judgments
 
 app = typer.Typer(help="The registered benchmarks: list them, score predictions.",
                   no_args_is_help=True)
@@ -81,8 +90,21 @@ def _row(benchmark: Benchmark) -> dict[str, Any]:
 
 def score(
     name: str = typer.Argument(..., help="The benchmark (`itas benchmarks list`)."),
-    predictions: Path = typer.Option(..., "--predictions",
-                                     help='JSONL: {"id": ..., "prediction": ...} per line.'),
+    predictions: Path | None = typer.Option(None, "--predictions",
+                                            help='JSONL: {"id": ..., "prediction": ...} per '
+                                            "line."),
+    judgments: Path | None = typer.Option(None, "--judgments", help="mt-bench, arena-hard: "
+                                          "recorded judgments (FastChat's or arena-hard-auto's "
+                                          "model_judgment JSONL; arena-hard: or a folder)."),
+    annotations: Path | None = typer.Option(None, "--annotations", help="alpaca-eval only: a "
+                                            "folder of recorded judgments ({model}.jsonl as "
+                                            "alpaca_eval/annotations/); prints the leaderboard's "
+                                            "figures, with no LLM call."),
+    gamed: Path | None = typer.Option(None, "--gamed", help="with --annotations: alpaca_eval's "
+                                      "df_gamed.csv (official difficulty, regularised GLM)."),
+    index_by: str = typer.Option("instruction", "--index-by", help="with --annotations: find "
+                                 "a row's instruction by its 'instruction' index or, as "
+                                 "alpaca_eval's GLM does, by its row 'position'."),
     data: Path | None = typer.Option(None, "--data", help="The benchmark's data file or folder "
                                      "(default: under $ITAS_DATASETS, or packaged)."),
     option: list[str] = typer.Option([], "--option", help="A benchmark option, KEY=VALUE "
@@ -94,9 +116,29 @@ def score(
     timeout: float = typer.Option(3600.0, help="Seconds to wait for the workers (--judge)."),
 ) -> None:
     """Score a file of predictions with the benchmark's own scorer; per item and in total.
-    A judged benchmark's predictions are judged by ``--judge`` through the workers."""
+    A judged benchmark's predictions are judged by ``--judge`` through the workers;
+    ``alpaca-eval --annotations DIR`` turns recorded judgments into its figures, no LLM call."""
     from benchmarks.judged.base import is_judged
 
+    if annotations is not None and name != "alpaca-eval":
+        raise ConfigError(f"--annotations is for alpaca-eval only (AlpacaEval's recorded "
+                          f"judgments); score {name} with --predictions FILE")
+    if annotations is not None and predictions is not None:
+        raise ConfigError("give --predictions FILE or --annotations DIR, not both")
+    if annotations is not None:
+        with _user_errors():
+            _score_alpaca_annotations(annotations, data, gamed, index_by, as_json)
+        return
+    if judgments is not None:
+        if predictions is not None:
+            raise ConfigError("give --predictions FILE or --judgments FILE, not both")
+        with _user_errors():
+            score_judgments(name, judgments, parse_options(option), as_json)
+        return
+    if predictions is None:
+        raise ConfigError("give --predictions FILE" + (
+            " or --annotations DIR" if name == "alpaca-eval" else
+            " or --judgments FILE" if name in JUDGMENT_BENCHMARKS else ""))
     with _user_errors():
         benchmark = get(name)
         if is_judged(benchmark) or judge is not None:
@@ -169,6 +211,61 @@ def _print_text(results: list[tuple[str, Scored]], summary: dict[str, Any]) -> N
     typer.echo(f"\n{summary['benchmark']}: {summary['total']:g} / {summary['scored']} = "
                f"{summary['mean']:.3f} ({summary['predictions']} predictions of "
                f"{summary['items_in_benchmark']} items)")
+
+
+def _score_alpaca_annotations(folder: Path, data: Path | None, gamed_file: Path | None,
+                              index_by: str, as_json: bool) -> None:
+    # The difficulty of the joint fit is better the more systems it sees: the reference
+    # annotations beside the data join the folder's (a system in both: the folder's file).
+    # The statistics import scikit-learn, slow to import: here, not for every command.
+    from benchmarks.judged.alpaca_eval_data import read_annotations_folder
+    from benchmarks.judged.alpaca_eval_difficulty import instruction_difficulty
+    from benchmarks.judged.alpaca_eval_gamed import difficulty_from_gamed, read_gamed_csv
+    from benchmarks.judged.alpaca_eval_leaderboard import leaderboard
+
+    if index_by not in ("instruction", "position"):
+        raise ConfigError(f"--index-by: expected instruction or position, got {index_by!r}")
+    systems = read_annotations_folder(folder)
+    gamed = read_gamed_csv(gamed_file) if gamed_file else None
+    if gamed is not None:
+        difficulty, source = difficulty_from_gamed(gamed), f"instruction_difficulty of {gamed_file}"
+    else:
+        fitted_on = list(systems)
+        try:
+            resolved = resolve_data(get("alpaca-eval"), data)
+        except BenchmarkError:
+            resolved = None
+        reference = resolved.parent / "annotations" if resolved else folder
+        if reference.is_dir() and reference.resolve() != folder.resolve():
+            names = {s.model for s in systems}
+            fitted_on += [s for s in read_annotations_folder(reference) if s.model not in names]
+        try:
+            difficulty = instruction_difficulty(fitted_on)
+        except ValueError as exc:
+            raise ConfigError(f"{folder}: cannot estimate the instruction difficulty: {exc}") \
+                from exc
+        source = f"joint fit over {len(fitted_on)} systems"
+    rows = leaderboard(systems, difficulty=difficulty, gamed=gamed,
+                       index_by="position" if index_by == "position" else "instruction")
+    glm = "regularised towards the gamed baselines" if gamed else \
+        "not regularised (no gamed baselines: give --gamed df_gamed.csv)"
+    if as_json:
+        typer.echo(json.dumps({"benchmark": "alpaca-eval", "difficulty": source, "glm": glm,
+                               "index_by": index_by, "models": [r.to_json() for r in rows]}))
+        return
+    table: list[list[str]] = [["model", "win_rate", "standard_error", "lc_win_rate",
+                               "lc_standard_error", "n"]]
+    table += [[r.model, *("-" if v is None else f"{v:.2f}" for v in (
+        r.win_rate, r.standard_error, r.lc_win_rate, r.lc_standard_error)), str(r.n)]
+        for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    for line in table:
+        typer.echo("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                             for i, (cell, w) in enumerate(zip(line, widths, strict=True))))
+    typer.echo(f"\nlength-controlled: difficulty from the {source}; GLM {glm}")
+    for r in rows:
+        if r.note:
+            typer.echo(f"{r.model}: {r.note}")
 
 
 app.command("list")(list_benchmarks)

@@ -33,8 +33,8 @@ def test_list_shows_every_benchmark_with_kind_data_and_count(datasets: Path) -> 
     assert {name: (row["kind"], row["items"]) for name, row in rows.items()} == {
         "synth-math": ("numeric", 1000), "gsm8k": ("numeric", 1319), "math": ("math", 50),
         "mixeval-hard-mc": ("multiple_choice", 500), "mixeval-hard-free": ("free_form", 500),
-        "mt-bench": ("judged", 80), "mixeval": ("judged", 4000),
-        "mixeval-hard": ("judged", 1000)}
+        "mt-bench": ("judged", 80), "alpaca-eval": ("judged", 805), "arena-hard": ("judged", 500),
+        "mixeval": ("judged", 4000), "mixeval-hard": ("judged", 1000)}
     assert rows["gsm8k"]["data"] == str(datasets / "gsm8k" / "test.jsonl")
     assert "subsets" in rows["mixeval-hard-mc"]["options"]
 
@@ -63,7 +63,6 @@ CASES: dict[str, tuple[list[tuple[str, str, float | None]], str | None]] = {
                         "mixeval_hard/multiple-choice.json"),
     "mixeval-hard-free": ([("ff-0", "Final answer: 367", 1.0), ("ff-5", "A transvestite", 1.0),
                            ("ff-1", "Final answer: lung cancer", 0.0)], "mixeval_hard"),
-    "mt-bench": ([("mt-81", "Aloha! My trip to Hawaii...", None)], "mt_bench"),
 }
 
 

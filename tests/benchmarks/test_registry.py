@@ -27,6 +27,12 @@ EXPECTED = {
     "mixeval-hard-mc": (500, 100, ["mc-1", "mc-15", "mc-17", "mc-22", "mc-24"]),
     "mixeval-hard-free": (500, 100, ["ff-1", "ff-15", "ff-17", "ff-22", "ff-24"]),
     "mt-bench": (80, 16, ["mt-82", "mt-89", "mt-92", "mt-95", "mt-105"]),
+    "alpaca-eval": (805, 161, ["ae-30", "ae-34", "ae-35", "ae-45", "ae-52"]),
+    "arena-hard": (500, 100, ["ah-b43c07656ead4150b360294ee932b410",
+                              "ah-51c444da19ec4cf1a5fc387667e4a7cf",
+                              "ah-6b31320632de4e0bbf9b63d3cc78c58e",
+                              "ah-2089a27fe9e2495d97a0cf27619d11a3",
+                              "ah-9db47b0594014729b777c10678597e7f"]),
     "mixeval": (4000, 800, ["ff-11", "ff-17", "ff-19", "ff-20", "ff-22"]),
     "mixeval-hard": (1000, 200, ["ff-6", "ff-21", "ff-25", "ff-29", "ff-34"]),
 }

@@ -17,6 +17,8 @@ from models.search_job_reader import load_search_job, parse_search_job
 DATA = {"synth-math": None, "gsm8k": "gsm8k", "math": None,
         "mixeval-hard-mc": "mixeval_hard/multiple-choice.json",
         "mixeval-hard-free": "mixeval_hard", "mt-bench": "mt_bench/questions.jsonl",
+        "alpaca-eval": "alpaca_eval/reference_outputs.json",
+        "arena-hard": "arena_hard/question.jsonl",
         "mixeval": "mixeval", "mixeval-hard": "mixeval_hard/multiple-choice.json"}
 
 
