@@ -160,6 +160,12 @@ class JudgeFigures:
     def tokens_per_s(self) -> float:
         return self.tokens_out / self.generation_s if self.generation_s else 0.0
 
+    @property
+    def all_tokens_per_s(self) -> float:
+        """Prompt and output tokens a second: what a judge's long prompts cost in time."""
+        return (self.tokens_in + self.tokens_out) / self.generation_s if self.generation_s \
+            else 0.0
+
 
 def read_judge_figures(database_url: str, evaluation_id: int) -> JudgeFigures:
     """The judge's figures of one evaluation (see :class:`JudgeFigures`)."""
@@ -212,7 +218,8 @@ def print_judges(runs: list[RunFigures]) -> None:
         return
     print(f"\n== the judge, per benchmark\n   {'benchmark':<14}{'calls':>6}{'1st ask':>13}"
           f"{'after re-asks':>15}{'re-asks':>8}{'unparsed':>9}{'trunc':>6}{'errors':>7}"
-          f"{'q failed':>9}{'tok/s':>7}{'judge s':>8}{'wall s':>7}  preference from")
+          f"{'q failed':>9}{'in/call':>8}{'out/s':>6}{'all/s':>6}{'judge s':>8}{'wall s':>7}"
+          "  preference from")
     for run in judged:
         j = run.judge
         assert j is not None
@@ -222,7 +229,12 @@ def print_judges(runs: list[RunFigures]) -> None:
         print(f"   {run.benchmark:<14}{j.calls:>6}{_share(j.first_ok, j.calls):>13}"
               f"{_share(j.ok, j.calls):>15}{j.re_asks:>8}{f'{j.unparsed}/{j.verdicts}':>9}"
               f"{j.truncated:>6}{j.errors:>7}{f'{j.failed_questions}/{j.questions}':>9}"
-              f"{j.tokens_per_s:>7.1f}{j.generation_s:>8.0f}{run.wall_s:>7.0f}  {source}")
+              f"{j.tokens_in / j.paid if j.paid else 0:>8.0f}{j.tokens_per_s:>6.1f}"
+              f"{j.all_tokens_per_s:>6.1f}{j.generation_s:>8.0f}{run.wall_s:>7.0f}  {source}")
+    print("   calls: judge calls asked (first asks); 1st ask / after re-asks: of those, read; "
+          "unparsed: verdicts left out of the score; trunc: replies cut at max_tokens; "
+          "in/call: prompt tokens per paid call; out/s, all/s: output, and prompt + output, "
+          "tokens per second of the judge's calls")
 
 
 def _layer_role(layer: list[dict[str, Any]]) -> str:
@@ -242,6 +254,17 @@ def _table(roles: dict[str, RoleCounts]) -> None:
         c = roles[name]
         print(f"   {name:<20}{_share(c.first_ok, c.asks):>18}{_share(c.ok, c.asks):>18}"
               f"{c.re_asks:>9}{c.parse_failures:>10}{c.truncated:>11}{c.errors:>8}")
+
+
+def runs_from_json(data: list[dict[str, Any]]) -> list[RunFigures]:
+    """The runs a ``--json-out`` file holds (to print its tables again)."""
+    runs = []
+    for item in data:
+        roles = {name: RoleCounts(**counts) for name, counts in item.pop("roles").items()}
+        judge = item.pop("judge", None)
+        runs.append(RunFigures(**item, roles=roles,
+                               judge=JudgeFigures(**judge) if judge else None))
+    return runs
 
 
 def print_roles(runs: list[RunFigures]) -> None:

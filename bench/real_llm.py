@@ -66,6 +66,7 @@ from bench.llm_call_report import (  # noqa: E402
     print_roles,
     read_figures,
     read_judge_figures,
+    runs_from_json,
 )
 from models.errors import ServiceUnavailable  # noqa: E402
 from models.settings import load_settings, resolve_service_urls  # noqa: E402
@@ -84,6 +85,14 @@ DATA_FOLDERS = {"gsm8k": "gsm8k"}
 
 def main() -> None:
     args = _arguments()
+    if args.tables_of:
+        runs = runs_from_json(json.loads(args.tables_of.read_text()))
+        for run in runs:
+            print(f"\n== {run.benchmark} / {run.architecture}")
+            run.print()
+        print_roles(runs)
+        print_judges(runs)
+        return
     registry = yaml.safe_load(ENDPOINTS.read_text())
     llm = registry["llms"][args.llm]
     default_url = registry["endpoints"][llm["endpoint"]]["base_url"]
@@ -141,6 +150,8 @@ def _arguments() -> argparse.Namespace:
                         help="leave a server started here running")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per itas run")
     parser.add_argument("--json-out", type=Path, help="also write the figures here")
+    parser.add_argument("--tables-of", type=Path, metavar="JSON",
+                        help="print the tables of a --json-out file again; run nothing")
     args = parser.parse_args()
     if args.benchmarks is None:
         args.benchmarks = JUDGED_BENCHMARKS if args.judged else BENCHMARKS
