@@ -60,8 +60,11 @@ class MTBench:
         mode = options.get("mode", "single")
         if mode not in MODES:
             problems.append(f"mode: expected single or pairwise, got {mode!r}")
-        elif mode == "pairwise" and not isinstance(options.get("baseline"), str):
-            problems.append("baseline: pairwise mode needs the baseline's answers (a name under "
+        elif mode == "pairwise" and "baseline" in options \
+                and not isinstance(options["baseline"], str):
+            # Without one, the baseline is an architecture's (`--baseline-architecture`), or
+            # the run is refused before anything is queued (scheduler/baselines.py).
+            problems.append("baseline: expected the baseline's answers (a name under "
                             "model_answer/ or a path)")
         elif mode == "single" and "baseline" in options:
             problems.append("baseline: only in pairwise mode (mode: pairwise)")
@@ -72,7 +75,7 @@ class MTBench:
             raise BenchmarkError(f"{self.name} needs its data file ({self.data_help})")
         categories = options.get("categories")
         baseline = (read_model_answers(_baseline_file(data, str(options["baseline"])))
-                    if options.get("mode") == "pairwise" else None)
+                    if options.get("mode") == "pairwise" and options.get("baseline") else None)
         items = []
         for number, row in read_jsonl(data):
             try:

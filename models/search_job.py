@@ -194,6 +194,10 @@ class SearchJob(BaseModel):
     #: that scores the answers, not a part of the architecture. Required for those benchmarks,
     #: refused for the others.
     benchmark_judge: str | None = Field(default=None, min_length=1)
+    #: A pairwise judged benchmark's baseline made by an architecture instead of an answers
+    #: file: in the file, a path to its Archon JSON (relative to the job file); once checked,
+    #: the architecture itself, so the job means the same wherever its scheduler runs.
+    baseline_architecture: dict[str, Any] | Annotated[Path, Strict(False)] | None = None
     #: Fusers; None: the best-ranked LLMs (the top ``fusers_per_layer`` in a layer).
     fuser_llm: str | None = Field(default=None, min_length=1)
     space: SearchSpace = Field(default_factory=SearchSpace)

@@ -22,7 +22,7 @@ from benchmarks.base import BenchmarkError
 from benchmarks.registry import check_options as check_benchmark_options
 from benchmarks.registry import get as get_benchmark
 from benchmarks.registry import resolve_data
-from models.errors import ConfigError, InvalidSearchJob
+from models.errors import ConfigError, InvalidArchitecture, InvalidSearchJob
 from models.limits import (
     MAX_MAX_TOKENS,
     MAX_PARALLEL_TRIALS,
@@ -70,6 +70,8 @@ _EXPECTED = {
     "llms": "a non-empty list of LLM names from the endpoints registry",
     "judge_llm": "the name of an LLM (or leave it out: the best-ranked LLM)",
     "benchmark_judge": "the name of an LLM (the judge of a judged benchmark)",
+    "baseline_architecture": "a path to an architecture (Archon JSON), the baseline of a "
+                             "pairwise judged benchmark",
     "fuser_llm": "the name of an LLM (or leave it out: the best-ranked LLMs)",
     "sampler": "one of " + ", ".join(s.value for s in Sampler),
     "pruner": "one of " + ", ".join(p.value for p in Pruner),
@@ -323,6 +325,31 @@ def _check_data(job: SearchJob, errors: list[str], warnings: list[str],
     updates["data"] = resolved
 
 
+def _check_baseline_architecture(job: SearchJob, errors: list[str], updates: dict[str, Any],
+                                 base_dir: Path | None) -> None:
+    """The baseline architecture of a judged benchmark: read (a path is taken from the job
+    file's folder), checked, and stored as the architecture itself."""
+    from models.architecture import parse_architecture, read_json
+
+    if get_benchmark(job.benchmark.value).kind != "judged":
+        errors.append(f"baseline_architecture: {job.benchmark.value} is scored without a "
+                      "judge; leave it out")
+        return
+    given = job.baseline_architecture
+    try:
+        if isinstance(given, dict):
+            parsed, _ = parse_architecture(given, "baseline_architecture")
+        else:
+            assert given is not None
+            path = given if given.is_absolute() or base_dir is None else base_dir / given
+            parsed, _ = parse_architecture(read_json(path), str(path))
+    except InvalidArchitecture as exc:
+        errors.append(f"baseline_architecture: {exc.summary}"
+                      + "".join(f"; {line}" for line in exc.details))
+        return
+    updates["baseline_architecture"] = parsed.model_dump(mode="json")
+
+
 def _check_benchmark_options(job: SearchJob, errors: list[str]) -> None:
     benchmark = get_benchmark(job.benchmark.value)
     for line in check_benchmark_options(benchmark, job.benchmark_options):
@@ -379,6 +406,8 @@ def _check_job(job: SearchJob, data: dict[str, Any], errors: list[str], warnings
                           "leave benchmark_judge out")
     if valid("benchmark", "data"):
         _check_data(job, errors, warnings, updates, base_dir)
+    if valid("benchmark", "baseline_architecture") and job.baseline_architecture is not None:
+        _check_baseline_architecture(job, errors, updates, base_dir)
     if valid("benchmark", "benchmark_options"):
         _check_benchmark_options(job, errors)
 

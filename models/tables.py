@@ -147,6 +147,26 @@ class Answer(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class BaselineAnswer(SQLModel, table=True):
+    """A pairwise judged benchmark's baseline answer to one question, kept apart from the
+    question's reference: the same question is judged against different baselines (a job's
+    ``baseline`` option), and a question row is written once. ``source`` names one baseline
+    over a set of questions (a hash of its answers, so a row never changes once written); an
+    evaluation's judge definition names its source."""
+
+    __tablename__ = "baseline_answers"
+    __table_args__ = (
+        UniqueConstraint("source", "question_id", name="uq_baseline_answers_source_question"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64, index=True)
+    question_id: str
+    #: The baseline's answer: a string, or one per turn (MT-Bench's pairwise mode).
+    answer: Any = Field(sa_column=Column(JSONB, nullable=False))
+    created_at: datetime = _ts()
+
+
 class LayerOutput(SQLModel, table=True):
     """The state one layer hands to the next (candidates, critiques, unit tests), so a
     redelivered task finds a finished layer and skips it."""
@@ -236,4 +256,5 @@ class ProbeResult(SQLModel, table=True):
     finished_at: datetime = _ts()
 
 
-ALL_TABLES = [SearchJob, Question, Evaluation, Answer, LayerOutput, LLMCall, Probe, ProbeResult]
+ALL_TABLES = [SearchJob, Question, Evaluation, Answer, BaselineAnswer, LayerOutput, LLMCall,
+              Probe, ProbeResult]

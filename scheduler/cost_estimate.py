@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from models.endpoints import Registry
     from models.search_job import Budget
 
-__all__ = ["CostEstimate", "estimate_cost", "judge_estimate", "over_budget"]
+__all__ = ["CostEstimate", "estimate_cost", "job_estimate", "judge_estimate", "over_budget"]
 
 T = ComponentType
 
@@ -110,6 +110,24 @@ def judge_estimate(judge_llm: str, calls_per_question: float, registry: Registry
     tokens_in = prompt_tokens + 2 * answer_tokens
     usd = registry.llm(judge_llm).cost_usd(tokens_in, answer_tokens) * calls
     return CostEstimate(calls, tokens_in * calls, answer_tokens * calls, usd)
+
+
+def job_estimate(architecture: dict[str, Any] | Architecture, registry: Registry,
+                 job: Any) -> CostEstimate:
+    """An architecture's estimate per question in a search job (``models.search_job``): its
+    own calls and, on a judged benchmark, its ``benchmark_judge``'s (which count in budgets
+    like the architecture's). The one estimate `itas validate` and the scheduler both use."""
+    from benchmarks.registry import get_judged
+
+    tokens = {"prompt_tokens": job.estimate.prompt_tokens,
+              "answer_tokens": job.estimate.answer_tokens}
+    estimate = estimate_cost(architecture, registry, **tokens)
+    judged = get_judged(str(job.benchmark))
+    if judged is not None and job.benchmark_judge is not None:
+        estimate = estimate + judge_estimate(job.benchmark_judge,
+                                             judged.judge_calls_per_question, registry,
+                                             **tokens)
+    return estimate
 
 
 def _calls(kind: ComponentType, samples: int, received: int,

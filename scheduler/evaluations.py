@@ -7,6 +7,8 @@ missing answer (reconciliation re-sends the question's next layer).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,10 +21,11 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
 from benchmarks.base import Item
+from benchmarks.judged.base import BASELINE, BASELINE_SOURCE
 from models.db import session_scope
 from models.errors import ConfigError, ServiceUnavailable
 from models.evaluation_stops import stop_evaluation
-from models.tables import Evaluation, LayerOutput, Question
+from models.tables import BaselineAnswer, Evaluation, LayerOutput, Question
 from scheduler.judges import BenchmarkJudge
 from worker.celery_app import LAYERS_QUEUE, app
 
@@ -43,12 +46,21 @@ def queue_evaluation(database_url: str, *, architecture: dict[str, Any], arch_ha
     ``judge``: a judged benchmark's judge (scheduler/judges.py), stored with the evaluation.
     ``done_steps``: step outputs already made, by question, from step 0 (answers made
     elsewhere, judged with `itas benchmarks score --judge`); each such question is sent at its
-    last given step, which the worker finds done and goes on to judge."""
+    last given step, which the worker finds done and goes on to judge.
+
+    A pairwise judged benchmark's baseline answers (``baseline`` in the items' references)
+    are stored apart (:func:`_store_baseline`), since one question is judged against
+    different baselines and its row is written once; the evaluation's judge definition names
+    them."""
+    baseline_source = None
+    if judge is not None:
+        baseline_source = _store_baseline(database_url, questions)
     with session_scope(database_url) as session:
         session.execute(insert(Question).values([
             {"benchmark": benchmark, "question_id": q.item_id, "text": q.turns[0],
              "answer": answer_shown(q), "turns": list(q.turns), "system_prompt": q.system,
-             "reference": dict(q.reference)} for q in questions
+             "reference": {k: v for k, v in q.reference.items() if k != BASELINE}}
+            for q in questions
         ]).on_conflict_do_nothing())
         evaluation = Evaluation(
             job_id=job_id, trial_number=trial_number, rung=rung, purpose=purpose,
@@ -56,7 +68,9 @@ def queue_evaluation(database_url: str, *, architecture: dict[str, Any], arch_ha
             split=split, architecture=architecture, architecture_hash=arch_hash,
             question_ids=[q.item_id for q in questions], status="running",
             benchmark_judge=judge.llm if judge else None,
-            judge_definition=judge.definition if judge else None,
+            judge_definition=None if judge is None else {
+                **judge.definition,
+                **({BASELINE_SOURCE: baseline_source} if baseline_source else {})},
         )
         session.add(evaluation)
         session.flush()
@@ -76,6 +90,20 @@ def queue_evaluation(database_url: str, *, architecture: dict[str, Any], arch_ha
     except BROKER_DOWN as exc:
         _half_sent(database_url, evaluation_id, purpose, sent, len(questions), exc)
     return evaluation_id
+
+
+def _store_baseline(database_url: str, questions: Sequence[Item]) -> str | None:
+    """Store the baseline answers of ``questions`` (those whose reference has one) under a
+    source named by their hash, once; the source, None when no question has a baseline."""
+    rows = {q.item_id: q.reference[BASELINE] for q in questions if BASELINE in q.reference}
+    if not rows:
+        return None
+    source = hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
+    with session_scope(database_url) as session:
+        session.execute(insert(BaselineAnswer).values([
+            {"source": source, "question_id": qid, "answer": answer}
+            for qid, answer in rows.items()]).on_conflict_do_nothing())
+    return source
 
 
 #: What sending raises when the broker is down (kombu wraps most; a reset may come raw).

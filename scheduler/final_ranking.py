@@ -29,6 +29,10 @@ def final_ranking(ctx: SearchContext, say: Callable[[str], None]) -> None:
                               limit=ctx.job.final_questions,
                               search_fraction=ctx.job.search_fraction,
                               options=ctx.job.benchmark_options)
+    if ctx.baseline is not None:  # a baseline architecture's answers (scheduler/baselines.py)
+        from scheduler.baselines import with_baseline
+
+        held_out = with_baseline(held_out, ctx.baseline)
     existing = queued_before(ctx, "final")
     evaluations: dict[int, int] = {}
     for t in chosen:

@@ -22,6 +22,8 @@ from sqlalchemy import text
 
 from benchmarks.base import BenchmarkError
 from benchmarks.judged.base import (
+    BASELINE,
+    BASELINE_SOURCE,
     JudgedSummary,
     QuestionJudgment,
     Verdict,
@@ -85,18 +87,23 @@ def judged_summary(database_url: str, evaluation_id: int | list[int]) -> JudgedS
             {"e": ids[0]}).one()
         if row[1] is None:
             return None
+        # A pairwise benchmark's baseline answer goes back into the reference (it is stored
+        # apart, scheduler/evaluations.py), from the evaluation's own baseline source.
         answers = session.execute(text(
-            "SELECT a.question_id, q.reference, a.judgment FROM answers a JOIN evaluations e "
-            "ON e.id = a.evaluation_id JOIN questions q ON q.benchmark = e.benchmark AND "
-            "q.question_id = a.question_id WHERE a.evaluation_id = ANY(:ids) AND a.status <> "
+            "SELECT a.question_id, q.reference, a.judgment, b.answer FROM answers a "
+            "JOIN evaluations e ON e.id = a.evaluation_id JOIN questions q ON "
+            "q.benchmark = e.benchmark AND q.question_id = a.question_id LEFT JOIN "
+            "baseline_answers b ON b.source = e.judge_definition ->> :source AND "
+            "b.question_id = a.question_id WHERE a.evaluation_id = ANY(:ids) AND a.status <> "
             "'failed' AND a.judgment IS NOT NULL ORDER BY a.question_id"),
-            {"ids": ids}).all()
+            {"ids": ids, "source": BASELINE_SOURCE}).all()
     judged = get_judged(str(row[0]))
     if judged is None:
         return None
     judgments = [QuestionJudgment(
-        question_id=str(qid), reference=dict(reference), answers=tuple(
-            judgment.get("answers") or ()),
+        question_id=str(qid),
+        reference={**reference, **({BASELINE: baseline} if baseline is not None else {})},
+        answers=tuple(judgment.get("answers") or ()),
         verdicts=tuple(Verdict.from_json(v) for v in judgment.get("verdicts") or ()))
-        for qid, reference, judgment in answers]
+        for qid, reference, judgment, baseline in answers]
     return judged.summarize(dict(row[1]), judgments)

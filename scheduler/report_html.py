@@ -91,8 +91,9 @@ def _header(report: JobReport) -> str:
                  "model)</span>") if report.simulated else ""
     error = f"<p>error: {_e(s.error)}</p>" if s.error else ""
     judge = (f"<p>of which the benchmark's judge: {t.judge_calls} calls · "
-             f"{t.judge_provider_calls} paid · ${t.judge_cost_usd:.4f}</p>"
-             if t.judge_calls else "")
+             f"{t.judge_provider_calls} paid · ${t.judge_cost_usd:.4f} · "
+             f"{t.unjudged_answers} answer(s) with no readable verdict, left out of the scores"
+             "</p>" if t.judge_calls else "")
     return (
         f"<h1>Search job {_e(s.name)} ({s.job_id})</h1>"
         f"<p>benchmark <b>{_e(s.benchmark)}</b> · state <b>{_e(s.state)}</b> · sampler "

@@ -77,8 +77,13 @@ def totals(database_url: str, job_id: int) -> Totals:
             "c.status <> 'error'), coalesce(sum(c.cost_usd) FILTER (WHERE c.role = 'judge'), 0) "
             "FROM llm_calls c JOIN evaluations e ON e.id = c.evaluation_id "
             "WHERE e.job_id = :j"), {"j": job_id}).one()
+        unjudged = session.execute(text(
+            "SELECT count(*) FROM answers a JOIN evaluations e ON e.id = a.evaluation_id "
+            "WHERE e.job_id = :j AND a.judgment IS NOT NULL AND a.score IS NULL"),
+            {"j": job_id}).scalar_one()
     return Totals(int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]),
-                  round(float(row[5]), 6), int(row[6]), int(row[7]), round(float(row[8]), 6))
+                  round(float(row[5]), 6), int(row[6]), int(row[7]), round(float(row[8]), 6),
+                  int(unjudged))
 
 
 def evaluations(database_url: str, job_id: int, *, split: str) -> list[EvaluationRow]:

@@ -28,6 +28,8 @@ class Totals:
     judge_calls: int = 0
     judge_provider_calls: int = 0
     judge_cost_usd: float = 0.0
+    #: Answers whose verdicts the judge gave could not be read: left out of every score.
+    unjudged_answers: int = 0
 
 
 @dataclass(frozen=True)

@@ -57,15 +57,17 @@ def run_job(database_url: str, job_id: int, *, owner: str, lease_s: float = 60.0
                                           rung_sizes=rung_sizes(len(questions), job.rungs),
                                           reduction_factor=job.reduction_factor),
                        sampler_name=job.sampler)
-    judge = benchmark_judge(job.benchmark, job.benchmark_judge, data=job.data,
-                            options=job.benchmark_options, where="benchmark_judge")
     ctx = SearchContext(database_url, job_id, owner, job, registry, study, questions,
-                        lease_s, poll_s, stale_s, judge)
+                        lease_s, poll_s, stale_s)
     say = on_progress or (lambda _m: None)
     try:
+        from scheduler.baselines import prepare_job_baseline
         from scheduler.preflight import llms_of_job, preflight
 
+        ctx.judge = benchmark_judge(job.benchmark, job.benchmark_judge, data=job.data,
+                                    options=job.benchmark_options, where="benchmark_judge")
         preflight(llms_of_job(job))  # a job the workers cannot run fails before any call
+        prepare_job_baseline(ctx, say)  # a baseline architecture's answers, made once
         ranked = power_ranking(ctx, say)
         search(ctx, ranked, say)
         if jobs.job_status(database_url, job_id) != "cancelled":

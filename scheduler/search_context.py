@@ -43,6 +43,9 @@ class SearchContext:
     stale_s: float
     #: A judged benchmark's judge (scheduler/judges.py), stored with every evaluation.
     judge: BenchmarkJudge | None = None
+    #: A baseline architecture's answers, by question (scheduler/baselines.py): they stand in
+    #: the references of the search and held-out questions.
+    baseline: dict[str, Any] | None = None
 
     def reseed_sampler(self) -> None:
         """Seed the sampler from the job's seed and the number of trials asked so far, before
@@ -104,14 +107,16 @@ def tick(ctx: SearchContext, evaluation_ids: list[int]) -> None:
 
 def queue(ctx: SearchContext, arch: dict[str, Any], *, purpose: str,
           questions: list[Item], split: str = "search",
-          trial_number: int | None = None, rung: int | None = None) -> int:
-    """Queue an evaluation of ``arch`` for this job; its id."""
+          trial_number: int | None = None, rung: int | None = None,
+          judged: bool = True) -> int:
+    """Queue an evaluation of ``arch`` for this job; its id. ``judged`` False: without the
+    benchmark's judge (a baseline architecture's answers, which are not scored)."""
     parsed, _ = parse_architecture(arch)
     return queue_evaluation(
         ctx.database_url, architecture=parsed.model_dump(mode="json"),
         arch_hash=architecture_hash(parsed), benchmark=ctx.job.benchmark, split=split,
         questions=questions, job_id=ctx.job_id, trial_number=trial_number, rung=rung,
-        purpose=purpose, judge=ctx.judge)
+        purpose=purpose, judge=ctx.judge if judged else None)
 
 
 def queued_before(ctx: SearchContext, purpose: str) -> dict[Any, int]:

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from models.architecture import architecture_hash, parse_architecture
 from models.search_job import FinalCheck, SearchJob, SearchSpace
-from scheduler.cost_estimate import CostEstimate, estimate_cost, over_budget
+from scheduler.cost_estimate import CostEstimate, estimate_cost, job_estimate, over_budget
 
 if TYPE_CHECKING:
     import optuna
@@ -244,9 +244,7 @@ def survey(job: SearchJob, registry: Registry | None, ranked_llms: Sequence[str]
         if key not in seen:
             seen[key] = None
             if registry is not None:
-                estimate = estimate_cost(arch, registry,
-                                         prompt_tokens=job.estimate.prompt_tokens,
-                                         answer_tokens=job.estimate.answer_tokens)
+                estimate = job_estimate(arch, registry, job)
                 costs.append(estimate)
                 why = over_budget(estimate, job.budget, questions)
                 seen[key] = None if why is None else f"{arch.name}: {why}"

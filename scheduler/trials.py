@@ -172,19 +172,10 @@ def _trial_score(ctx: SearchContext, trial_number: int) -> float:
 
 
 def _estimate(ctx: SearchContext, arch: dict[str, Any]) -> Any:
-    """An architecture's estimated cost per question, with a judged benchmark's judge calls
-    (which count in budgets like the architecture's own)."""
-    from benchmarks.registry import get_judged
-    from scheduler.cost_estimate import estimate_cost, judge_estimate
+    """An architecture's estimated cost per question, a judged benchmark's judge included."""
+    from scheduler.cost_estimate import job_estimate
 
-    tokens = {"prompt_tokens": ctx.job.estimate.prompt_tokens,
-              "answer_tokens": ctx.job.estimate.answer_tokens}
-    estimate = estimate_cost(arch, ctx.registry, **tokens)
-    judged = get_judged(ctx.job.benchmark) if ctx.judge is not None else None
-    if ctx.judge is not None and judged is not None:
-        estimate = estimate + judge_estimate(ctx.judge.llm, judged.judge_calls_per_question,
-                                             ctx.registry, **tokens)
-    return estimate
+    return job_estimate(arch, ctx.registry, ctx.job)
 
 
 def _values(ctx: SearchContext, score: float, arch: dict[str, Any]) -> list[float]:

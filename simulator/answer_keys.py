@@ -54,7 +54,8 @@ class AnswerKey:
     ``answer`` is canonical for ``kind`` (simulator/values.py). ``recorded`` maps a recorded
     system name to (solution text, answer, is_correct). ``options`` are a multiple-choice
     question's option texts (A, B, ...); ``accepted`` every canonical right free-form answer;
-    ``turns`` an open question's user turns. ``match_texts`` are the texts by which the question
+    ``turns`` an open question's user turns (``category`` its category, ``turn_shift`` how much
+    harder each later turn is). ``match_texts`` are the texts by which the question
     is found in a prompt, each with the turn it belongs to (default: the question, turn 0).
     """
 
@@ -71,6 +72,13 @@ class AnswerKey:
     accepted: tuple[str, ...] = ()
     turns: tuple[str, ...] = ()
     match_texts: tuple[tuple[str, int], ...] = ()
+    category: str = ""
+    turn_shift: float = 0.0
+
+    def turn_difficulty(self, turn: int) -> float:
+        """Difficulty of one turn: a later turn of a conversation is harder by ``turn_shift``
+        per turn (MT-Bench's follow-ups build on the first answer)."""
+        return self.difficulty + self.turn_shift * turn
 
     @property
     def shown(self) -> str:

@@ -8,8 +8,14 @@
 * MixEval-Hard free form (``free-form.json``: ``prompt``, ``context``, ``target`` list): kind
   ``text``; every target is accepted. Distractors: slips of a numeric target, else other
   questions' targets of the same source benchmark (a plausible wrong entity).
-* MT-Bench (``questions.jsonl``: ``question_id``, ``turns``): kind ``open``; found by either
-  turn, the later one telling which turn is asked.
+* MT-Bench (``questions.jsonl``: ``question_id``, ``category``, ``turns``): kind ``open``;
+  found by either turn, the later one telling which turn is asked. Difficulty by category
+  (:data:`OPEN_DIFFICULTY`): math, reasoning and coding are hard, the rest easy, and the second
+  turn harder than the first, as the real GPT-4 grades of mt_bench/model_judgment show.
+* Arena-Hard-Auto (``question.jsonl``: ``uid``, ``prompt`` or ``turns[0].content``) and
+  AlpacaEval (``reference_outputs.json``: ``instruction``): kind ``open``, one turn each.
+* The full MixEval (``mixeval/``): the same formats as MixEval-Hard's, sources
+  ``mixeval-mc`` / ``mixeval-ff``.
 * MATH-style JSONL (Hendrycks MATH form: ``problem``, ``solution`` with ``\\boxed{...}``,
   optional ``level`` such as ``"Level 3"`` or 3, ``type``, ``id``): kind ``latex``; the answer is
   the solution's last boxed expression; distractors are LaTeX slips of it.
@@ -31,7 +37,29 @@ from simulator.skill import draw
 from simulator.text import normalize_number, normalize_question, words
 from simulator.values import Kind, boxed, canonical, latex_slips, normalize_text, number_slips
 
-__all__ = ["load_math_style", "load_mixeval_choice", "load_mixeval_free_form", "load_mt_bench"]
+__all__ = [
+    "OPEN_DIFFICULTY",
+    "load_alpaca_eval",
+    "load_arena_hard",
+    "load_math_style",
+    "load_mixeval_choice",
+    "load_mixeval_free_form",
+    "load_mt_bench",
+]
+
+#: Difficulty of open questions per (source, category): (mean, sd, shift per later turn). The
+#: quality of an open answer (simulator/quality.py) and its chance of a mistake depend on it.
+#: MT-Bench: calibrated on the real GPT-4 grades of an Archon system (mt_bench/model_judgment:
+#: math, reasoning and coding hold nearly all the low grades, mostly on turn 2); Arena-Hard's
+#: questions are hard by construction, AlpacaEval's mostly everyday requests.
+OPEN_DIFFICULTY: dict[tuple[str, str], tuple[float, float, float]] = {
+    ("mt-bench", "math"): (0.6, 0.6, 0.9),
+    ("mt-bench", "reasoning"): (0.6, 0.6, 0.9),
+    ("mt-bench", "coding"): (0.6, 0.6, 0.9),
+    ("mt-bench", ""): (-0.9, 0.6, 0.4),
+    ("arena-hard", ""): (0.3, 0.8, 0.0),
+    ("alpaca-eval", ""): (0.2, 0.8, 0.0),
+}
 
 _LETTERS = "ABCDEFGHIJ"
 _MIN_CORE_WORDS = 6  # a prompt shorter than this is found only together with its context
@@ -55,8 +83,8 @@ def _match_texts(*parts: str) -> tuple[tuple[str, int], ...]:
     return tuple(texts)
 
 
-def load_mixeval_choice(path: Path) -> list[AnswerKey]:
-    """Keys of MixEval-Hard's ``multiple-choice.json``."""
+def load_mixeval_choice(path: Path, source: str = "mixeval-hard-mc") -> list[AnswerKey]:
+    """Keys of MixEval(-Hard)'s ``multiple-choice.json``."""
     keys = []
     for row in _rows(path):
         options = tuple(str(o) for o in row["options"])
@@ -74,7 +102,7 @@ def load_mixeval_choice(path: Path) -> list[AnswerKey]:
                 difficulty=normal_difficulty(full),
                 distractors=tuple(wrong),
                 right_solution=(),
-                source="mixeval-hard-mc",
+                source=source,
                 kind=Kind.CHOICE,
                 options=options,
                 match_texts=_match_texts(context, prompt, "\n".join(options)),
@@ -83,12 +111,14 @@ def load_mixeval_choice(path: Path) -> list[AnswerKey]:
     return keys
 
 
-def load_mixeval_free_form(path: Path) -> list[AnswerKey]:
-    """Keys of MixEval-Hard's ``free-form.json``."""
+def load_mixeval_free_form(path: Path, source: str = "mixeval-hard-ff") -> list[AnswerKey]:
+    """Keys of MixEval(-Hard)'s ``free-form.json``."""
     rows = list(_rows(path))
-    pools: dict[str, list[str]] = {}
+    pools: dict[str, list[tuple[str, str | None]]] = {}
     for row in rows:
-        pools.setdefault(str(row.get("benchmark_name")), []).append(str(row["target"][0]))
+        target = str(row["target"][0])
+        pools.setdefault(str(row.get("benchmark_name")), []).append(
+            (target, canonical(Kind.TEXT, target)))
     keys = []
     for row in rows:
         context, prompt = str(row.get("context") or ""), str(row["prompt"])
@@ -99,9 +129,16 @@ def load_mixeval_free_form(path: Path) -> list[AnswerKey]:
         if normalize_number(first) == first.replace(",", ""):
             wrong = number_slips(normalize_number(first) or first)
         else:
-            pool = [t for t in pools[str(row.get("benchmark_name"))]
-                    if canonical(Kind.TEXT, t) not in accepted]
-            wrong = sorted(dict.fromkeys(pool), key=lambda t: draw("wrong", full, t))
+            # Four other targets drawn from the pool (not a sort of it: pools hold ~1,000).
+            pool = pools[str(row.get("benchmark_name"))]
+            picked: dict[str, None] = {}
+            for attempt in range(16):
+                target, canon = pool[int(draw("wrong", full, attempt) * len(pool))]
+                if canon not in accepted:
+                    picked.setdefault(target)
+                if len(picked) == 4:
+                    break
+            wrong = list(picked)
         keys.append(
             AnswerKey(
                 question=full,
@@ -109,7 +146,7 @@ def load_mixeval_free_form(path: Path) -> list[AnswerKey]:
                 difficulty=normal_difficulty(full),
                 distractors=tuple(wrong[:4]),
                 right_solution=(first,),
-                source="mixeval-hard-ff",
+                source=source,
                 kind=Kind.TEXT,
                 accepted=accepted,
                 match_texts=_match_texts(context, prompt),
@@ -118,28 +155,50 @@ def load_mixeval_free_form(path: Path) -> list[AnswerKey]:
     return keys
 
 
+def _open_key(source: str, turns: tuple[str, ...], category: str = "") -> AnswerKey:
+    mean, sd, shift = OPEN_DIFFICULTY.get((source, category), OPEN_DIFFICULTY[(source, "")])
+    return AnswerKey(
+        question=normalize_question(turns[0]),
+        answer="",
+        difficulty=mean + sd * normal_difficulty(source, turns[0]),
+        distractors=(),
+        right_solution=(),
+        source=source,
+        kind=Kind.OPEN,
+        turns=turns,
+        match_texts=tuple((t, i) for i, t in enumerate(turns) if len(words(t)) >= 3),
+        category=category,
+        turn_shift=shift,
+    )
+
+
 def load_mt_bench(path: Path) -> list[AnswerKey]:
-    """Keys of MT-Bench's ``questions.jsonl`` (open questions: nothing to score)."""
+    """Keys of MT-Bench's ``questions.jsonl`` (open questions: no right value)."""
     keys = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
         row = json.loads(line)
         turns = tuple(str(t) for t in row["turns"])
-        keys.append(
-            AnswerKey(
-                question=normalize_question(turns[0]),
-                answer="",
-                difficulty=normal_difficulty(turns[0]),
-                distractors=(),
-                right_solution=(),
-                source="mt-bench",
-                kind=Kind.OPEN,
-                turns=turns,
-                match_texts=tuple((t, i) for i, t in enumerate(turns) if len(words(t)) >= 3),
-            )
-        )
+        keys.append(_open_key("mt-bench", turns, str(row.get("category") or "")))
     return keys
+
+
+def load_arena_hard(path: Path) -> list[AnswerKey]:
+    """Keys of Arena-Hard-Auto's ``question.jsonl`` (``prompt``, or ``turns[0].content``)."""
+    keys = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        prompt = row["prompt"] if "prompt" in row else row["turns"][0]["content"]
+        keys.append(_open_key("arena-hard", (str(prompt),)))
+    return keys
+
+
+def load_alpaca_eval(path: Path) -> list[AnswerKey]:
+    """Keys of AlpacaEval's ``reference_outputs.json`` (its 805 instructions)."""
+    return [_open_key("alpaca-eval", (str(row["instruction"]),)) for row in _rows(path)]
 
 
 def _level(value: object) -> int | None:

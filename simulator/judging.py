@@ -5,7 +5,11 @@ the same value are judged alike. *Insight* = sigmoid(a * (judge - difficulty)) i
 judge sees whether a value is right; without insight it follows the hints given in the prompt
 about that value (critiques, a verifier's reasoning: majority of hints), else flips a coin.
 Without an answer key nothing is right and judges guess; open questions (MT-Bench) have no
-right value, so judges guess there too.
+right value: there judges perceive the *quality* written in each answer (simulator/quality.py)
+with skill, noise and biases (simulator/perception.py): a ranker orders by perceived quality,
+a critic names key points an answer leaves out (with its insight) and mistakes it notices, and
+a fuser writes the union of the points it finds in the candidates and the critiques (each kept
+with probability 0.5 + 0.5 * insight) and its own, dropping a mistake it notices.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
+from simulator import quality
 from simulator.answer_keys import AnswerKey
-from simulator.answering import open_reply, solution
+from simulator.answering import solution
 from simulator.fleet import LLMSpec
+from simulator.perception import Perceiver
 from simulator.reading import Reading
 from simulator.skill import Sampler, insight
 from simulator.text import normalize_question
@@ -72,6 +78,10 @@ class Judge:
             if said is not None and value is not None:
                 self.hints.setdefault(value, []).append(said)
         self._seen: dict[str | None, bool] = {}
+        self.turn = reading.placement.turn if reading.placement else 0
+        self.open = key if key is not None and self.kind is Kind.OPEN else None
+        self.answers = [quality.read_answer(c, self.open, self.turn) for c in candidates]
+        self.perceiver = Perceiver(llm, self.open, self.turn, sampler)
 
     def is_right(self, value: str | None) -> bool:
         return self.key is not None and self.key.is_right(value)
@@ -82,6 +92,8 @@ class Judge:
             return self._seen[value]
         if value is None:
             belief = False
+        elif self.kind is Kind.OPEN and value in self.values:
+            belief = self._open_good(self.values.index(value) + 1)
         elif self.sampler.chance(self.insight, "insight", value):
             belief = self.is_right(value)
         elif value in self.hints:
@@ -102,11 +114,35 @@ class Judge:
             return "its conclusion"
         return f"the final answer {value}"
 
+    def _open_critique(self, number: int) -> tuple[str, str, str]:
+        """Strengths, weaknesses and the overall word of one answer to an open question."""
+        answer = self.answers[number - 1]
+        p = self.perceiver
+        if self.open is None or not answer.simulated:
+            good = p.score(answer, number) >= 0.5
+            return ("It is on topic and organised.", "Some parts could be more specific.",
+                    "adequate" if good else "weak")
+        points = quality.key_points(self.open, self.turn)
+        named = [points[i] for i in range(quality.POINTS) if i not in answer.points
+                 and self.sampler.chance(p.insight, "named", number, i)]
+        weaknesses = [f"It leaves out this point: {text}" for text in named[:3]]
+        if p.sees_mistake(answer, number):
+            claim = quality.mistaken_claim(self.open, self.turn)
+            weaknesses.insert(0, f'It makes a mistaken claim: "{claim}" This does not hold.')
+        covered = len(answer.points)
+        strengths = (f"It covers {covered} of the main points the question calls for."
+                     if covered else "It stays on the subject of the question.")
+        score = p.score(answer, number)
+        overall = "strong" if score >= 0.75 else "adequate" if score >= 0.45 else "weak"
+        return strengths, "\n- ".join(weaknesses) or "Little is missing.", overall
+
     def critique(self) -> str:
         blocks = []
         for number, value in enumerate(self.values, start=1):
             said = self._said(value)
-            if value is None:
+            if self.kind is Kind.OPEN:
+                strengths, weaknesses, overall = self._open_critique(number)
+            elif value is None:
                 strengths, weaknesses = "It restates the question.", "No final answer is given."
                 overall = "likely incorrect"
             elif self.perceive(value):
@@ -130,13 +166,18 @@ class Judge:
     def order(self) -> list[int]:
         """Candidate numbers, best first: those perceived right, then the rest (seeded order)."""
         numbers = list(range(1, len(self.values) + 1))
+        if self.kind is Kind.OPEN:
+            scores = {n: self.perceiver.score(self.answers[n - 1], n, first=n == 1)
+                      for n in numbers}
+            return sorted(numbers, key=lambda n: -scores[n])
         believed = [n for n in numbers if self.perceive(self.values[n - 1])]
         rest = [n for n in numbers if n not in believed]
         return self.sampler.shuffle(believed, "order") + self.sampler.shuffle(rest, "order")
 
     def rank(self) -> str:
         order = self.order()
-        said = self._said(self.values[order[0] - 1])
+        said = ("the most complete coverage of the question" if self.kind is Kind.OPEN
+                else self._said(self.values[order[0] - 1]))
         reason = (f"Response {order[0]} gives the most convincing reasoning and {said}; "
                   "the others follow in order of how well they hold up.")
         return ranking(order, self.reading.asks, reason)
@@ -145,9 +186,6 @@ class Judge:
         """One response from the candidates: the most common value believed right, else the
         fuser's own answer (``solve``)."""
         key = self.key
-        if key is not None and self.kind is Kind.OPEN:
-            turn = self.reading.placement.turn if self.reading.placement else 0
-            return open_reply(key, turn, self.sampler)
         believed = [v for v in self.values if v is not None and self.perceive(v)]
         if believed:
             counts = Counter(believed)
@@ -167,6 +205,32 @@ class Judge:
         return final_answer(key.kind, shown, solution(key, shown), self.reading.asks,
                             self.sampler)
 
+    def fuse_open(self, own: tuple[frozenset[int], bool]) -> str:
+        """One reply to an open question from the candidates, their critiques and the fuser's
+        own draft ``own`` (its points and mistake; see the module docstring)."""
+        assert self.open is not None
+        key, turn, p = self.open, self.turn, self.perceiver
+        critiques = self.reading.material.critiques
+        available: set[int] = set()
+        for answer in self.answers:
+            available |= answer.points
+        claim = quality.mistaken_claim(key, turn).lower()
+        flagged = False
+        for text in critiques.values():
+            available |= quality.read_answer(text, key, turn).points
+            flagged = flagged or claim in " ".join(text.split()).lower()
+        keep = 0.5 + 0.5 * p.insight
+        points = {i for i in available if self.sampler.chance(keep, "keep", i)} | own[0]
+        share = (sum(a.mistake for a in self.answers) / len(self.answers)) if self.answers else 0
+        if share == 0:
+            mistake = False
+        elif flagged or self.sampler.chance(p.insight, "see-mistake"):
+            mistake = own[1] if share == 1 else False  # all share it: only its own view helps
+        else:
+            mistake = self.sampler.chance(share, "follow-mistake")
+        return quality.compose(key, turn, points, mistake, self.sampler,
+                               quality.verbosity_asked(self.reading.framing))
+
     def _shown(self, value: str) -> str:
         """A value as written: the data's own form when right, else as a candidate wrote it."""
         if self.key is not None and self.key.is_right(value):
@@ -176,6 +240,11 @@ class Judge:
                 if v == value and (box := boxed(candidate)):
                     return box[-1]
         return value
+
+    def _open_good(self, number: int) -> bool:
+        answer = self.answers[number - 1]
+        return not self.perceiver.sees_mistake(answer, number) and (
+            self.perceiver.score(answer, number) >= 0.5)
 
     def _reasoning(self, value: str | None) -> str:
         said = self._said(value)

@@ -7,6 +7,9 @@ Which data sets the simulator knows (each read in place, never copied):
 * MixEval-Hard: the fleet's ``mixeval_hard_dir``, else ``<datasets>/mixeval_hard``
   (``multiple-choice.json`` and ``free-form.json``, each if present);
 * MT-Bench: the fleet's ``mt_bench_dir``, else ``<datasets>/mt_bench`` (``questions.jsonl``);
+* the full MixEval (``<datasets>/mixeval``), Arena-Hard-Auto
+  (``<datasets>/arena_hard/question.jsonl``) and AlpacaEval
+  (``<datasets>/alpaca_eval/reference_outputs.json``), each if present;
 * MATH-style JSONL: every ``--math-style FILE``, the fleet's ``math_style`` list,
   ``<datasets>/math-style.jsonl`` and the repository's ``benchmarks/data/math-style.jsonl``,
   each if present.
@@ -30,6 +33,8 @@ from simulator.answer_keys import (
     synth_math_keys,
 )
 from simulator.datasets import (
+    load_alpaca_eval,
+    load_arena_hard,
     load_math_style,
     load_mixeval_choice,
     load_mixeval_free_form,
@@ -95,6 +100,16 @@ def load_keys(
     mt_bench = fleet.mt_bench_dir or under("mt_bench")
     if mt_bench is not None:
         store.add(_load(mt_bench / "questions.jsonl", "MT-Bench", load_mt_bench))
+    more: list[tuple[str, str, Callable[[Path], list[AnswerKey]]]] = [
+        ("mixeval/multiple-choice.json", "MixEval",
+         lambda p: load_mixeval_choice(p, "mixeval-mc")),
+        ("mixeval/free-form.json", "MixEval", lambda p: load_mixeval_free_form(p, "mixeval-ff")),
+        ("arena_hard/question.jsonl", "Arena-Hard", load_arena_hard),
+        ("alpaca_eval/reference_outputs.json", "AlpacaEval", load_alpaca_eval),
+    ]
+    for name, what, load in more:
+        if (found_file := under(name)) is not None:
+            store.add(_load(found_file, what, load))
     files = [*math_style, *fleet.math_style]
     files += [p for p in (under("math-style.jsonl"), PACKAGED_MATH_STYLE)
               if p is not None and p.exists()]

@@ -8,6 +8,10 @@
 3. The candidates, their critiques and the unit tests are read (simulator/candidates.py); what
    remains is the instructions, read for the role and the reply format (simulator/intent.py).
 
+4. A benchmark's judge prompt (a grade, a pairwise verdict, a preference label, a free-form
+   score, an extracted option: simulator/verdicts.py) is recognised first, over all the system
+   and user messages with the question masked out; the answers it shows are read there.
+
 Assistant turns are history: they are neither searched for the question nor read for the role.
 """
 
@@ -27,6 +31,7 @@ from simulator.candidates import (
 )
 from simulator.intent import Asks, Role, infer_role, read_asks
 from simulator.text import content_text
+from simulator.verdicts import JudgeTask, find_task
 
 __all__ = ["Reading", "read_request"]
 
@@ -43,7 +48,9 @@ class Reading:
 
     ``instructions`` is the last user message without question and candidates; ``reasoning`` a
     ``Reasoning:`` section given to judge (Archon's verifier, second step), read as a hint about
-    candidate 1.
+    candidate 1. ``judged``: a benchmark judge's task, when the prompt is one (then ``role``
+    is what the rest of the prompt would say, unused). ``framing``: the instructions and the
+    system message, read for how long a reply should be.
     """
 
     role: Role
@@ -54,6 +61,8 @@ class Reading:
     asks: Asks
     instructions: str
     reasoning: str | None
+    judged: JudgeTask | None = None
+    framing: str = ""
 
 
 def _blank(text: str, spans: Sequence[tuple[int, int]], offset: int) -> str:
@@ -86,7 +95,9 @@ def read_request(messages: Sequence[Mapping[str, object]], keys: KeyStore) -> Re
             system.append(text)
         texts.append(text)
         offset += len(text) + 2
-    placement = keys.place("\n\n".join(texts))
+    joined = "\n\n".join(texts)
+    placement = keys.place(joined)
+    judged = find_task(joined, _blank(joined, placement.spans, 0) if placement else joined)
     current = _blank(last_user, placement.spans, last_offset) if placement else last_user
     material = read_material(current)
     instructions = material.rest
@@ -101,4 +112,6 @@ def read_request(messages: Sequence[Mapping[str, object]], keys: KeyStore) -> Re
         asks=read_asks(f"{instructions}\n{system_text}"),
         instructions=instructions,
         reasoning=found.group(1).strip() if found else None,
+        judged=judged,
+        framing=f"{instructions}\n{system_text}",
     )

@@ -27,6 +27,7 @@ from typing import Any
 
 from simulator.answer_keys import Placement
 from simulator.fleet import LLMSpec
+from simulator.quality import read_answer
 from simulator.skill import draw, insight, sigmoid
 from simulator.text import normalize_question
 from simulator.values import Kind, extract
@@ -84,17 +85,20 @@ def scores(llm: LLMSpec, call: RerankCall, placement: Placement | None) -> list[
     level = insight(llm, key.difficulty) if key is not None and kind is not Kind.OPEN else 0.0
     out = []
     for document in call.documents:
+        noise = 2 * draw(llm.name, query, "noise", normalize_question(document)) - 1
         if kind is Kind.OPEN:
-            value: str | None = "open:" + normalize_question(document)[:200]
-        else:
-            value = extract(kind, document, key.options if key is not None else ())
+            # An open question: the quality written in the answer (simulator/quality.py).
+            turn = placement.turn if placement is not None else 0
+            seen = read_answer(document, key, turn)
+            out.append(round(sigmoid(6 * (seen.quality - 0.5) + noise), 6))
+            continue
+        value = extract(kind, document, key.options if key is not None else ())
         if value is None:
             believed = False
         elif draw(llm.name, query, "insight", value) < level:
             believed = key is not None and key.is_right(value)
         else:
             believed = draw(llm.name, query, "coin", value) < 0.5
-        noise = 2 * draw(llm.name, query, "noise", normalize_question(document)) - 1
         out.append(round(sigmoid((_SEPARATION if believed else -_SEPARATION) + noise), 6))
     return out
 

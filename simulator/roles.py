@@ -12,48 +12,87 @@ Rules worth knowing (documented in simulator/README.md):
 * A replay LLM answers a GSM8K question with its recorded real solution for sample 0 (seed 0);
   other samples and all other roles use its fitted parameters.
 * Multiple choice has a guessing floor: P(right) = 1/k + (1 - 1/k) * sigmoid(...) for k options.
+* An open question (MT-Bench, Arena-Hard, AlpacaEval) gets a reply whose quality is written in
+  its text (simulator/quality.py): the key points this sample covers, maybe a mistake, padding
+  as the prompt asks. What it covers depends on the LLM, question, turn, seed and temperature,
+  not on the framing, so a concise and a detailed reply of one sample have the same quality.
+* A benchmark judge's prompt gets its verdict (simulator/verdicts.py).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
+from simulator import quality
 from simulator.answer_keys import AnswerKey
-from simulator.answering import generated_value, open_reply, solution, topic
+from simulator.answering import generated_value, solution, topic
 from simulator.fleet import LLMSpec
 from simulator.intent import Role
 from simulator.judging import Judge
 from simulator.reading import Reading
 from simulator.skill import Sampler
 from simulator.values import Kind
+from simulator.verdicts import judge
 from simulator.writing import final_answer
 
-__all__ = ["reply"]
+__all__ = ["Reply", "open_sampler", "reply", "reply_text"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A reply: its text; for a one-token label, the label distribution (log-probabilities are
+    made from it); how many answers the simulator did not write were judged."""
+
+    text: str
+    label_probs: dict[str, float] | None = None
+    foreign: int = 0
+
+
+def open_sampler(llm: LLMSpec, key: AnswerKey, turn: int, seed: int,
+                 temperature: float) -> Sampler:
+    """The draws that decide an open reply's content: the LLM, question, turn, seed and
+    temperature, not the prompt's framing."""
+    return Sampler.for_request(llm.name, f"open\x1f{key.question}\x1f{turn}", seed, temperature)
 
 _NUMBER_IN_TEXT = re.compile(r"\d+(?:\.\d+)?")
 _OPTION = re.compile(r"^[ \t]*\(?([A-J])[.)][ \t]+\S", re.MULTILINE)
 
 
 def reply(llm: LLMSpec, reading: Reading, sampler: Sampler, *, seed: int,
-          temperature: float) -> str:
+          temperature: float) -> Reply:
     """The reply of ``llm`` to the request read as ``reading`` (rules: module docstring)."""
+    if reading.judged is not None:
+        verdict = judge(llm, reading.judged, reading.placement, seed=seed,
+                        temperature=temperature)
+        return Reply(verdict.text, verdict.label_probs, verdict.foreign)
+    return Reply(reply_text(llm, reading, sampler, seed=seed, temperature=temperature))
+
+
+def reply_text(llm: LLMSpec, reading: Reading, sampler: Sampler, *, seed: int,
+               temperature: float) -> str:
+    """The text of the reply of ``llm`` to a request that is not a benchmark judge's."""
     key = reading.placement.key if reading.placement else None
     if reading.role is Role.GENERATE:
         return _generate(llm, reading, key, sampler, seed=seed, temperature=temperature)
-    judge = Judge(llm, reading, key, sampler)
+    judging = Judge(llm, reading, key, sampler)
     if reading.role is Role.WRITE_TESTS:
-        return judge.write_tests()
+        return judging.write_tests()
     if reading.role is Role.CRITIQUE:
-        return judge.critique()
+        return judging.critique()
     if reading.role is Role.RANK:
-        return judge.rank()
+        return judging.rank()
     if reading.role is Role.FUSE:
-        return judge.fuse(lambda: generated_value(llm, key, sampler, temperature))
+        if key is not None and key.kind is Kind.OPEN:
+            turn = reading.placement.turn if reading.placement else 0
+            own = open_sampler(llm, key, turn, seed, temperature)
+            return judging.fuse_open(quality.draw_answer(llm, key, turn, own, temperature))
+        return judging.fuse(lambda: generated_value(llm, key, sampler, temperature))
     if reading.role is Role.VERIFY:
-        return judge.verify()
+        return judging.verify()
     if reading.role is Role.REASON:
-        return judge.reason()
-    return judge.apply_tests()
+        return judging.reason()
+    return judging.apply_tests()
 
 
 def _generate(llm: LLMSpec, reading: Reading, key: AnswerKey | None, sampler: Sampler, *,
@@ -61,7 +100,11 @@ def _generate(llm: LLMSpec, reading: Reading, key: AnswerKey | None, sampler: Sa
     if key is None:
         return _unplaced(reading, sampler)
     if key.kind is Kind.OPEN:
-        return open_reply(key, reading.placement.turn if reading.placement else 0, sampler)
+        turn = reading.placement.turn if reading.placement else 0
+        points, mistake = quality.draw_answer(
+            llm, key, turn, open_sampler(llm, key, turn, seed, temperature), temperature)
+        return quality.compose(key, turn, points, mistake, sampler,
+                               quality.verbosity_asked(reading.framing))
     if key.recorded and llm.replay and seed == 0 and llm.replay in key.recorded:
         text, value, _ = key.recorded[llm.replay]
         body = "\n".join(line for line in text.splitlines() if not line.startswith("A:"))

@@ -4,7 +4,8 @@ Routes: ``POST /v1/chat/completions`` (OpenAI), ``POST /v1/messages`` (Anthropic
 ``POST /v1/rerank`` and ``/rerank`` (a reward model's scores, simulator/rerank.py),
 ``GET /v1/models`` (OpenAI list, or Anthropic's when the request has ``anthropic-version``),
 ``GET /health`` (no auth; readiness, the bench's baseline, the number of requests in flight now
-and at the peak since start, and how many prompts held no question the simulator knows).
+and at the peak since start, how many prompts held no question the simulator knows, and how
+many judged answers the simulator did not write).
 
 A request goes through, in order: API key (401) -> body validation (400, unknown LLM 404) ->
 rate limits of the key (429 + retry-after) -> fault draw (see simulator/faults.py) -> simulated
@@ -50,7 +51,7 @@ from simulator.ratelimit import Decision, RateLimiter
 from simulator.reading import read_request
 from simulator.skill import Sampler, draw
 from simulator.text import content_text, normalize_question
-from simulator.wire import ANTHROPIC, OPENAI, Choice, Dialect, count_tokens
+from simulator.wire import ANTHROPIC, OPENAI, Choice, Dialect, count_tokens, token_logprobs
 
 __all__ = ["Simulator", "build_app"]
 
@@ -72,6 +73,8 @@ class _Call:
     n: int
     seed: int
     temperature: float
+    #: OpenAI's ``logprobs: true``: the number of ``top_logprobs`` asked (0..20); None: not asked.
+    logprobs: int | None = None
 
     @property
     def prompt_tokens(self) -> int:
@@ -135,6 +138,9 @@ class Simulator:
         self.status_counts: dict[int, int] = {}
         #: Answered prompts in which no known question was found (/health: "unplaced").
         self.unplaced = 0
+        #: Answers judged (benchmark judge roles) that the simulator did not write: they get
+        #: the default quality of simulator/quality.py (/health: "judged_foreign").
+        self.judged_foreign = 0
         self._seeds = random.Random()
         #: One queue per LLM with a server_concurrency: asyncio's semaphore wakes waiters
         #: first come first served, as a server's request queue does.
@@ -208,10 +214,23 @@ class Simulator:
             raise _BadRequest(400, "max_tokens: expected a positive integer")
         if not isinstance(n, int) or not 1 <= n <= 128:
             raise _BadRequest(400, "n: expected an integer between 1 and 128")
+        logprobs = None
+        if dialect is OPENAI and body.get("logprobs") is not None:
+            if not isinstance(body["logprobs"], bool):
+                raise _BadRequest(400, "logprobs: expected true or false")
+            top = body.get("top_logprobs")
+            if top is not None and (isinstance(top, bool) or not isinstance(top, int)
+                                    or not 0 <= top <= 20):
+                raise _BadRequest(400, "top_logprobs: expected an integer between 0 and 20")
+            if top is not None and not body["logprobs"]:
+                raise _BadRequest(400, "top_logprobs: logprobs must be true to use it")
+            logprobs = (top or 0) if body["logprobs"] else None
+        elif body.get("top_logprobs") is not None and dialect is OPENAI:
+            raise _BadRequest(400, "top_logprobs: logprobs must be true to use it")
         temperature = body.get("temperature", 1.0)
         if not isinstance(temperature, int | float) or not 0 <= temperature <= 2:
             raise _BadRequest(400, "temperature: expected a number between 0 and 2")
-        return _Call(llm, messages, max_tokens, n, self._seed(seed), float(temperature))
+        return _Call(llm, messages, max_tokens, n, self._seed(seed), float(temperature), logprobs)
 
     # -- answering -------------------------------------------------------------------------
 
@@ -228,10 +247,14 @@ class Simulator:
         for i in range(call.n):
             seed = call.seed if i == 0 else int(draw("choice", call.seed, i) * 2**31)
             sampler = Sampler.for_request(call.llm.name, prompt_id, seed, call.temperature)
-            text = roles.reply(
+            said = roles.reply(
                 call.llm, reading, sampler, seed=seed, temperature=call.temperature
             )
-            out.append(Choice(text, call.max_tokens))
+            self.judged_foreign += said.foreign
+            choice = Choice(said.text, call.max_tokens)
+            if call.logprobs is not None:
+                choice.logprobs = token_logprobs(choice.text, said.label_probs, call.logprobs)
+            out.append(choice)
         return out
 
     def _latency(self, request: Request, llm: LLMSpec, tokens: int) -> float:
@@ -255,6 +278,7 @@ class Simulator:
             if empty:
                 for c in choices:
                     c.text, c.tokens, c.truncated = "", 0, False
+                c.logprobs = [] if c.logprobs is not None else None
             body = dialect.completion(call.llm.name, choices, prompt_tokens)
             return body, max(c.tokens for c in choices)
 
@@ -422,6 +446,7 @@ def build_app(simulator: Simulator) -> Starlette:
             "peak_in_flight": simulator.peak_in_flight,
             "responses": {str(k): v for k, v in sorted(simulator.status_counts.items())},
             "unplaced": simulator.unplaced,
+            "judged_foreign": simulator.judged_foreign,
         }
         return Response(json.dumps(body), media_type="application/json")
 

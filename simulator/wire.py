@@ -8,6 +8,8 @@ simulator/server.py.
 from __future__ import annotations
 
 import json
+import math
+import re
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -27,9 +29,10 @@ def count_tokens(text: str) -> int:
 
 
 class Choice:
-    """One generated choice: its text (possibly cut at max_tokens) and why it stopped."""
+    """One generated choice: its text (possibly cut at max_tokens), why it stopped, and its
+    log-probabilities when asked (OpenAI's ``logprobs.content`` list)."""
 
-    __slots__ = ("text", "tokens", "truncated")
+    __slots__ = ("logprobs", "text", "tokens", "truncated")
 
     def __init__(self, text: str, max_tokens: int | None) -> None:
         tokens = count_tokens(text)
@@ -37,6 +40,38 @@ class Choice:
         if self.truncated and max_tokens is not None:
             text, tokens = text[: max_tokens * 4], max_tokens
         self.text, self.tokens = text, tokens
+        self.logprobs: list[dict[str, Any]] | None = None
+
+
+def _entry(token: str, logprob: float) -> dict[str, Any]:
+    return {"token": token, "logprob": logprob, "bytes": list(token.encode())}
+
+
+_TOKEN = re.compile(r"\s*\S{1,4}|\s+")
+
+
+def token_logprobs(
+    text: str, label_probs: dict[str, float] | None, top: int
+) -> list[dict[str, Any]]:
+    """OpenAI's ``choices[i].logprobs.content`` for ``text``.
+
+    A one-token label with its distribution (a judge's preference label) gets the label's
+    log-probability and the ``top`` most likely tokens of the distribution, as OpenAI returns
+    them. Any other text is cut into pseudo-tokens of up to 4 characters, each with
+    log-probability 0 and itself as its only alternative (the simulator does not model the
+    probabilities of free text).
+    """
+    if label_probs and text in label_probs:
+        ranked = sorted(label_probs.items(), key=lambda item: -item[1])[:top]
+        entry = _entry(text, math.log(label_probs[text]))
+        entry["top_logprobs"] = [_entry(t, math.log(p)) for t, p in ranked]
+        return [entry]
+    out = []
+    for piece in _TOKEN.findall(text):
+        entry = _entry(piece, 0.0)
+        entry["top_logprobs"] = [_entry(piece, 0.0)] if top else []
+        out.append(entry)
+    return out
 
 
 def _duration(seconds: float) -> str:
@@ -80,7 +115,9 @@ class Dialect:
                 {
                     "index": i,
                     "message": {"role": "assistant", "content": c.text, "refusal": None},
-                    "logprobs": None,
+                    "logprobs": (
+                        None if c.logprobs is None else {"content": c.logprobs, "refusal": None}
+                    ),
                     "finish_reason": "length" if c.truncated else "stop",
                 }
                 for i, c in enumerate(choices)

@@ -140,6 +140,18 @@ def conversation_at(states: dict[int, dict[str, Any]], question: Question, turn:
                         history=tuple(history))
 
 
+def baseline_answer(database_url: str, source: str, question_id: str) -> Any:
+    """A pairwise benchmark's baseline answer to a question, from the baseline ``source`` an
+    evaluation's judge definition names (stored by the scheduler before it queued)."""
+    with one_statement(database_url) as conn:
+        row = conn.execute(text(
+            "SELECT answer FROM baseline_answers WHERE source = :s AND question_id = :q"),
+            {"s": source, "q": question_id}).first()
+    if row is None:
+        raise LookupError(f"baseline {source[:12]} has no answer to question {question_id}")
+    return row[0]
+
+
 def turn_answers(states: dict[int, dict[str, Any]], question: Question,
                  layers: int) -> list[str]:
     """The architecture's final answer to each turn of a question, "" for a turn it did not

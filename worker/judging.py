@@ -98,7 +98,7 @@ def _settle(benchmark: JudgedBenchmark, definition: Mapping[str, Any], judge_llm
             raise JudgeRefused(f"the judge {judge_llm} refused judge call {judge_call.key!r} "
                                f"({result.error_class})")
         reply = JudgeReply(result.text, tuple(result.top_logprobs))
-        if result.finish_reason == "length" and not current.max_tokens <= 1:
+        if result.finish_reason == "length" and current.max_tokens > 1:
             # A reply cut at max_tokens is not read (AlpacaEval asks for one token on purpose).
             verdict = Verdict(judge_call.key, None, note="the judge's reply was cut at "
                               f"max_tokens ({current.max_tokens})", context=current.context)

@@ -214,6 +214,7 @@ def _judged(rt: Any, evaluation: Any, question: Any, states: dict[int, dict[str,
     the step after the last; None for a benchmark scored without a judge, or `itas ask`."""
     if evaluation.benchmark_judge is None or evaluation.purpose == "ask":
         return None
+    from benchmarks.judged.base import BASELINE, BASELINE_SOURCE
     from benchmarks.registry import get_judged
     from worker import evaluation_steps as steps
     from worker.judging import judge_answer
@@ -226,7 +227,12 @@ def _judged(rt: Any, evaluation: Any, question: Any, states: dict[int, dict[str,
     caller = LLMCaller(registry=rt.registry, cache=rt.cache, database_url=rt.database_url,
                        send=rt.send, site=CallSite(evaluation.id, question.question_id,
                                                    last_step + 1))
-    return judge_answer(benchmark, evaluation.judge_definition, question.reference,
+    reference = dict(question.reference)
+    source = evaluation.judge_definition.get(BASELINE_SOURCE)
+    if source:  # a pairwise benchmark's baseline, stored apart from the question
+        reference[BASELINE] = steps.baseline_answer(rt.database_url, str(source),
+                                                    question.question_id)
+    return judge_answer(benchmark, evaluation.judge_definition, reference,
                         steps.turn_answers(states, question, layers),
                         judge_llm=evaluation.benchmark_judge, call=caller, pool=rt.pool,
                         on_unusable=caller.mark_unusable)

@@ -46,8 +46,15 @@ from typing import Any, Protocol
 
 from benchmarks.base import Benchmark, Scored
 
-__all__ = ["MAX_JUDGE_ATTEMPTS", "JudgeCall", "JudgeReply", "JudgedBenchmark",
-           "JudgedSummary", "QuestionJudgment", "Verdict", "is_judged"]
+__all__ = ["BASELINE", "BASELINE_SOURCE", "MAX_JUDGE_ATTEMPTS", "JudgeCall", "JudgeReply",
+           "JudgedBenchmark", "JudgedSummary", "QuestionJudgment", "Verdict", "is_judged"]
+
+#: A pairwise benchmark's baseline answer in an item's reference (a string, or one per turn).
+#: Stored apart from the question (one question is judged against different baselines), in
+#: the place the evaluation's judge definition names under :data:`BASELINE_SOURCE`, and put
+#: back into the reference before ``judge_calls`` and ``summarize`` see it.
+BASELINE = "baseline"
+BASELINE_SOURCE = "baseline_source"
 
 #: At most this many asks of one judge call (the first and its follow-ups): Arena-Hard's
 #: ``number_of_judgment_attempts`` is 2; the others re-ask an unreadable reply once more.

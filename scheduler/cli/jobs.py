@@ -162,7 +162,9 @@ def _status_view(s: JobStatus) -> RenderableType:
                       f"${t.cost_usd:.4f}"))
     if t.judge_calls:
         lines.append(Text(f"of which the benchmark's judge: {t.judge_calls} calls, "
-                          f"{t.judge_provider_calls} paid, ${t.judge_cost_usd:.4f}"))
+                          f"{t.judge_provider_calls} paid, ${t.judge_cost_usd:.4f}; "
+                          f"{t.unjudged_answers} answer(s) with no readable verdict (left "
+                          "out of the scores)"))
     if s.error:
         lines.append(Text(f"error: {s.error}", style="red"))
     return Group(*lines)

@@ -92,8 +92,15 @@ def run(
                                      "mixeval, mixeval-hard): an LLM of `itas llms`."),
     option: list[str] = typer.Option([], "--option", help="A benchmark option, KEY=VALUE "
                                      "(VALUE in YAML); repeatable."),
+    baseline_architecture: Path | None = typer.Option(
+        None, "--baseline-architecture", help="A pairwise judged benchmark's baseline made by "
+        "this architecture (Archon JSON), instead of the benchmark's baseline answers file: "
+        "it answers the same questions first, then the judge compares with its answers."),
 ) -> None:
     """Evaluate an architecture on a benchmark through the workers; print its figures."""
+    from benchmarks.registry import get_judged
+    from scheduler.baselines import PURPOSE as BASELINE_PURPOSE
+    from scheduler.baselines import check_baselines, read_baseline, with_baseline
     from scheduler.cli.benchmarks import parse_options
     from scheduler.judges import benchmark_judge, judged_summary
 
@@ -106,13 +113,28 @@ def run(
     except BenchmarkError as exc:
         raise ConfigError(str(exc)) from exc
     the_judge = benchmark_judge(benchmark, judge, data=data, options=options)
+    database_url = resolve_service_urls(load_settings()).database_url
+    baseline_id = None
+    if the_judge is None and baseline_architecture is not None:
+        raise ConfigError(f"--baseline-architecture: {benchmark} is scored without a judge; "
+                          "leave it out")
+    if the_judge is not None:
+        judged = get_judged(benchmark)
+        assert judged is not None
+        check_baselines(benchmark, judged, the_judge.definition, questions,
+                        architecture_given=baseline_architecture is not None)
+    if baseline_architecture is not None:  # its answers first, then judged against them
+        baseline_id, _ = _evaluate(baseline_architecture, benchmark, questions, split, timeout,
+                                   as_json, purpose=BASELINE_PURPOSE, stale=stale)
+        questions = with_baseline(questions, read_baseline(database_url, baseline_id,
+                                                           questions))
     evaluation_id, _ = _evaluate(architecture, benchmark, questions, split, timeout, as_json,
                                  stale=stale, judge=the_judge)
-    database_url = resolve_service_urls(load_settings()).database_url
     summary = summarize(database_url, evaluation_id).as_dict()
     if the_judge is not None:
-        judged = judged_summary(database_url, evaluation_id)
-        summary["judged"] = judged.to_json() if judged else None
+        figures = judged_summary(database_url, evaluation_id)
+        summary["judged"] = figures.to_json() if figures else None
+        summary["baseline_evaluation_id"] = baseline_id
     if as_json:
         typer.echo(json.dumps({"evaluation_id": evaluation_id, **summary}))
         return

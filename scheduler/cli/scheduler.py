@@ -46,8 +46,24 @@ def submit(
 
     # A judged benchmark's judge files are read now, so a missing one is an error before
     # anything is queued (the scheduler reads them again when it takes the job).
-    benchmark_judge(job.benchmark, job.benchmark_judge, data=job.data,
-                    options=job.benchmark_options, where="benchmark_judge")
+    judge = benchmark_judge(job.benchmark, job.benchmark_judge, data=job.data,
+                            options=job.benchmark_options, where="benchmark_judge")
+    if judge is not None:  # a pairwise judge has a baseline: a file's or an architecture's
+        from benchmarks.base import BenchmarkError
+        from benchmarks.registry import get_judged, load_questions
+        from scheduler.baselines import check_baselines
+
+        judged = get_judged(str(job.benchmark))
+        assert judged is not None
+        try:
+            questions = load_questions(job.benchmark, data=job.data, split="search",
+                                       limit=job.questions, search_fraction=job.search_fraction,
+                                       options=job.benchmark_options)
+        except BenchmarkError as exc:
+            raise UserError(str(exc)) from exc
+        check_baselines(str(job.benchmark), judged, judge.definition, questions,
+                        architecture_given=job.baseline_architecture is not None,
+                        where="baseline_architecture")
     if check:  # first: a job that cannot run is its one line, not warnings about it too
         from scheduler.preflight import llms_of_job, preflight
 

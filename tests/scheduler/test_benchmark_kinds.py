@@ -92,7 +92,7 @@ def test_a_second_turn_sees_the_first_turns_own_answer(
         tmp_path, "three", [component("generator", "sim-medium", samples=3)],
         [component("ranker", "sim-critic", top_k=2)], [component("fuser", "sim-large")])
     summary = engine.run_json(three_layers, "--benchmark", "mt-bench", "--limit", "2",
-                              "--split", "all")
+                              "--split", "all", "--judge", "sim-frontier")
     assert summary["questions"] == 2 and summary["failed_questions"] == 0
     with psycopg.connect(services.database_url) as conn:
         asked = conn.execute("SELECT question_ids FROM evaluations WHERE id = %s",
@@ -111,7 +111,8 @@ def test_a_second_turn_sees_the_first_turns_own_answer(
             first_answer = first[0]["candidates"][0]["text"]
             second_turn = conn.execute(
                 "SELECT request_messages FROM llm_calls WHERE evaluation_id = %s AND "
-                "question_id = %s AND layer_index >= 3 AND request_messages IS NOT NULL",
+                "question_id = %s AND layer_index >= 3 AND request_messages IS NOT NULL "
+                "AND role <> 'judge'",
                 (summary["evaluation_id"], question_id)).fetchall()
             assert second_turn, "no second-turn call was paid for"
             for (messages,) in second_turn:
@@ -121,4 +122,5 @@ def test_a_second_turn_sees_the_first_turns_own_answer(
             final = conn.execute(
                 "SELECT final_text, score, score_note FROM answers WHERE evaluation_id = %s "
                 "AND question_id = %s", (summary["evaluation_id"], question_id)).fetchone()
-            assert final is not None and final[0] and final[1] is None and final[2]
+            # Graded by the benchmark's judge, turn by turn: a mean grade of 1-10.
+            assert final is not None and final[0] and 1 <= final[1] <= 10

@@ -333,3 +333,25 @@ def test_other_samplers_propose_valid_architectures(sampler: optuna.samplers.Bas
         study.tell(trial, -estimate_cost(arch, registry, prompt_tokens=100,
                                          answer_tokens=100).usd)
     assert len(study.trials) == 15
+
+
+def test_a_judged_benchmarks_judge_calls_count_in_the_estimate_and_the_budget(
+        registry: Registry, tmp_path: Path) -> None:
+    from scheduler.cost_estimate import job_estimate
+
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text('{"question_id": 1, "category": "writing", "turns": ["a", "b"]}\n')
+    judged = default_job(registry, benchmark="mt-bench", data=str(questions),
+                         benchmark_judge="sim-frontier")
+    arch = build_architecture(params(), judged.llms, judged, registry=registry)
+    own = estimate_cost(arch, registry, prompt_tokens=judged.estimate.prompt_tokens,
+                        answer_tokens=judged.estimate.answer_tokens)
+    with_judge = job_estimate(arch, registry, judged)
+    # MT-Bench: one grade per turn, each shown the question and the answer (and a reference).
+    assert with_judge.calls == own.calls + 2 and with_judge.usd > own.usd
+    assert job_estimate(arch, registry, default_job(registry)) == own
+    # A per-question limit between the two: the judge's calls tip the architecture over it.
+    limit = (own.usd + with_judge.usd) / 2
+    over = default_job(registry, benchmark="mt-bench", data=str(questions),
+                       benchmark_judge="sim-frontier", budget={"usd_per_question": limit})
+    assert survey(over, registry).over_budget > 0  # type: ignore[union-attr]
