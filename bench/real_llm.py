@@ -86,12 +86,7 @@ DATA_FOLDERS = {"gsm8k": "gsm8k"}
 def main() -> None:
     args = _arguments()
     if args.tables_of:
-        runs = runs_from_json(json.loads(args.tables_of.read_text()))
-        for run in runs:
-            print(f"\n== {run.benchmark} / {run.architecture}")
-            run.print()
-        print_roles(runs)
-        print_judges(runs)
+        _print_tables(args.tables_of)
         return
     registry = yaml.safe_load(ENDPOINTS.read_text())
     llm = registry["llms"][args.llm]
@@ -158,6 +153,16 @@ def _arguments() -> argparse.Namespace:
     if args.architectures is None:
         args.architectures = ["single"] if args.judged else ["single", "pipeline"]
     return args
+
+
+def _print_tables(json_out: Path) -> None:
+    """The tables of a ``--json-out`` file, as a run printed them."""
+    runs = runs_from_json(json.loads(json_out.read_text()))
+    for run in runs:
+        print(f"\n== {run.benchmark} / {run.architecture}")
+        run.print()
+    print_roles(runs)
+    print_judges(runs)
 
 
 def _judged_only(names: list[str]) -> list[str]:
