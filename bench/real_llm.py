@@ -21,6 +21,17 @@ a real model writes. This script
     .venv/bin/python -u bench/real_llm.py --llm qwen2.5-coder-0.5b-instruct --limit 3 \\
         --keep-server
 
+``--judged``: the same LLM as a benchmark's JUDGE. Step 4 becomes ``itas run real-llm-single
+--benchmark B --limit N --judge LLM --json`` for each judged benchmark (mt-bench, alpaca-eval,
+arena-hard, mixeval, mixeval-hard; one not registered as judged in this itas is skipped and
+said so), the generator and the judge both ``--llm`` (one server holds one model), so the
+judge reads real answers. Step 5 adds a line per benchmark for the judge (role ``judge``):
+its calls, verdicts read at the first ask and after re-asks, verdicts left unread, truncations,
+errors, failed questions, tokens/s, and, where the judge was asked for log-probabilities
+(AlpacaEval), how many preferences were read from them and how many from the label written.
+
+    .venv/bin/python -u bench/real_llm.py --judged --llm smollm2-135m-instruct --limit 5
+
 Not a test and not run in CI (installing and running an LLM takes minutes). Loopback only.
 """
 
@@ -49,7 +60,14 @@ from bench.llama_server import (  # noqa: E402
     served_model,
     start_server,
 )
-from bench.llm_call_report import RunFigures, print_roles, read_figures  # noqa: E402
+from bench.llm_call_report import (  # noqa: E402
+    RunFigures,
+    print_judges,
+    print_roles,
+    read_figures,
+    read_judge_figures,
+    runs_from_json,
+)
 from models.errors import ServiceUnavailable  # noqa: E402
 from models.settings import load_settings, resolve_service_urls  # noqa: E402
 from scheduler.processes import ITAS, stop  # noqa: E402
@@ -60,12 +78,16 @@ ENDPOINTS = BENCH / "endpoints" / "llama-cpp.yaml"
 ARCHITECTURES = {"single": BENCH / "architectures" / "real-llm-single.json",
                  "pipeline": BENCH / "architectures" / "real-llm-pipeline.json"}
 BENCHMARKS = ["synth-math", "gsm8k", "math", "mixeval-hard-mc", "mixeval-hard-free"]
+JUDGED_BENCHMARKS = ["mt-bench", "alpaca-eval", "arena-hard", "mixeval", "mixeval-hard"]
 #: Benchmarks that today's `itas run` reads only from --data (the others: ITAS_DATASETS).
 DATA_FOLDERS = {"gsm8k": "gsm8k"}
 
 
 def main() -> None:
     args = _arguments()
+    if args.tables_of:
+        _print_tables(args.tables_of)
+        return
     registry = yaml.safe_load(ENDPOINTS.read_text())
     llm = registry["llms"][args.llm]
     default_url = registry["endpoints"][llm["endpoint"]]["base_url"]
@@ -79,15 +101,17 @@ def main() -> None:
         extra = {"ITAS_ENDPOINTS_FILE": str(files / "endpoints.yaml"),
                  "ITAS_DATASETS": str(args.datasets)}
         runs: list[RunFigures] = []
+        benchmarks = _judged_only(args.benchmarks) if args.judged else args.benchmarks
         with fresh_stack(workers=1, threads=1, extra_env=extra) as (env, work):
             print(f"model: {args.llm} at {base_url}; itas work folder {work}", flush=True)
             for arch_name in args.architectures:
                 arch = _architecture(ARCHITECTURES[arch_name], args.llm, files)
-                for benchmark in args.benchmarks:
+                for benchmark in benchmarks:
                     run = _run(env, arch, arch_name, benchmark, args)
                     if run is not None:
                         runs.append(run)
         print_roles(runs)
+        print_judges(runs)
         if args.json_out:
             args.json_out.write_text(json.dumps([r.as_dict() for r in runs], indent=1))
     finally:
@@ -102,9 +126,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--llm", choices=sorted(MODELS), default="qwen2.5-coder-0.5b-instruct")
     parser.add_argument("--base-url", help="an OpenAI-compatible server already running "
                         "(…/v1); default: the endpoints file's, started here if nothing answers")
-    parser.add_argument("--benchmarks", nargs="+", default=BENCHMARKS)
+    parser.add_argument("--judged", action="store_true", help="--llm also judges: "
+                        "the judged benchmarks, single generator, `itas run --judge LLM`")
+    parser.add_argument("--benchmarks", nargs="+", help=f"default: {' '.join(BENCHMARKS)}; "
+                        f"with --judged, {' '.join(JUDGED_BENCHMARKS)}")
     parser.add_argument("--architectures", nargs="+", choices=sorted(ARCHITECTURES),
-                        default=["single", "pipeline"])
+                        help="default: single pipeline; with --judged, single")
     parser.add_argument("--limit", type=int, default=3, help="questions per run")
     parser.add_argument("--datasets", type=Path, default=Path(
         os.environ.get("ITAS_DATASETS") or REPO.parent / "shared" / "datasets"))
@@ -118,7 +145,45 @@ def _arguments() -> argparse.Namespace:
                         help="leave a server started here running")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per itas run")
     parser.add_argument("--json-out", type=Path, help="also write the figures here")
-    return parser.parse_args()
+    parser.add_argument("--tables-of", type=Path, metavar="JSON",
+                        help="print the tables of a --json-out file again; run nothing")
+    args = parser.parse_args()
+    if args.benchmarks is None:
+        args.benchmarks = JUDGED_BENCHMARKS if args.judged else BENCHMARKS
+    if args.architectures is None:
+        args.architectures = ["single"] if args.judged else ["single", "pipeline"]
+    return args
+
+
+def _print_tables(json_out: Path) -> None:
+    """The tables of a ``--json-out`` file, as a run printed them."""
+    runs = runs_from_json(json.loads(json_out.read_text()))
+    for run in runs:
+        print(f"\n== {run.benchmark} / {run.architecture}")
+        run.print()
+    print_roles(runs)
+    print_judges(runs)
+
+
+def _judged_only(names: list[str]) -> list[str]:
+    """``names`` that this itas registers as judged benchmarks; the others said and skipped
+    (a benchmark of issue 23 not merged yet, say)."""
+    from benchmarks.base import BenchmarkError
+    from benchmarks.registry import get_judged
+
+    kept = []
+    for name in names:
+        try:
+            judged = get_judged(name) is not None
+        except BenchmarkError:
+            print(f"skipping {name}: not registered in this itas", flush=True)
+            continue
+        if judged:
+            kept.append(name)
+        else:
+            print(f"skipping {name}: not a judged benchmark in this itas (no judge calls)",
+                  flush=True)
+    return kept
 
 
 def _ensure_server(args: argparse.Namespace, base_url: str,
@@ -168,6 +233,8 @@ def _run(env: dict[str, str], arch: Path, arch_name: str, benchmark: str,
                "--json", "--timeout", str(args.timeout)]
     if benchmark in DATA_FOLDERS:
         command += ["--data", str(args.datasets / DATA_FOLDERS[benchmark])]
+    if args.judged:
+        command += ["--judge", args.llm]
     print(f"\n== {benchmark} / {arch_name}: {args.limit} questions", flush=True)
     started = time.monotonic()
     done = subprocess.run(command, env=env, capture_output=True, text=True,
@@ -180,6 +247,8 @@ def _run(env: dict[str, str], arch: Path, arch_name: str, benchmark: str,
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     run = read_figures(env["ITAS_DATABASE_URL"], summary, benchmark=benchmark,
                        architecture=arch_name, wall_s=wall_s)
+    if args.judged:
+        run.judge = read_judge_figures(env["ITAS_DATABASE_URL"], int(summary["evaluation_id"]))
     run.print()
     return run
 
