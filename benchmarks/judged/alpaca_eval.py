@@ -197,8 +197,12 @@ class AlpacaEval:
             except ValueError:
                 pass  # too few judged questions for the GLM: lc_win_rate stays None
         half = None if error is None else 1.96 * error
-        return JudgedSummary(score=raw, ci_low=None if raw is None or half is None else raw - half,
-                             ci_high=None if raw is None or half is None else raw + half, n=n,
+        # A win rate lies in 0..100: the normal interval is cut there (a few questions whose
+        # preferences sit near one end would reach past it).
+        return JudgedSummary(score=raw,
+                             ci_low=None if raw is None or half is None else max(0.0, raw - half),
+                             ci_high=None if raw is None or half is None
+                             else min(100.0, raw + half), n=n,
                              unparsed=len(judgments) - n, figures=figures)
 
     def _data(self, data: Path | None) -> Path:
