@@ -177,3 +177,17 @@ def test_summary_of_a_recorded_system_is_its_leaderboard_row(
     # too few questions for the GLM: no LC, said by its absence
     few = BENCH.summarize(definition, judgments[:3])
     assert few.score is not None and few.figures["lc_win_rate"] is None
+
+
+def test_the_win_rates_interval_stays_within_0_and_100(
+        setting: tuple[dict[str, Any], list[Any], Path]) -> None:
+    """Eleven questions, ten won outright and one lost: mean ± 1.96 SE would reach past 100
+    (a real small judge did this, bench/README.md); the interval stops at 100."""
+    definition, items, _ = setting
+    judgments = [QuestionJudgment(
+        f"ae-{i}", items[i].reference, ("an answer",),
+        (Verdict("preference", 2.0 if i else 1.0, label="M"),)) for i in range(11)]
+    summary = BENCH.summarize(definition, judgments)
+    assert summary.score == pytest.approx(100 * 10 / 11)
+    assert summary.ci_low is not None and summary.ci_high == 100.0
+    assert 0.0 <= summary.ci_low < summary.score
