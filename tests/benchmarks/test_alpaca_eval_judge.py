@@ -184,6 +184,7 @@ def test_the_win_rates_interval_stays_within_0_and_100(
     """Eleven questions, ten won outright and one lost: mean ± 1.96 SE would reach past 100
     (a real small judge did this, bench/README.md); the interval stops at 100."""
     definition, items, _ = setting
+    definition = {**definition, "difficulty": None}  # the raw win rate alone: no GLM fit
     judgments = [QuestionJudgment(
         f"ae-{i}", items[i].reference, ("an answer",),
         (Verdict("preference", 2.0 if i else 1.0, label="M"),)) for i in range(11)]
