@@ -113,7 +113,6 @@ def run(
     except BenchmarkError as exc:
         raise ConfigError(str(exc)) from exc
     the_judge = benchmark_judge(benchmark, judge, data=data, options=options)
-    database_url = resolve_service_urls(load_settings()).database_url
     baseline_id = None
     if the_judge is None and baseline_architecture is not None:
         raise ConfigError(f"--baseline-architecture: {benchmark} is scored without a judge; "
@@ -124,12 +123,16 @@ def run(
         check_baselines(benchmark, judged, the_judge.definition, questions,
                         architecture_given=baseline_architecture is not None)
     if baseline_architecture is not None:  # its answers first, then judged against them
+        from models.architecture import load_architecture
+
+        load_architecture(architecture)  # a wrong file stops here, before the baseline runs
         baseline_id, _ = _evaluate(baseline_architecture, benchmark, questions, split, timeout,
                                    as_json, purpose=BASELINE_PURPOSE, stale=stale)
-        questions = with_baseline(questions, read_baseline(database_url, baseline_id,
-                                                           questions))
+        questions = with_baseline(questions, read_baseline(
+            resolve_service_urls(load_settings()).database_url, baseline_id, questions))
     evaluation_id, _ = _evaluate(architecture, benchmark, questions, split, timeout, as_json,
                                  stale=stale, judge=the_judge)
+    database_url = resolve_service_urls(load_settings()).database_url
     summary = summarize(database_url, evaluation_id).as_dict()
     if the_judge is not None:
         figures = judged_summary(database_url, evaluation_id)
