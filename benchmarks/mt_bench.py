@@ -23,6 +23,7 @@ from benchmarks.base import BenchmarkError, Item, Scored
 from benchmarks.files import read_jsonl
 from benchmarks.judged import mt_bench_judge
 from benchmarks.judged.base import JudgeCall, JudgedSummary, JudgeReply, QuestionJudgment, Verdict
+from benchmarks.judged.mt_bench_judge import read_model_answers
 from benchmarks.options import check_known, choice_list_option
 
 __all__ = ["MT_BENCH_CATEGORIES", "MTBench", "read_model_answers"]
@@ -138,16 +139,3 @@ def _baseline_file(questions: Path, baseline: str) -> Path:
     if path.is_file():
         return path
     raise BenchmarkError(f"baseline: neither {named} nor a file {baseline!r} exists")
-
-
-def read_model_answers(path: Path) -> dict[str, list[str]]:
-    """question_id (as text) -> the answer to each turn, from FastChat's model_answer JSONL
-    (``question_id``, ``choices[0].turns``)."""
-    answers: dict[str, list[str]] = {}
-    for number, row in read_jsonl(path):
-        try:
-            answers[str(row["question_id"])] = [str(t) for t in row["choices"][0]["turns"]]
-        except (KeyError, IndexError, TypeError) as exc:
-            raise BenchmarkError(f"{path}:{number}: expected FastChat's model_answer format "
-                                 "('question_id', 'choices[0].turns')") from exc
-    return answers

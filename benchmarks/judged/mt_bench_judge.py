@@ -38,7 +38,7 @@ from benchmarks.judged.mt_bench_stats import Row, pairwise_summary, single_summa
 from benchmarks.judged.mt_bench_verdicts import pair_outcome, pair_winner, parse_rating
 
 __all__ = ["JUDGE_MAX_TOKENS", "NEED_REF_CATEGORIES", "judge_calls", "judge_definition",
-           "judged_score", "read_verdict", "summarize"]
+           "judged_score", "read_model_answers", "read_verdict", "summarize"]
 
 #: FastChat's ``NEED_REF_CATS`` (its fourth, arena-hard-200, is not an MT-Bench category).
 NEED_REF_CATEGORIES = ("math", "reasoning", "coding")
@@ -68,13 +68,7 @@ def judge_definition(questions: Path, mode: str) -> dict[str, Any]:
     if missing:
         raise BenchmarkError(f"{prompt_file}: no judge prompt named {', '.join(missing)}")
     reference_file = folder / "reference_answer" / "gpt-4.jsonl"
-    references: dict[str, list[str]] = {}
-    for number, row in read_jsonl(reference_file):
-        try:
-            references[str(row["question_id"])] = [str(t) for t in row["choices"][0]["turns"]]
-        except (KeyError, IndexError, TypeError) as exc:
-            raise BenchmarkError(f"{reference_file}:{number}: expected 'question_id' and "
-                                 "'choices[0].turns'") from exc
+    references = read_model_answers(reference_file)  # GPT-4's, in the same format
     for number, row in read_jsonl(questions):
         if row.get("category") in NEED_REF_CATEGORIES and \
                 len(references.get(str(row.get("question_id")), [])) < len(row.get("turns", [])):
@@ -196,3 +190,16 @@ def summarize(definition: Mapping[str, Any],
     # A pairwise row is a turn; the count shown is of the verdicts (games) left unread.
     unread = sum(not v.parsed for j in judgments for v in j.verdicts)
     return replace(pairwise_summary(every), unparsed=unread)
+
+
+def read_model_answers(path: Path) -> dict[str, list[str]]:
+    """question_id (as text) -> the answer to each turn, from FastChat's model_answer JSONL
+    (``question_id``, ``choices[0].turns``)."""
+    answers: dict[str, list[str]] = {}
+    for number, row in read_jsonl(path):
+        try:
+            answers[str(row["question_id"])] = [str(t) for t in row["choices"][0]["turns"]]
+        except (KeyError, IndexError, TypeError) as exc:
+            raise BenchmarkError(f"{path}:{number}: expected FastChat's model_answer format "
+                                 "('question_id', 'choices[0].turns')") from exc
+    return answers
