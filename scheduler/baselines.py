@@ -36,7 +36,7 @@ def read_baseline(database_url: str, evaluation_id: int,
                   questions: Sequence[Item]) -> dict[str, Any]:
     """The baseline evaluation's final answers, by question: its final text (the first
     candidate of a turn's last layer) for a one-turn question, one per turn otherwise; "" for
-    a turn it did not answer (the judge then reads an empty answer, as for any other)."""
+    a turn it did not answer (the baseline's own outcome: the judge compares with nothing)."""
     with session_scope(database_url) as session:
         layers = int(session.execute(text(
             "SELECT jsonb_array_length(architecture -> 'layers') FROM evaluations "

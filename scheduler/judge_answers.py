@@ -34,7 +34,7 @@ def stand_in(path: Path) -> dict[str, Any]:
 
 def _steps(turns_asked: int, answered: Sequence[str]) -> list[dict[str, Any]]:
     """The finished step of each turn (a one-layer architecture: step = turn). A turn the
-    file does not answer has no candidate, which the judge reads as an empty answer."""
+    file does not answer has no candidate: the question is then not judged (no score)."""
     return [{"candidates": [{"text": answered[t], "critique": None}] if t < len(answered)
              and answered[t].strip() else [], "unit_tests": [], "parse_failures": 0,
              "failed_calls": 0} for t in range(turns_asked)]

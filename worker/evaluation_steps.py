@@ -155,7 +155,7 @@ def baseline_answer(database_url: str, source: str, question_id: str) -> Any:
 def turn_answers(states: dict[int, dict[str, Any]], question: Question,
                  layers: int) -> list[str]:
     """The architecture's final answer to each turn of a question, "" for a turn it did not
-    answer (what a judge then reads: the benchmarks' own harnesses judge an empty answer)."""
+    answer (which worker/judging.py does not judge)."""
     return [final_text(LayerState.from_json(states.get(turn * layers + layers - 1))) or ""
             for turn in range(len(turns_of(question)))]
 

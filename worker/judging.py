@@ -75,7 +75,16 @@ def judge_answer(benchmark: JudgedBenchmark, definition: Mapping[str, Any],
                  reference: Mapping[str, Any], answers: Sequence[str], *, judge_llm: str,
                  call: Caller, pool: ThreadPoolExecutor,
                  on_unusable: Callable[[CallResult], None] | None = None) -> Judged:
-    """Judge the architecture's ``answers`` (its final answer to each turn) of one question."""
+    """Judge the architecture's ``answers`` (its final answer to each turn) of one question.
+
+    A turn the architecture did not answer ("": every reply of its last layer failed, was
+    empty or cut off) is not judged, nor is the question: a judge would grade the missing
+    answer, and a score comes only from an answer the architecture gave. The question gets no
+    score, with the reason, and is counted as unjudged."""
+    missing = [turn + 1 for turn, answer in enumerate(answers) if not answer.strip()]
+    if missing:
+        return Judged(Scored(None, None, f"no answer to turn {missing[0]} to judge: not "
+                                         "judged, no score"), (), tuple(answers))
     calls = benchmark.judge_calls(definition, reference, answers)
     futures = [pool.submit(_settle, benchmark, definition, judge_llm, first, call, on_unusable)
                for first in calls]
