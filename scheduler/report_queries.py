@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -98,16 +98,22 @@ def evaluations(database_url: str, job_id: int, *, split: str) -> list[Evaluatio
             "FROM evaluations e LEFT JOIN llm_calls c ON c.evaluation_id = e.id "
             "WHERE e.job_id = :j AND e.split = :s GROUP BY e.id ORDER BY e.id"),
             {"j": job_id, "s": split}).all()
+    return [EvaluationRow(int(r[0]), str(r[1]), r[2], str(r[3]), optional_float(r[4]), int(r[5]),
+                          int(r[6]), int(r[7]), round(float(r[8]), 6)) for r in rows]
+
+
+def with_judged_figures(database_url: str, rows: list[EvaluationRow]) -> list[EvaluationRow]:
+    """``rows`` with a judged benchmark's own figure and 95% interval where an evaluation has
+    finished. A statistic each (a bootstrap, a GLM fit): for the rows a report shows, not for
+    every status poll of `itas watch`."""
     from scheduler.judges import judged_summary
 
     out = []
-    for r in rows:
-        judged = judged_summary(database_url, int(r[0])) if str(r[3]) == "finished" else None
-        out.append(EvaluationRow(
-            int(r[0]), str(r[1]), r[2], str(r[3]), optional_float(r[4]), int(r[5]), int(r[6]),
-            int(r[7]), round(float(r[8]), 6),
-            judged_score=judged.score if judged else None,
-            ci_low=judged.ci_low if judged else None, ci_high=judged.ci_high if judged else None))
+    for row in rows:
+        figures = judged_summary(database_url, row.evaluation_id) \
+            if row.status == "finished" else None
+        out.append(row if figures is None else replace(
+            row, judged_score=figures.score, ci_low=figures.ci_low, ci_high=figures.ci_high))
     return out
 
 

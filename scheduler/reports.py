@@ -41,6 +41,7 @@ from scheduler.report_queries import (
     load_job,
     running_trials,
     totals,
+    with_judged_figures,
 )
 from scheduler.report_rows import (
     FINAL_STATES,
@@ -104,9 +105,9 @@ def job_report(database_url: str, job_id: int) -> JobReport:
     job = load_job(database_url, job_id)
     trials = _trials(database_url, job.study_name)
     rows = [_trial_row(t) for t in trials]
-    final = evaluations(database_url, job_id, split="test")
-    power = [e for e in evaluations(database_url, job_id, split="search")
-             if e.trial_number is None]
+    final = with_judged_figures(database_url, evaluations(database_url, job_id, split="test"))
+    power = with_judged_figures(database_url, [
+        e for e in evaluations(database_url, job_id, split="search") if e.trial_number is None])
     status = _status(database_url, job, rows, final)
     llms, simulated = job_llms(database_url, job_id, job.spec)
     order = {outcome: i for i, outcome in enumerate(OUTCOMES)}
