@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -23,6 +23,11 @@ from models.errors import (
 )
 from models.settings import load_settings, resolve_service_urls
 from worker.celery_app import LAYERS_QUEUE, app, soft_time_limit_s
+
+if TYPE_CHECKING:
+    from models.tables import Evaluation, Question
+    from worker.judging import Judged
+    from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -208,8 +213,8 @@ def _run_step(evaluation_id: int, question_id: str, layer_index: int) -> str:
     return "scored"
 
 
-def _judged(rt: Any, evaluation: Any, question: Any, states: dict[int, dict[str, Any]],
-            layers: int, last_step: int) -> Any:
+def _judged(rt: Runtime, evaluation: Evaluation, question: Question,
+            states: dict[int, dict[str, Any]], layers: int, last_step: int) -> Judged | None:
     """A judged benchmark's verdicts on the question's answers (worker/judging.py), made at
     the step after the last; None for a benchmark scored without a judge, or `itas ask`."""
     if evaluation.benchmark_judge is None or evaluation.purpose == "ask":
