@@ -8,6 +8,7 @@ and at the peak since start, how many prompts held no question the simulator kno
 many judged answers the simulator did not write).
 
 A request goes through, in order: API key (401) -> body validation (400, unknown LLM 404) ->
+the LLM's context window (400, :func:`check_context_window`) ->
 rate limits of the key (429 + retry-after) -> fault draw (see simulator/faults.py) -> simulated
 latency -> the reply (simulator/roles.py). Test headers:
 
@@ -60,9 +61,10 @@ _DEFAULT_MAX_TOKENS = 256  # what a request without max_tokens reserves against 
 
 
 class _BadRequest(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+    def __init__(self, status: int, message: str, code: str | None = None,
+                 param: str | None = None) -> None:
         super().__init__(message)
-        self.status, self.message, self.code = status, message, code
+        self.status, self.message, self.code, self.param = status, message, code, param
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,25 @@ class _Work:
     llm: LLMSpec
     reserve: int
     answer: Callable[[bool], tuple[dict[str, Any], int]]
+
+
+def check_context_window(llm: LLMSpec, prompt_tokens: int, dialect: Dialect) -> None:
+    """Refuse a prompt longer than the LLM's context window, as the providers do: OpenAI's
+    400 ``context_length_exceeded`` (param ``messages``), Anthropic's 400 "prompt is too long".
+
+    Only the *messages* count. ``max_tokens`` is not added to them, although OpenAI's own
+    check does: Archon's configs ask max_tokens 200000, which a real provider caps at what is
+    left of the window, and they must run on the simulator.
+    """
+    window = llm.context_window
+    if window is None or prompt_tokens <= window:
+        return
+    if dialect is ANTHROPIC:
+        raise _BadRequest(400, f"prompt is too long: {prompt_tokens} tokens > {window} maximum")
+    raise _BadRequest(
+        400, f"This model's maximum context length is {window} tokens. However, your messages "
+        f"resulted in {prompt_tokens} tokens. Please reduce the length of the messages.",
+        "context_length_exceeded", "messages")
 
 
 def _finite(text: str) -> bool:
@@ -272,6 +293,7 @@ class Simulator:
     def _chat_work(self, body: Any, request: Request, dialect: Dialect) -> _Work:
         call = self._parse(body, request, dialect)
         prompt_tokens = call.prompt_tokens
+        check_context_window(call.llm, prompt_tokens, dialect)
 
         def answer(empty: bool) -> tuple[dict[str, Any], int]:
             choices = self.choices(call)
@@ -341,7 +363,7 @@ class Simulator:
                     raise _BadRequest(400, f"{name}: expected a number, got {value!r}")
         except _BadRequest as exc:
             return Response(
-                dialect.error(exc.status, exc.message, exc.code),
+                dialect.error(exc.status, exc.message, exc.code, exc.param),
                 exc.status,
                 media_type="application/json",
             )
