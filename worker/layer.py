@@ -10,6 +10,8 @@ not read). How the contributions of a layer's components combine into the state 
   go on, as changed by pass-through components (a critic attaches critiques).
 - unit tests: those a unit-test generator of this layer wrote, else the input's.
 - parse failures and failed calls: summed over the layer, and kept cumulative across layers.
+- a refusal of the question's prompt by a provider (over the context window): the first
+  reason is kept, across layers, so that a question left without an answer is ``refused``.
 """
 
 from __future__ import annotations
@@ -121,7 +123,9 @@ def run_layer_calls(
     any_producer = False
     passthrough = list(state.candidates)
     unit_tests: list[str] | None = None
-    new = LayerState(parse_failures=state.parse_failures, failed_calls=state.failed_calls)
+    new = LayerState(parse_failures=state.parse_failures, failed_calls=state.failed_calls,
+                     refusal=state.refusal or next(
+                         (r.refusal for group in results for r in group if r.refusal), None))
     for (component, technique, _), group in zip(plans, results, strict=True):
         contribution = technique.combine(component, conversation, state, group)
         if contribution.candidates is not None:

@@ -9,9 +9,11 @@ request where the endpoint takes ``n``; the calls that follow are then cache hit
 Every use is recorded in ``llm_calls`` (a cache hit too, with ``cache_hit``), once per
 (request, evaluation, question, layer): a redelivered task re-recording changes nothing. A fatal
 endpoint error (bad request, invalid response) is recorded and becomes a failed call the
-technique's rule handles; a SetupError (refused key, unknown model) is recorded and raised, and
-the layer task stops the evaluation (models/evaluation_stops.py); a retryable one that outlived the
-client's retries propagates, and the task retries the layer later (Celery's retry with backoff).
+technique's rule handles (a refusal of the question's prompt keeps the provider's reason, so
+that a question left without an answer is recorded ``refused``); a SetupError (refused key,
+unknown model, a refused parameter) is recorded and raised, and the layer task stops the
+evaluation (models/evaluation_stops.py); a retryable one that outlived the client's retries
+propagates, and the task retries the layer later (Celery's retry with backoff).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
 from models.db import one_statement, session_scope
-from models.errors import FatalEndpointError, SetupError
+from models.errors import FatalEndpointError, QuestionRefused, SetupError
 from models.tables import LLMCall
 from worker.cache import CachedResponse, ResponseCache, request_hash
 from worker.techniques.base import CallResult, CallSpec
@@ -71,7 +73,9 @@ class LLMCaller:
                 if isinstance(exc, SetupError):
                     raise  # every call would fail alike: the task stops the evaluation
                 return CallResult(spec, None, error_class=type(exc).__name__,
-                                  request_hash=digest)
+                                  request_hash=digest,
+                                  refusal=exc.reason if isinstance(exc, QuestionRefused)
+                                  else None)
             # Durable first: once PostgreSQL has it, no flush of Redis makes us pay again.
             try:
                 self._record(digest, endpoint.name, llm, spec, response, cache_hit=False)

@@ -14,6 +14,9 @@ HTTP 429                                                RateLimited(retry_after_
 HTTP 401/403                                            AuthenticationFailed (names the variable)
 HTTP 404                                                ModelNotFound (the model, or base_url, is
                                                         wrong: every call would fail the same)
+4xx refusing the question (context window, content    QuestionRefused(reason); which answers
+policy; 400, 413, 422 on the chat route)                are is worker/clients/refusals.py's
+other 400 on the chat route                             ParameterRefused (every call would be)
 other 4xx, 3xx, or a request the format can't express  BadRequest
 2xx: not JSON at all, or an empty body                 EndpointUnavailable (garbled in transit)
 2xx: JSON without the format's fields, empty content   InvalidResponse
@@ -23,9 +26,10 @@ API key variable not set                                ConfigError
 A 2xx answer without the log-probabilities a request asked for is no error: its
 ``top_logprobs`` are empty, and the caller reads the text (see :mod:`worker.clients.openai`).
 
-AuthenticationFailed and ModelNotFound are :class:`~models.errors.SetupError`: they stop the
-run instead of failing question after question. :func:`list_models` (the preflight's one cheap,
-unpaid request, ``GET /v1/models``) maps its errors the same way.
+AuthenticationFailed, ModelNotFound and ParameterRefused are
+:class:`~models.errors.SetupError`: they stop the run instead of failing question after
+question. :func:`list_models` (the preflight's one cheap, unpaid request, ``GET /v1/models``)
+maps its errors the same way.
 
 A 2xx body that is not JSON (cut at its end, broken in the middle, or empty) was damaged on
 its way (a proxy, a reset stream): another try gets a whole one, so it is EndpointUnavailable
@@ -60,7 +64,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import httpx
 
@@ -73,6 +77,8 @@ from models.errors import (
     EndpointUnavailable,
     InvalidResponse,
     ModelNotFound,
+    ParameterRefused,
+    QuestionRefused,
     RateLimited,
 )
 from worker.clients.anthropic import ANTHROPIC
@@ -86,6 +92,7 @@ from worker.clients.base import (
     WireFormat,
 )
 from worker.clients.openai import OPENAI
+from worker.clients.refusals import question_refusal
 from worker.clients.rerank import RERANK
 from worker.clients.retry_after import retry_after_s
 
@@ -289,8 +296,10 @@ def _status_error(
         return AuthenticationFailed(
             f"endpoint {name}: HTTP {status}, the API key in {key_env or '(none configured)'} "
             "was refused", endpoint=name, status=status)
+    payload: Any = None
     try:
-        said = wire.error_message(response.json())
+        payload = response.json()
+        said = wire.error_message(payload)
     except ValueError:
         said = response.text
     said = _scrub(" ".join(said.split())[:_MESSAGE_LIMIT], api_key)
@@ -311,6 +320,13 @@ def _status_error(
                              "and the endpoint's base_url", endpoint=name, status=status)
     if 300 <= status < 400:
         message += f" (a redirect to {response.headers.get('location', '?')}: check base_url)"
+    if llm is not None:  # the chat route: the question's refusal, or every call's
+        reason = question_refusal(status, payload, said)
+        if reason is not None:
+            return QuestionRefused(message, endpoint=name, status=status, reason=reason)
+        if status == 400:
+            return ParameterRefused(f"{message} (LLM {llm!r}: every call made so would be "
+                                    "refused)", endpoint=name, status=status)
     return BadRequest(message, endpoint=name, status=status)
 
 

@@ -105,6 +105,9 @@ class CallResult:
     parsed: Any = None
     problem: str | None = None
     top_logprobs: tuple[tuple[str, float], ...] = ()
+    #: The provider's reason when it refused the question's prompt (QuestionRefused: over
+    #: the context window, a content filter); then ``text`` is None.
+    refusal: str | None = None
 
     @property
     def usable(self) -> bool:
@@ -125,14 +128,20 @@ class LayerState:
     unit_tests: list[str] = field(default_factory=list)
     parse_failures: int = 0
     failed_calls: int = 0
+    #: The first reason a provider gave for refusing a call of this question (this layer's
+    #: or an earlier one's): a question left without an answer is then ``refused``.
+    refusal: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "candidates": [{"text": c.text, "critique": c.critique} for c in self.candidates],
             "unit_tests": list(self.unit_tests),
             "parse_failures": self.parse_failures,
             "failed_calls": self.failed_calls,
         }
+        if self.refusal is not None:  # left out otherwise: states stored before it exist
+            data["refusal"] = self.refusal
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> LayerState:
@@ -143,6 +152,7 @@ class LayerState:
             unit_tests=list(data.get("unit_tests", [])),
             parse_failures=int(data.get("parse_failures", 0)),
             failed_calls=int(data.get("failed_calls", 0)),
+            refusal=data.get("refusal"),
         )
 
 
