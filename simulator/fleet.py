@@ -45,7 +45,7 @@ _TOP_FIELDS = {
 }
 _LLM_FIELDS = {
     "description", "kind", "ability", "discrimination", "judge", "replay", "latency", "price",
-    "server_concurrency", "context_window",
+    "server_concurrency", "context_window", "max_output_tokens",
 }
 _ANSWER_KEY_FIELDS = {"synth_math", "gsm8k_dir", "datasets_dir", "mixeval_hard_dir",
                       "mt_bench_dir", "math_style"}
@@ -89,6 +89,8 @@ class LLMSpec:
     server_concurrency: int | None = None
     #: The most prompt tokens it reads (None: no limit); a longer prompt is a 400.
     context_window: int | None = None
+    #: The largest max_tokens it takes (None: any); a larger one is a 400.
+    max_output_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -227,10 +229,11 @@ def _llm(name: str, raw: Any, where: str) -> LLMSpec:
         raise FleetError(
             f"{where}.server_concurrency: expected a positive integer, got {concurrency!r}"
         )
-    window = raw.get("context_window")
-    if window is not None and (isinstance(window, bool) or not isinstance(window, int)
-                               or window < 1):
-        raise FleetError(f"{where}.context_window: expected a positive integer, got {window!r}")
+    window, most = raw.get("context_window"), raw.get("max_output_tokens")
+    for field_name, value in (("context_window", window), ("max_output_tokens", most)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise FleetError(f"{where}.{field_name}: expected a positive integer, got {value!r}")
     replay = raw.get("replay")
     if replay is not None and replay not in RECORDED_SYSTEMS:
         raise FleetError(f"{where}.replay: expected one of {RECORDED_SYSTEMS}, got {replay!r}")
@@ -253,6 +256,7 @@ def _llm(name: str, raw: Any, where: str) -> LLMSpec:
         kind=kind,
         server_concurrency=concurrency,
         context_window=window,
+        max_output_tokens=most,
     )
 
 

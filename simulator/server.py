@@ -8,7 +8,8 @@ and at the peak since start, how many prompts held no question the simulator kno
 many judged answers the simulator did not write).
 
 A request goes through, in order: API key (401) -> body validation (400, unknown LLM 404) ->
-the LLM's context window (400, :func:`check_context_window`) ->
+the LLM's context window and output limit (400, :func:`check_context_window`,
+:func:`check_max_output_tokens`) ->
 rate limits of the key (429 + retry-after) -> fault draw (see simulator/faults.py) -> simulated
 latency -> the reply (simulator/roles.py). Test headers:
 
@@ -113,6 +114,21 @@ def check_context_window(llm: LLMSpec, prompt_tokens: int, dialect: Dialect) -> 
         400, f"This model's maximum context length is {window} tokens. However, your messages "
         f"resulted in {prompt_tokens} tokens. Please reduce the length of the messages.",
         "context_length_exceeded", "messages")
+
+
+def check_max_output_tokens(llm: LLMSpec, max_tokens: int | None, dialect: Dialect) -> None:
+    """Refuse a max_tokens above the LLM's ``max_output_tokens`` (unset: any is taken), with
+    OpenAI's 400 ``invalid_value`` on param ``max_tokens`` (Anthropic's wording on its route).
+    Every call asking that much is refused alike: a refused parameter, not a question."""
+    limit = llm.max_output_tokens
+    if limit is None or max_tokens is None or max_tokens <= limit:
+        return
+    if dialect is ANTHROPIC:
+        raise _BadRequest(400, f"max_tokens: {max_tokens} > {limit}, which is the maximum "
+                          f"allowed number of output tokens for {llm.name}")
+    raise _BadRequest(
+        400, f"max_tokens is too large: {max_tokens}. This model supports at most {limit} "
+        f"completion tokens, whereas you provided {max_tokens}.", "invalid_value", "max_tokens")
 
 
 def _finite(text: str) -> bool:
@@ -294,6 +310,7 @@ class Simulator:
         call = self._parse(body, request, dialect)
         prompt_tokens = call.prompt_tokens
         check_context_window(call.llm, prompt_tokens, dialect)
+        check_max_output_tokens(call.llm, call.max_tokens, dialect)
 
         def answer(empty: bool) -> tuple[dict[str, Any], int]:
             choices = self.choices(call)
