@@ -16,16 +16,20 @@ failed for good with it (a user error). No worker answering is a
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from models.errors import ConfigError, ServiceUnavailable
+from models.settings import load_settings
 from worker.celery_app import LAYERS_QUEUE, app
 
 COMMAND = "itas_preflight"  # worker.preflight.COMMAND (not imported: no worker code here)
-#: Seconds a first ping waits for workers; a second, longer one follows when none answers
-#: (a worker just started, or a busy machine).
-PING_TIMEOUTS_S = (1.0, 4.0)
+#: Seconds one ping waits for workers; pings repeat until one answers or the setting
+#: ``preflight_wait_s`` (ITAS_PREFLIGHT_WAIT_S, 30 s by default) has passed: a worker just
+#: started takes several seconds to connect (a busy machine, longer).
+PING_TIMEOUT_S = 2.0
 #: Seconds the workers have to check: above the model list's own timeout (10 s).
 CHECK_TIMEOUT_S = 20.0
 
@@ -56,16 +60,26 @@ def preflight(llms: Sequence[str]) -> None:
 
 
 def _ping() -> list[str]:
+    """The workers that answer a ping, waiting up to ``preflight_wait_s`` for the first."""
+    wait_s = load_settings().preflight_wait_s
+    deadline = time.monotonic() + wait_s
+    said = False
     try:
-        for timeout in PING_TIMEOUTS_S:
-            answers = app.control.ping(timeout=timeout)
+        while True:
+            answers = app.control.ping(timeout=min(PING_TIMEOUT_S, wait_s))
             if answers:
                 return sorted(h for answer in answers for h in answer)
+            if time.monotonic() >= deadline:
+                break
+            if not said:  # on stderr: a --json caller's stdout stays one JSON object
+                print(f"preflight: no worker answered yet; waiting up to {wait_s:g} s for a "
+                      "worker (ITAS_PREFLIGHT_WAIT_S) ...", file=sys.stderr, flush=True)
+                said = True
     except Exception as exc:  # kombu and redis-py errors of an unreachable broker
         raise ServiceUnavailable(f"preflight: the broker does not answer "
                                  f"({type(exc).__name__}: {_first_line(exc)})") from exc
     raise ServiceUnavailable(
-        f"preflight: no worker answered within {sum(PING_TIMEOUTS_S):g}s through the broker; "
+        f"preflight: no worker answered within {wait_s:g}s through the broker; "
         "start one (`itas worker`) with the LLMs' key variables set; nothing was queued")
 
 
