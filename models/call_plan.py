@@ -33,13 +33,18 @@ from dataclasses import dataclass
 
 from models.archon_types import ComponentType
 
-__all__ = ["LISTING_TOKENS", "MAX_ATTEMPTS", "CallPlan", "plan_calls", "tokens_of"]
+__all__ = ["INSTRUCTION_TOKENS", "LISTING_TOKENS", "MAX_ATTEMPTS", "CallPlan", "plan_calls",
+           "tokens_of"]
 
 T = ComponentType
 
 #: How many times one call is asked before its technique's rule for an unusable reply applies:
 #: the first ask and two more. Each attempt is a new request (its own cache key and seed).
 MAX_ATTEMPTS = 3
+
+#: A technique's own words in a call, beyond the question: its system prompt and instructions
+#: (the longest, the critic's and the unit-test generator's, are about 200; counted generously).
+INSTRUCTION_TOKENS = 300
 
 #: What listing one candidate (or critique) in a prompt adds beyond its own text: its number,
 #: the blank lines and a header ("[12]", "Critique of [12]:"), in tokens, counted generously.

@@ -9,7 +9,8 @@ a verifier is assumed to pass them all), every call asked :data:`~models.call_pl
 times, on every turn of the question (``turns``: MT-Bench has 2). Each call
 
 - writes ``max_tokens`` tokens (its component's);
-- reads P (``prompt_tokens``: the question, every turn, with its instructions), plus the
+- reads P (``prompt_tokens``: the question, every turn, with the benchmark's instructions)
+  and ``INSTRUCTION_TOKENS`` (the technique's own system prompt and instructions), plus the
   architecture's answers to the earlier turns (each at most the ``max_tokens`` of the last
   layer that wrote candidates), plus the unit tests once a unit-test generator has written
   them (at most its ``max_tokens``; twice for an evaluator, which also lists them), plus what
@@ -32,7 +33,13 @@ from typing import TYPE_CHECKING, Any
 
 from models.architecture import Architecture, parse_architecture
 from models.archon_types import ComponentType, hands_on, hands_on_critiques
-from models.call_plan import LISTING_TOKENS, MAX_ATTEMPTS, CallPlan, plan_calls
+from models.call_plan import (
+    INSTRUCTION_TOKENS,
+    LISTING_TOKENS,
+    MAX_ATTEMPTS,
+    CallPlan,
+    plan_calls,
+)
 
 if TYPE_CHECKING:
     from models.architecture_schema import Component
@@ -87,7 +94,8 @@ def estimate_cost(architecture: dict[str, Any] | Architecture, registry: Registr
                 if not plan.calls:
                     continue
                 calls = plan.calls * MAX_ATTEMPTS
-                tokens_in = prompt_tokens + turn * answer + flow.shown(plan)
+                tokens_in = prompt_tokens + INSTRUCTION_TOKENS + turn * answer \
+                    + flow.shown(plan)
                 usd = registry.llm(c.model).cost_usd(tokens_in, c.max_tokens) * calls
                 total += CostEstimate(calls, tokens_in * calls, c.max_tokens * calls, usd)
             flow = flow.after(layer)

@@ -12,7 +12,7 @@ import optuna
 import pytest
 
 from models.architecture import Architecture, architecture_hash, parse_architecture
-from models.call_plan import LISTING_TOKENS, MAX_ATTEMPTS
+from models.call_plan import INSTRUCTION_TOKENS, LISTING_TOKENS, MAX_ATTEMPTS
 from models.endpoints import Registry, load_registry, parse_registry
 from models.search_job import Budget, SearchJob
 from models.search_job_reader import load_search_job, parse_search_job
@@ -234,7 +234,9 @@ def test_generate10_rank5_fuse_is_12_calls_at_most_3_attempts_each_priced_by_the
     # generator x10: 100 in on sim-large ($2/$6 per Mtok);
     # ranker: 100 + 10 candidates in on sim-critic ($1/$3);
     # fuser: 100 + the 5 ranked best in on sim-frontier ($5/$15).
-    gen_in, rank_in, fuse_in = 100, 100 + 10 * shown, 100 + 5 * shown
+    # (each call also reads the technique's own instructions, INSTRUCTION_TOKENS)
+    gen_in, rank_in, fuse_in = (p + INSTRUCTION_TOKENS for p in
+                                (100, 100 + 10 * shown, 100 + 5 * shown))
     assert (cost.calls, cost.tokens_in, cost.tokens_out) == (
         36, 3 * (10 * gen_in + rank_in + fuse_in), 36 * 2048)
     assert cost.usd == pytest.approx(3 * (
@@ -243,8 +245,9 @@ def test_generate10_rank5_fuse_is_12_calls_at_most_3_attempts_each_priced_by_the
 
 
 @pytest.mark.parametrize(("example", "calls"), [
-    # 3 generators x3 = 9, critic 1, ranker 1, fuser x3 = 3, verifier 1 per fused = 3, ranker 1
-    ("generate-critique-rank-fuse-verify", 18),
+    # 3 generators x3 = 9, critic 1, ranker 1, fuser x3 = 3, verifier 1 per fused = 3; the
+    # verifier's first_k 1 hands on one candidate, which the last ranker does not call for
+    ("generate-critique-rank-fuse-verify", 17),
     # unit_test_generator 1, generator x5 = 5, unit_test_evaluator 1 per candidate = 5
     ("unit-tests-first", 11),
     # 4 generators, 2 fusers, 1 fuser
@@ -273,7 +276,7 @@ def test_critiques_shown_to_a_fuser_and_output_capped_by_max_tokens(registry: Re
     # 1 candidate + critiques. Every call asked 3 times, writing max_tokens 30.
     assert cost.calls == 5 * 3
     assert cost.tokens_in == 3 * (200 + (100 + 2 * item) + (100 + 2 * item + critiques + 16)
-                                  + (100 + item + critiques))
+                                  + (100 + item + critiques) + 5 * INSTRUCTION_TOKENS)
     assert cost.tokens_out == 15 * 30
     single = {"name": "t", "layers": [[comp("generator")], [comp("ranker", top_k=1)]]}
     assert estimate_cost(single, registry, prompt_tokens=1).calls == 1 * 3
