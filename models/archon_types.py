@@ -101,9 +101,9 @@ def hands_on(layer: Sequence[Shape], received: int | None) -> int | None:
     if first.type is T.RANKER:
         return min(first.top_k or received, received)
     if first.type is T.VERIFIER:
-        # At most first_k when that many pass, but Archon hands on *all* of them when none
-        # passes, so the bound is what it received.
-        return received
+        # Those judged correct, or all when none is; either way at most first_k
+        # (worker/techniques/verifier.py cuts both).
+        return min(first.first_k or received, received)
     if first.type is T.UNIT_TEST_EVALUATOR:
         # Archon returns early with first_k candidates that pass every test, else the top_k.
         keep = max(first.top_k or received, first.first_k or 0)

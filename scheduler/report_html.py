@@ -182,8 +182,8 @@ def _evaluations(rows: list[EvaluationRow], empty: str) -> str:
 def plots(report: JobReport, study: optuna.Study | None
           ) -> list[tuple[str, go.Figure | None, str]]:
     """(title, figure or None, why not drawn) per plot, in the page's order. Drawn from the
-    study's evaluated trials only (:func:`scheduler.reports.evaluated_view`): an infeasible
-    trial's 0.0 is not a score."""
+    study's evaluated trials only (:func:`scheduler.reports.evaluated_view`): a trial pruner
+    wilcoxon stopped is drawn as pruned, not as a score."""
     study = None if study is None else evaluated_view(study)
     trials = [] if study is None else study.get_trials(deepcopy=False)
     completed = [t for t in trials if trial_outcome(t) == "completed"]

@@ -31,6 +31,7 @@ from worker.techniques.base import (
     LayerState,
     ReplyError,
     Technique,
+    planned,
 )
 from worker.techniques.conversation import Conversation
 
@@ -92,6 +93,13 @@ def run_layer_calls(
         conversation = conversation.with_unit_tests(state.unit_tests)
     techniques = [(c, technique_for(c, is_reward_model)) for c in components]
     plans = [(c, t, t.plan(c, conversation, state)) for c, t in techniques]
+    for component, _, specs in plans:
+        # The cost estimate counts calls by the same rule: a plan that strays from it would
+        # let a trial spend past the budget it was admitted under.
+        expected = planned(component, state).calls
+        if len(specs) != expected:
+            raise RuntimeError(f"{component.type} planned {len(specs)} calls, the call plan "
+                               f"(models/call_plan.py) says {expected}")
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
 
     def within_time(pending: list[Future[Any]]) -> None:

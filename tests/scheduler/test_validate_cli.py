@@ -154,3 +154,18 @@ def test_what_a_file_may_ask_for_is_bounded(tmp_path: Path) -> None:
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"{job}: trials: expected an integer from 1 to 10000, got 100000" in done.stderr
     assert f"{job}: parallel_trials: expected an integer from 1 to 64, got 500" in done.stderr
+
+
+def test_a_costly_config_warns_with_its_calls_and_dollars(tmp_path: Path) -> None:
+    # Archon's repeated-sampling shape (its configs ask samples 1000, max_tokens 200000), within
+    # today's limits: 4 x 100 samples of 100,000 tokens, then a fuser.
+    costly = _write(tmp_path, "costly.json", [
+        [_comp("generator", llm, samples=100, max_tokens=100_000)
+         for llm in ("sim-large", "sim-medium", "sim-small", "sim-tiny")],
+        [_comp("fuser", max_tokens=100_000)]])
+    done = _run(["validate", str(costly)], {"ITAS_SIM_KEY_1": "sim-key-1"})
+    assert done.returncode == 0, done.stderr
+    [warning] = [line for line in done.stderr.splitlines() if ": costly: " in line]
+    # (4 x 100 generator calls + 1 fuser call) x 3 attempts
+    assert "up to 1,203 LLM calls and $" in warning and str(costly) in warning
+    assert ": ok (" in done.stdout  # a warning, not an error

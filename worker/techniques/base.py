@@ -7,7 +7,8 @@ the same pool) and lets every call of a layer overlap.
 
 Replies are read by the technique's ``parse`` (its prompt module's parser) as soon as they
 arrive. A reply that does not parse, or that was cut off at ``max_tokens``, is asked again with
-the next *attempt* (see :data:`MAX_ATTEMPTS` and :meth:`CallSpec.retry`). A result that is still
+the next *attempt* (see :data:`MAX_ATTEMPTS` and :meth:`CallSpec.retry`). How many calls each
+technique plans is stated once, in models/call_plan.py (:func:`planned`). A result that is still
 unusable after the last attempt carries its ``problem``; it is counted in
 ``LayerState.parse_failures``, marked on its call record, and handled by the rule written in the
 technique's docstring — never turned into a default without a trace.
@@ -20,11 +21,11 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
+# MAX_ATTEMPTS is stated with the other call-planning rules, which the cost estimate reads too.
+from models.call_plan import MAX_ATTEMPTS as MAX_ATTEMPTS
+from models.call_plan import CallPlan, plan_calls
 from worker.techniques.conversation import Conversation, Messages
 
-#: How many times one call is asked before its technique's rule for an unusable reply applies:
-#: the first ask and two more. Each attempt is a new request (its own cache key and seed).
-MAX_ATTEMPTS = 3
 #: Attempt *a* of sample *i* is sent with seed ``i + a * ATTEMPT_SEED_STRIDE``: a new sample,
 #: far from the indices real samples use.
 ATTEMPT_SEED_STRIDE = 100_000
@@ -202,6 +203,14 @@ def spec(component: Any, role: Role, messages: Messages, sample_index: int) -> C
         sample_index=sample_index,
         role=role,
     )
+
+
+def planned(component: Any, state: LayerState) -> CallPlan:
+    """How many calls ``component`` makes on ``state``, by the one statement of the rules
+    (models/call_plan.py); every technique sizes its plan by it."""
+    return plan_calls(str(component.type),
+                      samples=int(getattr(component, "samples", 1) or 1),
+                      candidates=len(state.candidates), unit_tests=bool(state.unit_tests))
 
 
 def no_system(component: Any) -> bool:
