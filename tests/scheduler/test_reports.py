@@ -192,7 +192,8 @@ def test_status_counts_trials_by_outcome(services: RunServices, searched: Job,
     assert status["totals"] == {"llm_calls": 5, "cache_hits": 1, "provider_calls": 4,
                                 "tokens_in": 400, "tokens_out": 200, "cost_usd": 0.06,
                                 "judge_calls": 0, "judge_provider_calls": 0,
-                                "judge_cost_usd": 0.0, "unjudged_answers": 0}
+                                "judge_cost_usd": 0.0, "unjudged_answers": 0,
+                                "no_answer_answers": 0, "refused_answers": 0}
 
     text = itas(services, tmp_path, "status", str(searched.id))
     assert text.returncode == 0, text.stderr
