@@ -45,7 +45,7 @@ _TOP_FIELDS = {
 }
 _LLM_FIELDS = {
     "description", "kind", "ability", "discrimination", "judge", "replay", "latency", "price",
-    "server_concurrency",
+    "server_concurrency", "reasoning",
 }
 _ANSWER_KEY_FIELDS = {"synth_math", "gsm8k_dir", "datasets_dir", "mixeval_hard_dir",
                       "mt_bench_dir", "math_style"}
@@ -87,6 +87,8 @@ class LLMSpec:
     description: str = ""
     kind: str = "chat"
     server_concurrency: int | None = None
+    #: A reasoning model: refuses max_tokens and a temperature but 1 (simulator/reasoning.py).
+    reasoning: bool = False
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,10 @@ def _llm(name: str, raw: Any, where: str) -> LLMSpec:
         raise FleetError(
             f"{where}.server_concurrency: expected a positive integer, got {concurrency!r}"
         )
+    reasoning = raw.get("reasoning", False)
+    if not isinstance(reasoning, bool) or (reasoning and kind != "chat"):
+        raise FleetError(f"{where}.reasoning: expected true or false (true on a chat LLM "
+                         f"only), got {reasoning!r}")
     replay = raw.get("replay")
     if replay is not None and replay not in RECORDED_SYSTEMS:
         raise FleetError(f"{where}.replay: expected one of {RECORDED_SYSTEMS}, got {replay!r}")
@@ -246,6 +252,7 @@ def _llm(name: str, raw: Any, where: str) -> LLMSpec:
         description=str(raw.get("description", "")),
         kind=kind,
         server_concurrency=concurrency,
+        reasoning=reasoning,
     )
 
 
