@@ -1,9 +1,9 @@
 """Providers as they are in 2026: reasoning models (marked in the registry, or learnt from the
 provider's 400) and base URLs with any path.
 
-Bodies, URLs and edge cases go through httpx.MockTransport (the transport-level double of
-tests/worker/test_clients.py); the learning and the Gemini-style path also go over real HTTP to
-a simulator of its own.
+Bodies, URLs and edge cases go through httpx.MockTransport (the transport-level double,
+mock_http in tests/worker/conftest.py); the learning and the Gemini-style path also go over
+real HTTP to a simulator of its own.
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ import pytest
 from models.endpoints import load_registry
 from models.errors import BadRequest
 from tests.engine import fleet_simulator
-from tests.worker.test_clients import (  # noqa: F401 - mock_http is a fixture
+from tests.worker.test_clients import (
     KEY_ENV,
     Endpoint,
     Handler,
     anthropic_body,
-    mock_http,
     openai_body,
     request,
 )

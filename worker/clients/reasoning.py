@@ -13,8 +13,9 @@ reasoning form (worker/clients/openai.py), and when that one is not refused the 
 (endpoint, LLM) is remembered here: its later requests go in reasoning form from the start.
 Any other 400 is left as it is (a BadRequest with the provider's message).
 
-**Why the process's memory is enough.** Forgetting costs one refused request per worker
-process and LLM: a 400 is not billed, uses no tokens, and the limiter gives its token
+**Why the process's memory is enough.** Not knowing costs, per worker process and LLM, one
+refused request for each call in flight before the first resend came back (a few, at most the
+worker's concurrency): a 400 is not billed, uses no tokens, and the limiter gives its token
 estimate back. Sharing it through Redis would add a round trip to every call to save a few
 free requests; the registry's ``reasoning: true`` is the lasting way to say it, and the
 warning logged when it is learnt says so.
