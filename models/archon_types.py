@@ -57,7 +57,7 @@ ARCHON_MODEL_TYPES = ("OpenAI_API", "Together_API", "Anthropic_API", "Groq_API",
                       "tgi", "vLLM", "Bedrock_API")
 
 _COMMON = frozenset({"type", "model", "model_type", "temperature", "max_tokens", "samples",
-                     "no_system"})
+                     "no_system", "reasoning_effort"})
 #: The fields each type reads. Any other known field is accepted but has no effect on it.
 EFFECTIVE_FIELDS: dict[ComponentType, frozenset[str]] = {
     T.GENERATOR: _COMMON,

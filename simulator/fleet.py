@@ -45,7 +45,7 @@ _TOP_FIELDS = {
 }
 _LLM_FIELDS = {
     "description", "kind", "ability", "discrimination", "judge", "replay", "latency", "price",
-    "server_concurrency", "context_window", "max_output_tokens",
+    "server_concurrency", "context_window", "max_output_tokens", "reasoning",
 }
 _ANSWER_KEY_FIELDS = {"synth_math", "gsm8k_dir", "datasets_dir", "mixeval_hard_dir",
                       "mt_bench_dir", "math_style"}
@@ -91,6 +91,8 @@ class LLMSpec:
     context_window: int | None = None
     #: The largest max_tokens it takes (None: any); a larger one is a 400.
     max_output_tokens: int | None = None
+    #: A reasoning model: refuses max_tokens and a temperature but 1 (simulator/reasoning.py).
+    reasoning: bool = False
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,10 @@ def _llm(name: str, raw: Any, where: str) -> LLMSpec:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                   or value < 1):
             raise FleetError(f"{where}.{field_name}: expected a positive integer, got {value!r}")
+    reasoning = raw.get("reasoning", False)
+    if not isinstance(reasoning, bool) or (reasoning and kind != "chat"):
+        raise FleetError(f"{where}.reasoning: expected true or false (true on a chat LLM "
+                         f"only), got {reasoning!r}")
     replay = raw.get("replay")
     if replay is not None and replay not in RECORDED_SYSTEMS:
         raise FleetError(f"{where}.replay: expected one of {RECORDED_SYSTEMS}, got {replay!r}")
@@ -257,6 +263,7 @@ def _llm(name: str, raw: Any, where: str) -> LLMSpec:
         server_concurrency=concurrency,
         context_window=window,
         max_output_tokens=most,
+        reasoning=reasoning,
     )
 
 

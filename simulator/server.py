@@ -1,6 +1,7 @@
 """The simulator's HTTP server: OpenAI- and Anthropic-compatible endpoints over the fleet.
 
-Routes: ``POST /v1/chat/completions`` (OpenAI), ``POST /v1/messages`` (Anthropic),
+Routes: ``POST /v1/chat/completions`` (OpenAI; also under ``/v1beta/openai``, Gemini's
+OpenAI-compatible path), ``POST /v1/messages`` (Anthropic),
 ``POST /v1/rerank`` and ``/rerank`` (a reward model's scores, simulator/rerank.py),
 ``GET /v1/models`` (OpenAI list, or Anthropic's when the request has ``anthropic-version``),
 ``GET /health`` (no auth; readiness, the bench's baseline, the number of requests in flight now
@@ -45,7 +46,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from simulator import rerank, roles
+from simulator import reasoning, rerank, roles
 from simulator.answer_keys import KeyStore
 from simulator.faults import pick_fault
 from simulator.fleet import Fleet, FleetError, LLMSpec, parse_fault_rates
@@ -55,10 +56,12 @@ from simulator.skill import Sampler, draw
 from simulator.text import content_text, normalize_question
 from simulator.wire import ANTHROPIC, OPENAI, Choice, Dialect, count_tokens, token_logprobs
 
-__all__ = ["Simulator", "build_app"]
+__all__ = ["GEMINI_OPENAI_PATH", "Simulator", "build_app"]
 
 log = logging.getLogger("simulator")
 _DEFAULT_MAX_TOKENS = 256  # what a request without max_tokens reserves against tokens/min
+#: Gemini's OpenAI-compatible base path (generativelanguage.googleapis.com/v1beta/openai).
+GEMINI_OPENAI_PATH = "/v1beta/openai"
 
 
 class _BadRequest(Exception):
@@ -78,6 +81,8 @@ class _Call:
     temperature: float
     #: OpenAI's ``logprobs: true``: the number of ``top_logprobs`` asked (0..20); None: not asked.
     logprobs: int | None = None
+    #: A reasoning model's ``reasoning_effort`` (None: its default); see simulator/reasoning.py.
+    reasoning_effort: str | None = None
 
     @property
     def prompt_tokens(self) -> int:
@@ -244,6 +249,7 @@ class Simulator:
             n = 1
             seed = body.get("seed", request.headers.get("x-sim-seed"))
         else:
+            self._reasoning_refusal(body, llm)
             max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
             n = body.get("n") or 1
             seed = body.get("seed")
@@ -267,7 +273,15 @@ class Simulator:
         temperature = body.get("temperature", 1.0)
         if not isinstance(temperature, int | float) or not 0 <= temperature <= 2:
             raise _BadRequest(400, "temperature: expected a number between 0 and 2")
-        return _Call(llm, messages, max_tokens, n, self._seed(seed), float(temperature), logprobs)
+        return _Call(llm, messages, max_tokens, n, self._seed(seed), float(temperature), logprobs,
+                     body.get("reasoning_effort") if dialect is OPENAI else None)
+
+    @staticmethod
+    def _reasoning_refusal(body: dict[str, Any], llm: LLMSpec) -> None:
+        """OpenAI's 400 for what a reasoning model (or a model that is not one) refuses."""
+        refused = reasoning.refusal(body, llm.reasoning)
+        if refused is not None:
+            raise _BadRequest(400, refused.message, refused.code, refused.param)
 
     # -- answering -------------------------------------------------------------------------
 
@@ -319,7 +333,11 @@ class Simulator:
                     c.text, c.tokens, c.truncated = "", 0, False
                 c.logprobs = [] if c.logprobs is not None else None
             body = dialect.completion(call.llm.name, choices, prompt_tokens)
-            return body, max(c.tokens for c in choices)
+            thought = 0
+            if call.llm.reasoning and dialect is OPENAI:
+                thought = reasoning.reasoning_tokens(call.reasoning_effort, len(choices))
+                reasoning.add_reasoning_usage(body, thought)
+            return body, max(c.tokens for c in choices) + thought // len(choices)
 
         reserve = prompt_tokens + (call.max_tokens or _DEFAULT_MAX_TOKENS) * call.n
         return _Work(call.llm, reserve, answer)
@@ -496,6 +514,10 @@ def build_app(simulator: Simulator) -> Starlette:
             Route("/v1/rerank", rerank_route, methods=["POST"]),
             Route("/rerank", rerank_route, methods=["POST"]),
             Route("/v1/models", simulator.models, methods=["GET"]),
+            # The same OpenAI routes where Gemini serves its OpenAI-compatible API: a client
+            # whose base URL carries another path than /v1 can be tried against it.
+            Route(f"{GEMINI_OPENAI_PATH}/chat/completions", chat, methods=["POST"]),
+            Route(f"{GEMINI_OPENAI_PATH}/models", simulator.models, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
         ]
     )

@@ -29,6 +29,7 @@ from models.db import one_statement, session_scope
 from models.errors import FatalEndpointError, QuestionRefused, SetupError
 from models.tables import LLMCall
 from worker.cache import CachedResponse, ResponseCache, request_hash
+from worker.sending import reasoning_effort
 from worker.techniques.base import CallResult, CallSpec
 
 #: Added to the endpoint's timeout for the single-flight lease: time to record the answer.
@@ -117,7 +118,7 @@ class LLMCaller:
         for spec in specs:
             if spec.attempt == 0 and not spec.documents:
                 key = (spec.llm, spec.model_type, spec.messages, spec.temperature,
-                       spec.max_tokens, spec.role, spec.top_logprobs)
+                       spec.max_tokens, spec.role, spec.top_logprobs, spec.reasoning_effort)
                 groups.setdefault(key, []).append(spec)
         samples = getattr(self._send, "samples", None)
         for group in groups.values():
@@ -146,7 +147,7 @@ class LLMCaller:
             temperature=spec.temperature, max_tokens=spec.max_tokens,
             sample_index=spec.sample_index,
             # A repeated attempt is another request; attempt 0 keeps the key it always had.
-            extra=_extra(spec),
+            extra=_extra(spec, reasoning_effort(llm, spec)),
         )
 
     def _record(self, digest: str, endpoint: str, llm: Any, spec: CallSpec,
@@ -202,11 +203,12 @@ def _result(spec: CallSpec, response: CachedResponse, digest: str) -> CallResult
                       top_logprobs=response.top_logprobs)
 
 
-def _extra(spec: CallSpec) -> dict[str, object] | None:
+def _extra(spec: CallSpec, effort: str | None) -> dict[str, object] | None:
     """What decides the answer beyond the chat fields: the attempt (a repeated ask is another
-    request), a reward model's documents, and how many first-token log-probabilities were
-    asked for (an answer without them cannot serve a call that wants them). None for a first
-    chat ask without log-probabilities, so that its cache key is the one it always had."""
+    request), a reward model's documents, how many first-token log-probabilities were
+    asked for (an answer without them cannot serve a call that wants them), and a reasoning
+    model's effort (the one sent: the component's or the registry's). None for a first
+    chat ask without any of them, so that its cache key is the one it always had."""
     extra: dict[str, object] = {}
     if spec.attempt:
         extra["attempt"] = spec.attempt
@@ -214,6 +216,8 @@ def _extra(spec: CallSpec) -> dict[str, object] | None:
         extra["documents"] = list(spec.documents)
     if spec.top_logprobs > 0:
         extra["top_logprobs"] = spec.top_logprobs
+    if effort is not None:
+        extra["reasoning_effort"] = effort
     return extra or None
 
 

@@ -98,27 +98,7 @@ def anthropic_body(text: str = "Answer: 5") -> dict[str, Any]:
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-@pytest.fixture
-def mock_http(
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Callable[[Handler], list[httpx.Request]]]:
-    """Route this process's clients through a handler; returns the requests it saw."""
-
-    def install(handler: Handler) -> list[httpx.Request]:
-        seen: list[httpx.Request] = []
-
-        def record(req: httpx.Request) -> httpx.Response:
-            req.read()
-            seen.append(req)
-            return handler(req)
-
-        transport_module.reset_http_client()
-        monkeypatch.setattr(transport_module, "_new_client",
-                            lambda: httpx.Client(transport=httpx.MockTransport(record)))
-        return seen
-
-    yield install
-    transport_module.reset_http_client()
+# The mock_http fixture (tests/worker/conftest.py) routes the clients through a Handler.
 
 
 def send(kind: str = "openai", key: str = "sk-test", **overrides: Any) -> Any:

@@ -57,6 +57,7 @@ class CallSpec:
     against the last user message. ``top_logprobs`` > 0 asks for the first output token's
     ``top_logprobs`` most likely tokens with their log-probabilities (a judge reading its
     preference from them, as AlpacaEval's does); it is part of the cache key when set.
+    ``reasoning_effort`` is the component's (None: the registry's default for the LLM, if any).
     """
 
     llm: str
@@ -69,6 +70,7 @@ class CallSpec:
     attempt: int = 0
     documents: tuple[str, ...] = ()
     top_logprobs: int = 0
+    reasoning_effort: str | None = None
 
     def __post_init__(self) -> None:
         if self.top_logprobs < 0:
@@ -202,6 +204,7 @@ def spec(component: Any, role: Role, messages: Messages, sample_index: int) -> C
         max_tokens=int(getattr(component, "max_tokens", 2048) or 2048),
         sample_index=sample_index,
         role=role,
+        reasoning_effort=getattr(component, "reasoning_effort", None),
     )
 
 
