@@ -23,7 +23,7 @@ FLEET = {
     "gpt3-6b-finetune-replay": (0.2, 0.2), "gpt3-6b-verifier-replay": (0.2, 0.2),
     "gpt3-175b-finetune-replay": (20.0, 20.0), "gpt3-175b-verifier-replay": (20.0, 20.0),
     # the simulated reasoning model, marked as one and (to learn it from its 400s) unmarked
-    "sim-reasoner": (10.0, 40.0), "sim-reasoner-unmarked": (10.0, 40.0),
+    "sim-short-context": (0.15, 0.6), "sim-reasoner": (10.0, 40.0), "sim-reasoner-unmarked": (10.0, 40.0),
     # the simulated reward model, also under the name Archon's PairRM configs use
     "sim-pairrm": (0.02, 0.0), "llm-blender/PairRM": (0.02, 0.0),
 }
