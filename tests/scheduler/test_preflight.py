@@ -234,12 +234,17 @@ except ItasError as exc:
 """
 
 
-@pytest.mark.parametrize("setup", ["refused key", "unknown model"])
+@pytest.mark.parametrize("setup", ["refused key", "unknown model", "refused parameter"])
 def test_a_setup_error_during_a_run_stops_the_evaluation_without_a_score(
     rig: Rig, tmp_path: Path, setup: str
 ) -> None:
     prefix = rig.fresh_prefix()
-    if setup == "refused key":
+    max_tokens = 256
+    if setup == "refused parameter":  # sim-short-context takes max_tokens up to 1,024
+        extra = {"ITAS_SIM_KEY_1": CANARY_KEYS[0]}
+        llm, max_tokens = "sim-short-context", 4096
+        expected = "ParameterRefused: endpoint simulator: HTTP 400: max_tokens is too large"
+    elif setup == "refused key":
         extra = {"ITAS_SIM_KEY_1": "revoked-key"}
         llm, expected = "sim-small", "AuthenticationFailed: endpoint simulator: HTTP 401, the " \
             "API key in ITAS_SIM_KEY_1 was refused"
@@ -254,7 +259,7 @@ def test_a_setup_error_during_a_run_stops_the_evaluation_without_a_score(
         llm, expected = "sim-typo", "ModelNotFound: endpoint simulator: model 'sim-lagre' not found"
     arch = {"name": "one", "layers": [[{"type": "generator", "model": llm,
                                         "model_type": "OpenAI_API", "samples": 1,
-                                        "temperature": 0.7, "max_tokens": 256}]]}
+                                        "temperature": 0.7, "max_tokens": max_tokens}]]}
     pool = start_worker(rig, prefix, **extra)  # one process: the questions run one by one
     before = rig.completions()
     try:
@@ -273,7 +278,7 @@ def test_a_setup_error_during_a_run_stops_the_evaluation_without_a_score(
         assert answers == (0,)  # no question scored from the error
         # The first question's call met the error; the five others made none.
         after = rig.completions()
-        refused = "401" if setup == "refused key" else "404"
+        refused = {"refused key": "401", "unknown model": "404"}.get(setup, "400")
         assert after.get(refused, 0) - before.get(refused, 0) == 1
         assert "revoked-key" not in json.dumps(outcome) + (error or "")
     finally:

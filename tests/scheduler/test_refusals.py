@@ -1,7 +1,8 @@
 """No silent zero, end to end (CLI -> PostgreSQL -> broker -> worker processes -> simulator):
 a question whose prompt is over the LLM's context window is recorded ``refused`` with the
 provider's reason, beside the questions scored as usual; a parameter the LLM refuses stops the
-run with the provider's message, before any question is scored."""
+run with the provider's message, before any question is scored: the preflight's probe call
+meets it before anything is queued."""
 
 from __future__ import annotations
 
@@ -92,4 +93,8 @@ def test_a_refused_parameter_stops_the_run_with_the_providers_message(
         status = conn.execute("SELECT status FROM evaluations WHERE id > %s",
                               before).fetchall()
     assert scored == (0,)  # no question was scored
-    assert status in ([], [("stopped",)])  # stopped by the worker, or never queued
+    # The preflight's probe call (the architecture's parameters, one real completion) met the
+    # refusal: nothing was queued at all.
+    assert "preflight: LLM sim-short-context refused a probe call" in done.stderr
+    assert "nothing was queued" in done.stderr
+    assert status == []
