@@ -14,8 +14,11 @@ checks, for each LLM:
    the variable whose key was refused) and lists the LLM's wire model.
 
 The model list is not a completion: nothing is paid, nothing enters the rate limiter. An
-endpoint without a model list (404) leaves the model unchecked (``unchecked`` in the reply);
-then a 404 on the first real call stops the run (:class:`~models.errors.ModelNotFound`).
+endpoint without a model list (404) leaves the model unchecked (``unchecked`` in the reply).
+When every worker passed, one of them sends the *probes* (:func:`itas_preflight_probe`,
+:func:`probe_llms`): one tiny real completion per distinct (LLM, parameters) of the run, so that
+a parameter the model refuses, a key or a model is found before anything is queued. What the
+preflight cannot see coming (a key revoked later) stops the run at its first call.
 
 The reply is plain JSON; :mod:`scheduler.preflight` reads it and prints the one line.
 """
