@@ -143,16 +143,33 @@ class _Flow:
                      unit_tests=sum(writers) if writers else self.unit_tests)
 
 
+def answer_ceiling(architecture: Architecture) -> int:
+    """The most tokens of the architecture's answer to one turn: the ``max_tokens`` of the
+    component that wrote its final candidate, at most."""
+    flow = _Flow()
+    for layer in architecture.layers:
+        flow = flow.after(layer)
+    return flow.candidate_tokens
+
+
 def judge_estimate(judge_llm: str, calls_per_question: float, registry: Registry, *,
-                   prompt_tokens: int, answer_tokens: int) -> CostEstimate:
-    """What a judged benchmark's judge adds per question: its calls (the benchmark's
-    ``judge_calls_per_question``, rounded up), each shown the question and two answers (the
-    architecture's and a baseline's or a reference; P + 2A in) and writing A (an explanation
-    and a verdict). A ceiling like the rest: an answer judged once is a cached call after."""
-    calls = math.ceil(calls_per_question)
-    tokens_in = prompt_tokens + 2 * answer_tokens
-    usd = registry.llm(judge_llm).cost_usd(tokens_in, answer_tokens) * calls
-    return CostEstimate(calls, tokens_in * calls, answer_tokens * calls, usd)
+                   prompt_tokens: int, answer_ceiling: int, other_answer_tokens: int,
+                   turns: int = 1) -> CostEstimate:
+    """The most a judged benchmark's judge adds per question, a ceiling like the rest: its
+    calls (the benchmark's ``judge_calls_per_question``, rounded up), each asked up to
+    :data:`~benchmarks.judged.base.MAX_JUDGE_ATTEMPTS` times, each shown the question and, for
+    every turn, the architecture's answer (at most ``answer_ceiling``) and the one it is
+    compared with (a baseline's or a reference, ``other_answer_tokens``: the job's
+    ``estimate.answer_tokens``, since that answer is not the architecture's), and writing at
+    most JudgeCall's ``max_tokens`` (an explanation and a verdict)."""
+    from benchmarks.judged.base import MAX_JUDGE_ATTEMPTS, JudgeCall
+
+    calls = math.ceil(calls_per_question) * MAX_JUDGE_ATTEMPTS
+    tokens_in = prompt_tokens + INSTRUCTION_TOKENS \
+        + turns * (answer_ceiling + other_answer_tokens)
+    tokens_out = JudgeCall.max_tokens
+    usd = registry.llm(judge_llm).cost_usd(tokens_in, tokens_out) * calls
+    return CostEstimate(calls, tokens_in * calls, tokens_out * calls, usd)
 
 
 def job_estimate(architecture: dict[str, Any] | Architecture, registry: Registry,
@@ -162,13 +179,17 @@ def job_estimate(architecture: dict[str, Any] | Architecture, registry: Registry
     like the architecture's). The one estimate `itas validate` and the scheduler both use."""
     from benchmarks.registry import get, get_judged
 
-    estimate = estimate_cost(architecture, registry, prompt_tokens=job.estimate.prompt_tokens,
-                             turns=getattr(get(str(job.benchmark)), "max_turns", 1))
+    arch = architecture if isinstance(architecture, Architecture) \
+        else parse_architecture(architecture)[0]
+    turns = getattr(get(str(job.benchmark)), "max_turns", 1)
+    estimate = estimate_cost(arch, registry, prompt_tokens=job.estimate.prompt_tokens,
+                             turns=turns)
     judged = get_judged(str(job.benchmark))
     if judged is not None and job.benchmark_judge is not None:
         estimate = estimate + judge_estimate(
             job.benchmark_judge, judged.judge_calls_per_question, registry,
-            prompt_tokens=job.estimate.prompt_tokens, answer_tokens=job.estimate.answer_tokens)
+            prompt_tokens=job.estimate.prompt_tokens, answer_ceiling=answer_ceiling(arch),
+            other_answer_tokens=job.estimate.answer_tokens, turns=turns)
     return estimate
 
 
