@@ -138,14 +138,14 @@ def test_what_a_file_may_ask_for_is_bounded(tmp_path: Path) -> None:
     """samples, max_tokens, top_k (architecture) and trials, parallel_trials (job) have upper
     limits (models/limits.py); a file beyond one is refused naming the file and the field."""
     arch = _write(tmp_path, "greedy.json", [
-        [_comp("generator", samples=500, max_tokens=10_000_000)],
+        [_comp("generator", samples=50_000, max_tokens=10_000_000)],
         [_comp("ranker", top_k=1)],
     ])
     done = _run(["validate", str(arch)])
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert f"{arch}: layers[0][0].samples: expected an integer from 1 to 100, got 500" \
+    assert f"{arch}: layers[0][0].samples: expected an integer from 1 to 10000, got 50000" \
         in done.stderr
-    assert f"{arch}: layers[0][0].max_tokens: expected an integer from 1 to 131072" in done.stderr
+    assert f"{arch}: layers[0][0].max_tokens: expected an integer from 1 to 2000000" in done.stderr
     demo = (Path(__file__).resolve().parents[2] / "examples" / "search-demo.yaml").read_text()
     job = tmp_path / "greedy.yaml"
     job.write_text(demo.replace("trials: 8 ", "trials: 100000 ")
