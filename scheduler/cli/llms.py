@@ -2,6 +2,11 @@
 
 Key *values* are never shown: only the names of the variables that hold them and whether each
 is set in this environment.
+
+An LLM whose model on the wire is the name of another LLM of the registry is an *alias*: it
+runs as that one (the packaged registry runs Archon's model names, ``gpt-4o``, ...,
+on simulated LLMs this way, docs/archon-llms.md). The table says so in its last column and the
+JSON in ``alias_of``, so a user sees what a name of their config will really call.
 """
 
 from __future__ import annotations
@@ -19,20 +24,31 @@ def run_llms(
 ) -> None:
     """List the configured LLMs: endpoint, wire model, prices, limits, key variables."""
     registry = load_registry()
-    rows = [_row(llm, registry.endpoints[llm.endpoint]) for llm in registry.llms.values()]
+    rows = [_row(llm, registry.endpoints[llm.endpoint], _alias_of(registry, llm))
+            for llm in registry.llms.values()]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
     _print_text(registry, rows)
 
 
-def _row(llm: LLM, endpoint: Endpoint) -> dict[str, Any]:
+def _alias_of(registry: Registry, llm: LLM) -> str | None:
+    """The registry LLM ``llm`` runs as, when its wire model is another one's name there (on
+    the same endpoint, so the same server answers both)."""
+    other = registry.llms.get(llm.wire_model)
+    if other is None or other.name == llm.name or other.endpoint != llm.endpoint:
+        return None
+    return other.name
+
+
+def _row(llm: LLM, endpoint: Endpoint, alias_of: str | None) -> dict[str, Any]:
     return {
         "name": llm.name,
         "endpoint": endpoint.name,
         "kind": endpoint.kind.value,
         "base_url": endpoint.base_url,
         "model": llm.wire_model,
+        "alias_of": alias_of,
         "price_in_per_mtok": llm.price_in_per_mtok,
         "price_out_per_mtok": llm.price_out_per_mtok,
         "requests_per_min": endpoint.requests_per_min,
@@ -47,9 +63,11 @@ def _row(llm: LLM, endpoint: Endpoint) -> dict[str, Any]:
 
 def _print_text(registry: Registry, rows: list[dict[str, Any]]) -> None:
     typer.echo(f"registry: {registry.source}\n")
-    header = ("LLM", "endpoint", "kind", "model on the wire", "$/Mtok in", "$/Mtok out")
+    header = ("LLM", "endpoint", "kind", "model on the wire", "$/Mtok in", "$/Mtok out",
+              "runs as")
     table = [header] + [(r["name"], r["endpoint"], r["kind"], r["model"],
-                         f"{r['price_in_per_mtok']:g}", f"{r['price_out_per_mtok']:g}")
+                         f"{r['price_in_per_mtok']:g}", f"{r['price_out_per_mtok']:g}",
+                         r["alias_of"] or "itself")
                         for r in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     for line in table:

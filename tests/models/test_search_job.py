@@ -92,7 +92,7 @@ MALFORMED: list[tuple[str, dict[str, Any], list[str]]] = [
      ["llms[1]: unknown LLM 'sim-larg' (close matches: sim-large"]),
     ("LLM twice", job(llms=["sim-large", "sim-tiny", "sim-large"]),
      ["llms[2]: 'sim-large' is already llms[0]"]),
-    ("unknown judge", job(judge_llm="gpt-4o"), ["judge_llm: unknown LLM 'gpt-4o'"]),
+    ("unknown judge", job(judge_llm="gpt-5-judge"), ["judge_llm: unknown LLM 'gpt-5-judge'"]),
     ("samples not counts", job(space={"samples": [1, 0, "3"]}),
      ["space.samples[1]: expected an integer from 1 to 10000, got 0",
       "space.samples[2]: expected an integer from 1 to 10000, got \"3\""]),

@@ -85,10 +85,10 @@ def test_non_json_file_names_line_and_column(tmp_path: Path) -> None:
 
 
 def test_unknown_llm_only_without_structure_only(tmp_path: Path) -> None:
-    path = _write(tmp_path, "llm.json", [[_comp("generator", "gpt-4o")]])
+    path = _write(tmp_path, "llm.json", [[_comp("generator", "my-finetuned-llm")]])
     checked = _run(["validate", str(path)], {"ITAS_SIM_KEY_1": "x"})
     assert checked.returncode == 2
-    assert f"{path}: layers[0][0].model: unknown LLM 'gpt-4o'" in checked.stderr
+    assert f"{path}: layers[0][0].model: unknown LLM 'my-finetuned-llm'" in checked.stderr
     assert _run(["validate", "--structure-only", str(path)]).returncode == 0
 
 
@@ -130,6 +130,9 @@ def test_llms_table_shows_prices_and_key_names_not_values() -> None:
     done = _run(["llms"], {"ITAS_SIM_KEY_2": CANARY, "ITAS_SIMULATOR_URL": "http://sim:9000"})
     assert done.returncode == 0, done.stderr
     assert "sim-frontier" in done.stdout and "http://sim:9000/v1" in done.stdout
+    # Archon's model names show the simulated LLM they run as
+    gpt4o = next(line for line in done.stdout.splitlines() if line.startswith("gpt-4o "))
+    assert gpt4o.split()[-1] == "sim-frontier"
     assert "ITAS_SIM_KEY_2 (set)" in done.stdout and "ITAS_SIM_KEY_1 (not set)" in done.stdout
     assert CANARY not in done.stdout + done.stderr
 
