@@ -40,14 +40,14 @@ that says how to write it.
   matches listed), or a ``model_type`` its endpoint does not accept.
 
 **Warnings** (the architecture runs): an unknown field (named with the nearest known one, e.g.
-``length_contorl`` -> ``length_control``); a known field with no effect on its type (``top_k``
-on a generator); ``samples > 1`` on a type that uses one sample; a ``model_type`` that is not
-one of Archon's; a ranker with ``use_critiques`` that no critique reaches; a generator that
-candidates reach (as in Archon it answers the query afresh and its answers replace them: MoA's
-layered proposers); ``ranker_batch_size`` (a scoring endpoint takes every candidate at once);
-an empty ``model_type`` on a ranker; a ``first_k`` above the
-candidates that can reach it; more than 32 candidates reaching one layer (Archon warns about
-context windows too); a last layer that hands on several candidates.
+``length_contorl`` -> ``length_control``); a known field with no effect on its type whose value
+asks for something that will not happen (``top_k: 3`` on a generator of 10 samples; not
+Archon's template ``top_k: 1``, see :func:`models.archon_types.ignoring_loses_something`);
+``samples > 1`` on a type that uses one sample; a ``model_type`` that is not one of Archon's; a
+ranker with ``use_critiques`` that no critique reaches; a generator that candidates reach (as in
+Archon it answers the query afresh and its answers replace them: MoA's layered proposers); a
+``first_k`` above the candidates that can reach it; more than 32 candidates reaching one layer
+(Archon warns about context windows too); a last layer that hands on several candidates.
 
 Build architectures as dicts and pass them to :func:`parse_architecture`; constructing
 :class:`Architecture` directly skips these rules.

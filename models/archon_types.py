@@ -69,9 +69,40 @@ EFFECTIVE_FIELDS: dict[ComponentType, frozenset[str]] = {
     T.UNIT_TEST_EVALUATOR: _COMMON | {"top_k", "first_k", "first_pass",
                                       "remove_unit_tests_from_prompt"},
 }
-#: Present in Archon's own configs but read by nothing (``batch_num`` on its verifiers).
-IGNORED_FIELDS = frozenset({"batch_num"})
+#: Present in Archon's own configs but read by nothing there either (``batch_num`` on its
+#: verifiers, an empty ``checkpoint`` on its generators, ``top_k_generations``,
+#: ``fuse_generations_count`` and ``ranker_config`` on MoA-lite's fuser): accepted silently,
+#: since itas does what Archon does with them, which is nothing.
+IGNORED_FIELDS = frozenset({"batch_num", "checkpoint", "top_k_generations",
+                            "fuse_generations_count", "ranker_config"})
 ALL_FIELDS = frozenset().union(*EFFECTIVE_FIELDS.values()) | IGNORED_FIELDS
+
+
+def ignoring_loses_something(kind: ComponentType, key: str, value: object,
+                             samples: object = 1) -> bool:
+    """Whether a field that ``kind`` does not read asks for something the user will not get.
+
+    Only then is it worth a warning: Archon's configs are written from templates that carry
+    fields where they do nothing, and a warning for each drowns the ones a user must read.
+    Silent, because the component does what the value asks anyway, or nothing depends on it:
+
+    - ``top_k: 1``, the value Archon's templates put on every component, on any type that does
+      not read it; and ``top_k`` on a generator or fuser at least its ``samples`` (every
+      candidate it writes goes on, as such a top_k would keep them all);
+    - ``use_critiques: true`` on a fuser: a fuser shows the critiques that reach it anyway;
+    - ``ranker_batch_size``: a batching knob of a local reward model; no result depends on it
+      (a scoring endpoint takes every candidate of a question at once).
+
+    ``top_k: 3`` on a generator of 10 samples, ``first_k`` on a ranker, ``unit_test_cap`` on a
+    generator or ``remove_unit_tests_from_prompt`` on a fuser ask for behaviour that does not
+    happen: those warn.
+    """
+    if key == "top_k":
+        return not (value == 1 or kind in (T.GENERATOR, T.FUSER) and isinstance(value, int)
+                    and isinstance(samples, int) and value >= samples)
+    if key == "use_critiques" and kind is T.FUSER:
+        return value is not True
+    return key != "ranker_batch_size"
 
 
 @dataclass(frozen=True)
