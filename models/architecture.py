@@ -29,7 +29,10 @@ that says how to write it.
   ``top_k``, ``first_k``, ``unit_test_cap``, ``ranker_batch_size`` integers >= 1; flags true/false;
   ``temperature`` and ``max_tokens`` required (Archon reads them for every component);
 * a ranker without ``top_k`` (Archon requires it);
-* a critic, ranker, verifier, unit_test_generator or unit_test_evaluator sharing its layer;
+* a critic sharing its layer with a component that hands on other candidates (a generator,
+  fuser, ranker, verifier or unit_test_evaluator: the critiques would go with the wrong
+  candidates); several components of one kind, or rankers beside verifiers, run as in Archon
+  (:mod:`models.archon_types`);
 * a fuser, critic, ranker, verifier or unit_test_evaluator that no candidate can reach (in
   layer 0, or after a layer of unit_test_generator only at the start);
 * a unit_test_evaluator with no unit_test_generator in an earlier layer;

@@ -63,8 +63,10 @@ MALFORMED: list[tuple[str, Any, str, str]] = [
      "layers[2][0].top_k", "expected at most 2"),
     ("ranker without top_k", arch([gen(5)], [comp("ranker")]), "layers[1][0].top_k",
      "required for a ranker"),
-    ("ranker sharing its layer", arch([gen(4)], [comp("critic"), comp("ranker", top_k=2)]),
-     "layers[1][1]", "runs alone"),
+    ("critic beside a ranker", arch([gen(4)], [comp("critic"), comp("ranker", top_k=2)]),
+     "layers[1][0]", "the ranker beside it hands on other candidates"),
+    ("critic beside a generator", arch([gen(4)], [gen(2), comp("critic")], [comp("fuser")]),
+     "layers[1][1]", "the generator beside it hands on other candidates"),
     ("samples 0", arch([gen(0)]), "layers[0][0].samples",
      "expected an integer from 1 to 10000, got 0"),
     ("samples above the limit", arch([gen(10_001)]), "layers[0][0].samples",
@@ -168,6 +170,24 @@ def test_a_field_warns_only_when_its_value_asks_for_what_will_not_happen() -> No
         [gen(2, checkpoint=""), gen(2, top_k=2)], [comp("critic", top_k=1, ranker_batch_size=16)],
         [comp("verifier", batch_num=2)], [comp("fuser")]))
     assert warnings == []
+
+
+def test_several_components_of_a_kind_in_a_layer_count_as_in_archon() -> None:
+    # Each extends the layer's candidates with what it hands on: two rankers 2 + 3.
+    loaded, warnings = parse_architecture(arch(
+        [gen(3), gen(3)], [comp("critic"), comp("critic", "sim-critic")],
+        [comp("ranker", top_k=2, use_critiques=True), comp("ranker", "sim-critic", top_k=3)],
+        [comp("verifier"), comp("verifier", "sim-critic")],
+        [comp("unit_test_generator"), comp("unit_test_generator", "sim-critic")],
+        [comp("unit_test_evaluator", top_k=2), comp("unit_test_evaluator", top_k=1)],
+        [comp("fuser")]))
+    assert candidates_out(loaded) == [6, 6, 5, 10, 10, 3, 1]
+    assert warnings == []  # the critics' critiques reach the rankers beside each other
+    # a ranker's top_k is bounded by what reaches it, not by what its layer hands on
+    errors = errors_of(arch([gen(3)], [comp("ranker", top_k=2), comp("ranker", top_k=4)],
+                            [comp("fuser")]))
+    assert errors == ["a.json: layers[1][1].top_k: expected at most 3 (the candidates that can "
+                      "reach this ranker from layer 0), got 4"]
 
 
 def test_legacy_layer_form_is_the_same_architecture() -> None:
