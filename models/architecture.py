@@ -49,8 +49,9 @@ Archon's template ``top_k: 1``, see :func:`models.archon_types.ignoring_loses_so
 ``samples > 1`` on a type that uses one sample; a ``model_type`` that is not one of Archon's; a
 ranker with ``use_critiques`` that no critique reaches; a generator that candidates reach (as in
 Archon it answers the query afresh and its answers replace them: MoA's layered proposers); a
-``first_k`` above the candidates that can reach it; more than 32 candidates reaching one layer
-(Archon warns about context windows too); a last layer that hands on several candidates.
+``first_k`` above the candidates that can reach it; more than 32 candidates reaching a fuser,
+critic or ranker, which shows them all in one prompt (Archon warns about context windows too);
+a last layer that hands on several candidates.
 
 Build architectures as dicts and pass them to :func:`parse_architecture`; constructing
 :class:`Architecture` directly skips these rules.

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from models.archon_types import (
     NEEDS_CANDIDATES,
+    ONE_PROMPT_FOR_ALL,
     ComponentType,
     Shape,
     hands_on,
@@ -22,7 +23,8 @@ from models.archon_types import (
 )
 
 T = ComponentType
-#: Archon logs a warning above this many candidates: prompts may overflow context windows.
+#: Archon logs a warning above this many candidates: prompts may overflow context windows
+#: (only of the types that show them all in one prompt).
 MANY_CANDIDATES = 32
 
 
@@ -100,7 +102,7 @@ def _check_component(found: Findings, shape: Shape, path: str, i: int,
         found.warnings.append(
             f"{path}.use_critiques: no critiques reach this ranker (put a critic in the layer "
             "before), so it ranks without them")
-    if shape.type in NEEDS_CANDIDATES and received and received > MANY_CANDIDATES:
+    if shape.type in ONE_PROMPT_FOR_ALL and received and received > MANY_CANDIDATES:
         found.warnings.append(
             f"{path}: up to {received} candidates reach this {kind}; more than "
             f"{MANY_CANDIDATES} may not fit the LLM's context window")

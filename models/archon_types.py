@@ -64,6 +64,9 @@ NEEDS_CANDIDATES = frozenset({T.FUSER, T.CRITIC, T.RANKER, T.VERIFIER, T.UNIT_TE
 KEEPS_CANDIDATES = frozenset({T.CRITIC, T.UNIT_TEST_GENERATOR})
 #: Hand on a selection of the candidates that reached them, each with its critique.
 SELECTS = frozenset({T.RANKER, T.VERIFIER, T.UNIT_TEST_EVALUATOR})
+#: Put every candidate that reaches them in one prompt, which may overflow a context window;
+#: verifiers and unit-test evaluators ask about one candidate a call.
+ONE_PROMPT_FOR_ALL = frozenset({T.FUSER, T.CRITIC, T.RANKER})
 #: Make one LLM call per input and use its first sample; ``samples > 1`` would be wasted.
 ONE_SAMPLE = frozenset({T.CRITIC, T.RANKER, T.VERIFIER, T.UNIT_TEST_GENERATOR,
                         T.UNIT_TEST_EVALUATOR})

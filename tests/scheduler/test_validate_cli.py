@@ -157,3 +157,30 @@ def test_what_a_file_may_ask_for_is_bounded(tmp_path: Path) -> None:
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"{job}: trials: expected an integer from 1 to 10000, got 100000" in done.stderr
     assert f"{job}: parallel_trials: expected an integer from 1 to 64, got 500" in done.stderr
+
+
+#: Configs in Archon's format doing what Archon's published configs do (CI has no copy of
+#: Archon's configs/): 1000 samples with max_tokens 200000, unit tests, a PairRM ranker in the
+#: legacy layer form, a verifier, MoA layers with top_k 1 on every generator and fuser,
+#: Archon's model names and model_types, two rankers in a layer. file -> candidates per layer
+ARCHON_FORMAT = Path(__file__).resolve().parents[1] / "data" / "archon_format"
+ARCHON_SHAPES = {
+    "critic-then-two-rankers.json": "10 -> 10 -> 5 -> 1",
+    "moa-layers.json": "4 -> 3 -> 1",
+    "pairrm-rank-then-fuse.json": "8 -> 3 -> 1",
+    "repeated-sampling-unit-tests.json": "0 -> 1000 -> 1",
+    "sample-verify-fuse.json": "5 -> 5 -> 1",
+}
+
+
+def test_configs_in_archons_format_validate_alone_and_against_the_default_registry() -> None:
+    files = sorted(ARCHON_FORMAT.glob("*.json"))
+    assert [f.name for f in files] == sorted(ARCHON_SHAPES)
+    for args in (["validate", "--structure-only"], ["validate"]):
+        # the simulator's key variable set, as for workers: no warning is left to print
+        done = _run([*args, *map(str, files)], {"ITAS_SIM_KEY_1": "sim-key-1"})
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""  # Archon's template fields draw no warning
+        for path in files:
+            assert f"{path}: ok (" in done.stdout
+            assert f"candidates per layer {ARCHON_SHAPES[path.name]}," in done.stdout
