@@ -3,10 +3,12 @@
 Key *values* are never shown: only the names of the variables that hold them and whether each
 is set in this environment.
 
-An LLM whose model on the wire is the name of another LLM of the registry is an *alias*: it
-runs as that one (the packaged registry runs Archon's model names, ``gpt-4o``, ...,
-on simulated LLMs this way, docs/archon-llms.md). The table says so in its last column and the
-JSON in ``alias_of``, so a user sees what a name of their config will really call.
+The last column says what each name *runs as*: for a name of the simulator's registry, the
+simulated LLM whose skill it has (``like``: the packaged registry gives each of Archon's model
+names, ``gpt-4o``, ..., its own simulated LLM of matching skill, docs/archon-llms.md); for an
+alias, the LLM of the registry its model on the wire names (``llm-blender/PairRM`` runs as
+``sim-pairrm``). The JSON says it in ``runs_as`` (null: itself), so a user sees what a name of
+their config will really call.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def run_llms(
 ) -> None:
     """List the configured LLMs: endpoint, wire model, prices, limits, key variables."""
     registry = load_registry()
-    rows = [_row(llm, registry.endpoints[llm.endpoint], _alias_of(registry, llm))
+    rows = [_row(llm, registry.endpoints[llm.endpoint], _runs_as(registry, llm))
             for llm in registry.llms.values()]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
@@ -32,23 +34,25 @@ def run_llms(
     _print_text(registry, rows)
 
 
-def _alias_of(registry: Registry, llm: LLM) -> str | None:
-    """The registry LLM ``llm`` runs as, when its wire model is another one's name there (on
-    the same endpoint, so the same server answers both)."""
+def _runs_as(registry: Registry, llm: LLM) -> str | None:
+    """The simulated LLM ``llm`` clones, else the registry LLM its wire model names (on the
+    same endpoint, so the same server answers both), else None: it runs as itself."""
+    if llm.like is not None:
+        return llm.like
     other = registry.llms.get(llm.wire_model)
     if other is None or other.name == llm.name or other.endpoint != llm.endpoint:
         return None
     return other.name
 
 
-def _row(llm: LLM, endpoint: Endpoint, alias_of: str | None) -> dict[str, Any]:
+def _row(llm: LLM, endpoint: Endpoint, runs_as: str | None) -> dict[str, Any]:
     return {
         "name": llm.name,
         "endpoint": endpoint.name,
         "kind": endpoint.kind.value,
         "base_url": endpoint.base_url,
         "model": llm.wire_model,
-        "alias_of": alias_of,
+        "runs_as": runs_as,
         "price_in_per_mtok": llm.price_in_per_mtok,
         "price_out_per_mtok": llm.price_out_per_mtok,
         "requests_per_min": endpoint.requests_per_min,
@@ -67,7 +71,7 @@ def _print_text(registry: Registry, rows: list[dict[str, Any]]) -> None:
               "runs as")
     table = [header] + [(r["name"], r["endpoint"], r["kind"], r["model"],
                          f"{r['price_in_per_mtok']:g}", f"{r['price_out_per_mtok']:g}",
-                         r["alias_of"] or "itself")
+                         r["runs_as"] or "itself")
                         for r in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     for line in table:

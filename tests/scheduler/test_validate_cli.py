@@ -130,7 +130,7 @@ def test_llms_table_shows_prices_and_key_names_not_values() -> None:
     done = _run(["llms"], {"ITAS_SIM_KEY_2": CANARY, "ITAS_SIMULATOR_URL": "http://sim:9000"})
     assert done.returncode == 0, done.stderr
     assert "sim-frontier" in done.stdout and "http://sim:9000/v1" in done.stdout
-    # Archon's model names show the simulated LLM they run as
+    # Archon's model names show the simulated LLM whose skill they have
     gpt4o = next(line for line in done.stdout.splitlines() if line.startswith("gpt-4o "))
     assert gpt4o.split()[-1] == "sim-frontier"
     assert "ITAS_SIM_KEY_2 (set)" in done.stdout and "ITAS_SIM_KEY_1 (not set)" in done.stdout
