@@ -156,8 +156,8 @@ def _with_new_critiques(inputs: Sequence[Candidate],
     when it differs from the incoming one."""
     out = []
     for i, candidate in enumerate(inputs):
-        written = [p[i].critique for p in passthroughs
-                   if p[i].critique is not None and p[i].critique != candidate.critique]
+        written = [critique for p in passthroughs
+                   if (critique := p[i].critique) is not None and critique != candidate.critique]
         out.append(Candidate(candidate.text, CRITIQUE_JOINER.join(written) if written
                              else candidate.critique))
     return out
