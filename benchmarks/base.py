@@ -76,6 +76,8 @@ class Benchmark(Protocol):
       the last turn.
     - ``check_options(options)`` lists what is wrong with ``options`` (one line each, starting
       with the option's name), empty when they are fine.
+    - ``max_turns``, where defined (MT-Bench: 2), is the most user turns an item has; without
+      it, one. The static cost estimate counts an architecture's calls once per turn.
     """
 
     name: str

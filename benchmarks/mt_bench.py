@@ -41,6 +41,8 @@ class MTBench:
     kind = "judged"
     description = "MT-Bench, 80 two-turn questions graded 1-10 by an LLM judge"
     needs_data = True
+    #: The most user turns a question has; the cost estimate counts every turn's calls.
+    max_turns = 2
     data_file: str | None = "mt_bench/questions.jsonl"
     data_help: str | None = "MT-Bench's questions.jsonl or the folder holding it"
     option_help: Mapping[str, str] = {

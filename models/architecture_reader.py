@@ -26,6 +26,7 @@ from models.archon_types import (
     Shape,
     ignoring_loses_something,
 )
+from models.endpoint_types import REASONING_EFFORTS
 from models.errors import InvalidArchitecture
 from models.limits import MAX_MAX_TOKENS, MAX_SAMPLES, MAX_TOP_K, count_up_to
 from models.problems import at, field_problems, in_file_order, nearest, shown
@@ -41,6 +42,7 @@ _EXPECTED = {
     "top_k": count_up_to(MAX_TOP_K),
     **dict.fromkeys(("use_critiques", "length_control", "first_pass",
                      "remove_unit_tests_from_prompt", "no_system"), "true or false"),
+    "reasoning_effort": "one of " + ", ".join(REASONING_EFFORTS),
 }
 _TYPES = [t.value for t in ComponentType]
 _TOP_LEVEL = ("name", "layers", "custom")

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from models.archon_types import EFFECTIVE_FIELDS, ComponentType, Shape, hands_on
+from models.endpoint_types import ReasoningEffort
 from models.limits import MAX_MAX_TOKENS, MAX_SAMPLES, MAX_TOP_K
 
 
@@ -52,6 +53,9 @@ class Component(BaseModel):
     ranker_batch_size: int | None = Field(default=None, ge=1)
     #: Drop the system message when calling the LLM (Archon's ``no_system``).
     no_system: bool = False
+    #: A reasoning model's effort (OpenAI's ``reasoning_effort``; ``minimal`` on GPT-5-class
+    #: models); wins over the registry's default for the LLM. Not one of Archon's fields.
+    reasoning_effort: ReasoningEffort | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -76,7 +76,7 @@ ARCHON_MODEL_TYPES = ("OpenAI_API", "Together_API", "Anthropic_API", "Groq_API",
                       "tgi", "vLLM", "Bedrock_API")
 
 _COMMON = frozenset({"type", "model", "model_type", "temperature", "max_tokens", "samples",
-                     "no_system"})
+                     "no_system", "reasoning_effort"})
 #: The fields each type reads. Any other known field is accepted but has no effect on it.
 EFFECTIVE_FIELDS: dict[ComponentType, frozenset[str]] = {
     T.GENERATOR: _COMMON,
@@ -161,11 +161,13 @@ def _writes(shape: Shape, received: int | None) -> int | None:
         return None
     if shape.type is T.RANKER:
         return min(shape.top_k or received, received)
+    if shape.type is T.VERIFIER:
+        # Those judged correct, or all when none is; either way at most first_k
+        # (worker/techniques/verifier.py cuts both).
+        return min(shape.first_k or received, received)
     if shape.type is T.UNIT_TEST_EVALUATOR:
         # Archon returns early with first_k candidates that pass every test, else the top_k.
         return min(max(shape.top_k or received, shape.first_k or 0), received)
-    # A verifier hands on at most first_k when that many pass, but Archon hands on *all* of
-    # them when none passes, so the bound is what it received.
     return received
 
 

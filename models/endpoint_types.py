@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -67,8 +68,19 @@ class Endpoint(BaseModel):
         return not model_type or not self.model_types or model_type in self.model_types
 
 
+#: OpenAI's ``reasoning_effort`` values (``minimal``: GPT-5-class models only).
+ReasoningEffort = Literal["minimal", "low", "medium", "high"]
+REASONING_EFFORTS: tuple[str, ...] = ("minimal", "low", "medium", "high")
+
+
 class LLM(BaseModel):
-    """One LLM as the architectures name it, where it is served and what it costs."""
+    """One LLM as the architectures name it, where it is served and what it costs.
+
+    ``reasoning`` marks a reasoning model (OpenAI's o-series, GPT-5 class): it is sent
+    ``max_completion_tokens`` instead of ``max_tokens`` and no ``temperature``, which such
+    models refuse (worker/clients/openai.py). ``reasoning_effort`` is its default effort, sent
+    unless a component sets its own; only a reasoning model has one.
+    """
 
     model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
 
@@ -81,6 +93,9 @@ class LLM(BaseModel):
     like: str | None = None
     price_in_per_mtok: float = Field(ge=0)
     price_out_per_mtok: float = Field(ge=0)
+    reasoning: bool = False
+    #: Only with ``reasoning`` (the registry reader refuses it otherwise).
+    reasoning_effort: ReasoningEffort | None = None
 
     def cost_usd(self, tokens_in: int, tokens_out: int) -> float:
         return (tokens_in * self.price_in_per_mtok + tokens_out * self.price_out_per_mtok) / 1e6

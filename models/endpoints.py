@@ -9,9 +9,8 @@ names another)::
                                     # Groq, vLLM, Ollama, llama.cpp, TGI); or anthropic; or
                                     # rerank: a reward model's /v1/rerank (vLLM, Infinity,
                                     # Jina, Cohere), usable by rankers only
-        base_url: https://api.together.xyz/v1   # as the provider's SDK takes it: for openai
-                                    # with /v1 (the client adds /chat/completions); for
-                                    # anthropic the bare host (the client adds /v1/messages)
+        base_url: https://api.together.xyz/v1   # as the provider's SDK takes it; the client
+                                    # appends only the operation (see "Base URLs" below)
         api_key_envs: [TOGETHER_KEY_A, TOGETHER_KEY_B]   # variable NAMES, rotated; may be []
         requests_per_min: 600       # limits of ONE key (each key has its own), a ceiling
         tokens_per_min: 1000000     # the limiter lowers from the provider's headers, 429s
@@ -29,6 +28,29 @@ names another)::
                                               # this name clones (shown by itas llms)
         price_in_per_mtok: 0.9                # USD per million tokens, required (0 if free)
         price_out_per_mtok: 0.9
+      o4-mini:
+        endpoint: openai
+        price_in_per_mtok: 1.1
+        price_out_per_mtok: 4.4
+        reasoning: true                       # a reasoning model: max_completion_tokens, no
+                                              # temperature (default false)
+        reasoning_effort: medium              # default effort (minimal, low, medium, high);
+                                              # a component's reasoning_effort wins
+
+**Base URLs.** The client appends only the operation to ``base_url``: ``/chat/completions``
+(openai), ``/messages`` (anthropic), ``/rerank`` (rerank), ``/models`` (the preflight's model
+list). So any path works: ``https://api.openai.com/v1``,
+``https://generativelanguage.googleapis.com/v1beta/openai`` (Gemini's OpenAI-compatible
+endpoint), ``https://RESOURCE.openai.azure.com/openai/v1``. A query string stays at the end
+(``...?api-version=...``). A base URL with no path at all (``https://api.anthropic.com``,
+``http://localhost:8000``) means ``/v1`` below the host, as the providers' SDKs and older
+registries have it.
+
+**Reasoning models.** ``reasoning: true`` on an LLM sends it ``max_completion_tokens`` (the
+component's ``max_tokens``) and no ``temperature``, plus ``reasoning_effort`` when the
+component or the LLM's ``reasoning_effort`` sets one. An LLM not marked so still works: when
+the provider refuses ``max_tokens`` or ``temperature`` with OpenAI's 400, the worker resends
+once in that form and keeps to it for the LLM from then on (worker/clients/reasoning.py).
 
 Keys never appear in the file: only the names of the environment variables that hold them, and
 only the workers read those. A literal that looks like a key (``sk-...``) is refused. A variable
@@ -52,7 +74,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from models.endpoint_types import LLM, Endpoint, EndpointKind, Registry
+from models.endpoint_types import LLM, REASONING_EFFORTS, Endpoint, EndpointKind, Registry
 from models.errors import ConfigError
 from models.problems import at, close_matches, field_problems, nearest, shown
 from models.settings import load_settings
@@ -113,6 +135,8 @@ _EXPECTED = {
     "like": "the name of another LLM of this registry (the simulated LLM this one clones)",
     "price_in_per_mtok": "a number >= 0 (USD per million input tokens)",
     "price_out_per_mtok": "a number >= 0 (USD per million output tokens)",
+    "reasoning": "true or false (a reasoning model: max_completion_tokens, no temperature)",
+    "reasoning_effort": "one of " + ", ".join(REASONING_EFFORTS),
 }
 _ENDPOINT_FIELDS = [f for f in Endpoint.model_fields if f != "name"]
 _LLM_FIELDS = [f for f in LLM.model_fields if f != "name"]
@@ -265,4 +289,9 @@ def _llm(problems: list[str], name: str, raw: Any, endpoints: list[str]) -> LLM 
     except ValidationError as exc:
         problems.extend(field_problems(exc, path, _EXPECTED))
         return None
+    if llm.reasoning_effort is not None and not llm.reasoning:
+        # A model that is not a reasoning model refuses the parameter on every call.
+        problems.append(f"{at(path, 'reasoning_effort')}: only a reasoning model takes one; "
+                        "set reasoning: true too, or leave reasoning_effort out")
+        ok = False
     return llm if ok else None

@@ -23,9 +23,13 @@
         │   └── EndpointUnavailable   5xx, connection refused or reset, truncated body
         └── FatalEndpointError        another try would fail the same way
             ├── BadRequest            4xx other than 401/403/404/429: the request is wrong
+            │   └── QuestionRefused   the provider refuses this question's prompt (over the
+            │                         context window, content policy): the answer is `refused`
             ├── SetupError            every call of this LLM would fail: the run stops
             │   ├── AuthenticationFailed  401/403: the key is wrong (its value is never shown)
-            │   └── ModelNotFound     404: the endpoint does not serve the model
+            │   ├── ModelNotFound     404: the endpoint does not serve the model
+            │   └── ParameterRefused  a 400 that is not the question's (a parameter the model
+            │                         refuses); also a BadRequest
             ├── InvalidResponse       2xx whose body is not the wire format, or empty
             └── JudgeRefused          a judged benchmark's judge refused a judge call for good:
                                       the question fails with the cause (never a score)
@@ -178,6 +182,19 @@ class BadRequest(FatalEndpointError):
     """The endpoint rejected the request itself (4xx other than 401, 403, 404 and 429)."""
 
 
+class QuestionRefused(BadRequest):
+    """The provider refused the request for what the question put in it, not for how it was
+    asked: the prompt is over the LLM's context window, or a content filter refused it
+    (worker/clients/refusals.py lists what is read as such). Another question may pass, so
+    the run goes on; a question whose answer is missing because its calls were refused is
+    recorded ``refused`` with ``reason`` (the provider's words), never a plain 0."""
+
+    def __init__(self, message: str, *, endpoint: str = "", status: int | None = None,
+                 reason: str = "") -> None:
+        super().__init__(message, endpoint=endpoint, status=status)
+        self.reason = reason or message
+
+
 class SetupError(FatalEndpointError):
     """The setup, not the request, is wrong: every call of this LLM (or with this key) would
     fail the same way. A run that meets one stops with it (its evaluation and job fail with
@@ -190,6 +207,15 @@ class AuthenticationFailed(SetupError):
 
 class ModelNotFound(SetupError):
     """404 on the chat route: the endpoint does not serve the model (or base_url is wrong)."""
+
+
+class ParameterRefused(SetupError, BadRequest):
+    """A 400 on the chat route that is not a refusal of the question (QuestionRefused): a
+    parameter or value the model does not take (OpenAI's ``unsupported_parameter``, an
+    out-of-range temperature, a max_tokens above the model's output limit). Every call made
+    the same way would get it, so the run stops at the first, with the provider's message.
+    Also a :class:`BadRequest`, which it is: code that handles a provider's 400 (the OpenAI
+    client resending a reasoning model's request in its form) still catches it."""
 
 
 class InvalidResponse(FatalEndpointError):

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     #: Celery retries of a layer whose service or endpoint stayed down (backoff from 5 s,
     #: capped at 5 minutes: 12 wait about 35 minutes). Past them the question fails, unscored.
     layer_retries: int = Field(default=12, ge=0, le=100)
+    #: How long the preflight waits for a worker to answer (``itas submit`` just after
+    #: ``itas worker``: a worker takes several seconds to start) before it gives up.
+    preflight_wait_s: float = Field(default=30.0, gt=0, le=3600)
     #: Flower's logins, ``user:password`` (several: comma-separated). ``itas flower`` refuses to
     #: listen beyond loopback without them. Secret: never echoed.
     flower_basic_auth: SecretStr | None = None

@@ -136,8 +136,22 @@ class Answer(SQLModel, table=True):
     #: Why the extractor found no answer, or why a benchmark does not score deterministically.
     score_note: str | None = None
     score: float | None = None
-    status: str = "ok"  # ok|failed
-    #: Why a failed question failed (error class and message; never a key).
+    #: Where the answer's text came from; an answer is never scored without one:
+    #:
+    #: - ``ok``: the architecture's final text (``final_text``), scored by the benchmark;
+    #: - ``no_answer``: the architecture handed on no candidate (every reply empty, truncated
+    #:   or unparseable); scored as the benchmark's rule scores an empty reply (0, or not
+    #:   judged), counted apart from wrong answers;
+    #: - ``refused``: no answer because a provider refused the question's prompt (over the
+    #:   LLM's context window, a content filter); scored as ``no_answer`` is, with the
+    #:   provider's reason in ``error``;
+    #: - ``failed``: the question could not be run (a service down past every retry, a judge
+    #:   that refused): no score, the cause in ``error``, and the evaluation fails.
+    #:
+    #: docs/statuses.md says the same for users.
+    status: str = "ok"  # ok|no_answer|refused|failed
+    #: Why a failed question failed (error class and message), or the provider's reason for a
+    #: refused one; never a key.
     error: str | None = None
     cost_usd: float = 0.0
     latency_s: float = 0.0

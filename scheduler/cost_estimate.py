@@ -1,42 +1,48 @@
-"""What one question costs an architecture, estimated statically (no LLM is called), and
-whether that fits a job's budget.
+"""What one question costs an architecture at most, estimated statically (no LLM is called),
+and whether that fits a job's budget.
 
-Calls are counted as the techniques plan them (``worker/techniques/``), for the most
-candidates that can reach each layer (:func:`models.archon_types.hands_on`: a verifier is
-assumed to pass them all):
+The figure is a *ceiling*: a trial admitted under a budget cannot spend more than it, as long
+as the question is no longer than ``estimate.prompt_tokens``. Calls are counted by the one
+statement of the call-planning rules (:func:`models.call_plan.plan_calls`, which the techniques
+plan by), for the most candidates that can reach each layer (:func:`models.archon_types.hands_on`:
+a verifier is assumed to pass them all), every call asked :data:`~models.call_plan.MAX_ATTEMPTS`
+times, on every turn of the question (``turns``: MT-Bench has 2). Each call
 
-=====================  =========================================  ==========================
-component              calls                                      input tokens per call
-=====================  =========================================  ==========================
-generator              ``samples``                                P
-unit_test_generator    1                                          P
-critic                 1 (0 with no candidate)                    P + n*A
-ranker                 1 (0 with fewer than 2 candidates)         P + n*A (+ n*A critiques)
-fuser                  ``samples`` (0 with no candidate)          P + n*A (+ n*A critiques)
-verifier               n (one per candidate)                      P + A
-unit_test_evaluator    n (one per candidate)                      P + A + A (the tests)
-=====================  =========================================  ==========================
+- writes ``max_tokens`` tokens (its component's);
+- reads P (``prompt_tokens``: the question, every turn, with the benchmark's instructions)
+  and ``INSTRUCTION_TOKENS`` (the technique's own system prompt and instructions), plus the
+  architecture's answers to the earlier turns (each at most the ``max_tokens`` of the last
+  layer that wrote candidates), plus the unit tests once a unit-test generator has written
+  them (at most its ``max_tokens``; twice for an evaluator, which also lists them), plus what
+  it shows: each candidate at most the ``max_tokens`` of the component that wrote it, the
+  critiques at most the ``max_tokens`` of the critics that wrote them, each item
+  ``LISTING_TOKENS`` more for its number and header.
 
-P is ``prompt_tokens`` (the question and instructions), A is ``answer_tokens`` (one answer;
-also one candidate or one critique shown in a prompt), n the candidates reaching the layer.
-Every call writes ``min(A, max_tokens)`` tokens. Critiques count only where they are shown
-(fusers always show those that reach them; rankers with ``use_critiques``). Prices are the
-registry's (:meth:`models.endpoints.LLM.cost_usd`).
-
-The figure is a ceiling for fresh calls: sample *i* of an LLM on a question is one cached call
-shared by every architecture containing it, so a search pays less than the sum of its trials.
+Prices are the registry's (:meth:`models.endpoints.LLM.cost_usd`). A search pays less than the
+sum of its trials' ceilings: sample *i* of an LLM on a question is one cached call shared by
+every architecture containing it, most replies are shorter than ``max_tokens``, and most are
+read at the first attempt.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from models.architecture import Architecture, parse_architecture
 from models.archon_types import ComponentType, hands_on, hands_on_critiques
+from models.call_plan import (
+    INSTRUCTION_TOKENS,
+    LISTING_TOKENS,
+    MAX_ATTEMPTS,
+    CallPlan,
+    plan_calls,
+)
 
 if TYPE_CHECKING:
+    from models.architecture_schema import Component
     from models.endpoints import Registry
     from models.search_job import Budget
 
@@ -68,8 +74,8 @@ class CostEstimate:
 
 
 def estimate_cost(architecture: dict[str, Any] | Architecture, registry: Registry, *,
-                  prompt_tokens: int, answer_tokens: int) -> CostEstimate:
-    """The estimated cost of one question (see the module docstring for the counting rules).
+                  prompt_tokens: int, turns: int = 1) -> CostEstimate:
+    """The most one question of ``turns`` user turns can cost (see the module docstring).
 
     ``architecture`` is an Archon dict (checked with ``parse_architecture``, so an invalid one
     raises InvalidArchitecture) or an :class:`Architecture`. An LLM the registry does not know
@@ -78,26 +84,63 @@ def estimate_cost(architecture: dict[str, Any] | Architecture, registry: Registr
     arch = architecture if isinstance(architecture, Architecture) \
         else parse_architecture(architecture)[0]
     total = CostEstimate()
-    received = 0
-    critiques = False
-    unit_tests = False
-    for layer in arch.layers:
-        for c in layer:
-            calls, shown = _calls(c.type, c.samples, received, unit_tests)
-            if not calls:
-                continue
-            shown_critiques = critiques and (
-                c.type is T.FUSER or (c.type is T.RANKER and c.use_critiques))
-            tokens_in = prompt_tokens + (shown + (received if shown_critiques else 0)) \
-                * answer_tokens
-            tokens_out = min(answer_tokens, c.max_tokens)
-            usd = registry.llm(c.model).cost_usd(tokens_in, tokens_out) * calls
-            total += CostEstimate(calls, tokens_in * calls, tokens_out * calls, usd)
-        shapes = [c.shape for c in layer]
-        received = hands_on(shapes, received) or 0
-        critiques = hands_on_critiques(shapes, critiques)
-        unit_tests = unit_tests or any(c.type is T.UNIT_TEST_GENERATOR for c in layer)
+    answer = 0  # the most tokens of the architecture's answer to one turn
+    for turn in range(turns):
+        flow = _Flow()
+        for layer in arch.layers:
+            for c in layer:
+                plan = plan_calls(c.type, samples=c.samples, candidates=flow.received,
+                                  unit_tests=flow.unit_tests > 0)
+                if not plan.calls:
+                    continue
+                calls = plan.calls * MAX_ATTEMPTS
+                tokens_in = prompt_tokens + INSTRUCTION_TOKENS + turn * answer \
+                    + flow.shown(plan)
+                usd = registry.llm(c.model).cost_usd(tokens_in, c.max_tokens) * calls
+                total += CostEstimate(calls, tokens_in * calls, c.max_tokens * calls, usd)
+            flow = flow.after(layer)
+        answer = flow.candidate_tokens
     return total
+
+
+@dataclass(frozen=True)
+class _Flow:
+    """What reaches a layer, at most: candidates, their size, critiques and unit tests."""
+
+    received: int = 0
+    candidate_tokens: int = 0  # one candidate
+    critique_tokens: int = 0  # all critiques together (one critic reply covers every one)
+    unit_tests: int = 0  # tokens of the unit tests appended to the query
+
+    def shown(self, plan: CallPlan) -> int:
+        """The tokens a call of ``plan`` reads beyond the question and the earlier turns."""
+        n = plan.candidates_shown
+        tokens = n * (self.candidate_tokens + LISTING_TOKENS)
+        if plan.shows_critiques and self.critique_tokens:
+            tokens += self.critique_tokens + n * LISTING_TOKENS
+        if self.unit_tests:
+            tests = self.unit_tests + LISTING_TOKENS  # appended to the query, under a header
+            tokens += 2 * tests if plan.lists_unit_tests else tests
+        return tokens
+
+    def after(self, layer: Sequence[Component]) -> _Flow:
+        shapes = [c.shape for c in layer]
+        producers = [c.max_tokens for c in layer if c.type in (T.GENERATOR, T.FUSER)]
+        size = self.candidate_tokens
+        if any(c.type is T.GENERATOR for c in layer):
+            size = 0  # generators replace what reached them (a fuser may hand that on)
+            if any(c.type is T.FUSER for c in layer):
+                size = self.candidate_tokens
+        if producers:
+            size = max([size, *producers])
+        critics = [c.max_tokens for c in layer if c.type is T.CRITIC]
+        critiques = sum(critics) if critics else (
+            self.critique_tokens if hands_on_critiques(shapes, self.critique_tokens > 0)
+            else 0)
+        writers = [c.max_tokens for c in layer if c.type is T.UNIT_TEST_GENERATOR]
+        return _Flow(received=hands_on(shapes, self.received) or 0, candidate_tokens=size,
+                     critique_tokens=critiques,
+                     unit_tests=sum(writers) if writers else self.unit_tests)
 
 
 def judge_estimate(judge_llm: str, calls_per_question: float, registry: Registry, *,
@@ -117,36 +160,16 @@ def job_estimate(architecture: dict[str, Any] | Architecture, registry: Registry
     """An architecture's estimate per question in a search job (``models.search_job``): its
     own calls and, on a judged benchmark, its ``benchmark_judge``'s (which count in budgets
     like the architecture's). The one estimate `itas validate` and the scheduler both use."""
-    from benchmarks.registry import get_judged
+    from benchmarks.registry import get, get_judged
 
-    tokens = {"prompt_tokens": job.estimate.prompt_tokens,
-              "answer_tokens": job.estimate.answer_tokens}
-    estimate = estimate_cost(architecture, registry, **tokens)
+    estimate = estimate_cost(architecture, registry, prompt_tokens=job.estimate.prompt_tokens,
+                             turns=getattr(get(str(job.benchmark)), "max_turns", 1))
     judged = get_judged(str(job.benchmark))
     if judged is not None and job.benchmark_judge is not None:
-        estimate = estimate + judge_estimate(job.benchmark_judge,
-                                             judged.judge_calls_per_question, registry,
-                                             **tokens)
+        estimate = estimate + judge_estimate(
+            job.benchmark_judge, judged.judge_calls_per_question, registry,
+            prompt_tokens=job.estimate.prompt_tokens, answer_tokens=job.estimate.answer_tokens)
     return estimate
-
-
-def _calls(kind: ComponentType, samples: int, received: int,
-           unit_tests: bool) -> tuple[int, int]:
-    """(calls, answers shown in each prompt) of one component, as its technique plans them."""
-    if kind is T.GENERATOR:
-        return samples, 0
-    if kind is T.UNIT_TEST_GENERATOR:
-        return 1, 0
-    if kind is T.CRITIC:
-        return (1 if received else 0), received
-    if kind is T.RANKER:
-        return (1 if received >= 2 else 0), received
-    if kind is T.FUSER:
-        return (samples if received else 0), received
-    if kind is T.VERIFIER:
-        return received, 1
-    # unit_test_evaluator: one call per candidate, the candidate and the tests in the prompt
-    return (received if unit_tests else 0), 2
 
 
 #: (budget field, what it limits, how to read the figure), per question then in total.

@@ -244,6 +244,14 @@ class EvaluationSummary:
     judge_cost_usd: float = 0.0
     #: Answers whose verdicts could not be read: left out of the score, never a 0.
     unjudged_questions: int = 0
+    #: Questions the architecture gave no answer to (every reply empty or truncated), and
+    #: those whose prompt a provider refused (over its context window): scored as the
+    #: benchmark scores an empty reply, and counted here so that they are not mistaken for
+    #: wrong answers (models/tables.py, the statuses). ``first_refusal`` is one provider's
+    #: reason.
+    no_answer_questions: int = 0
+    refused_questions: int = 0
+    first_refusal: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -269,8 +277,11 @@ def summarize(database_url: str, evaluation_id: int) -> EvaluationSummary:
             "percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_s), "
             "percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_s), "
             "count(*) FILTER (WHERE status = 'failed'), "
-            "min(error) FILTER (WHERE error IS NOT NULL), "
-            "count(*) FILTER (WHERE judgment IS NOT NULL AND score IS NULL) "
+            "min(error) FILTER (WHERE status = 'failed' AND error IS NOT NULL), "
+            "count(*) FILTER (WHERE judgment IS NOT NULL AND score IS NULL), "
+            "count(*) FILTER (WHERE status = 'no_answer'), "
+            "count(*) FILTER (WHERE status = 'refused'), "
+            "min(error) FILTER (WHERE status = 'refused') "
             "FROM answers WHERE evaluation_id = :e"), {"e": evaluation_id}).one()
     return EvaluationSummary(
         score=None if answers[0] is None else round(float(answers[0]), 4),
@@ -283,4 +294,6 @@ def summarize(database_url: str, evaluation_id: int) -> EvaluationSummary:
         failed_questions=int(answers[4]), first_error=answers[5],
         judge_calls=int(calls[8]), judge_provider_calls=int(calls[9]),
         judge_cost_usd=round(float(calls[10]), 6), unjudged_questions=int(answers[6]),
+        no_answer_questions=int(answers[7]), refused_questions=int(answers[8]),
+        first_refusal=answers[9],
     )

@@ -16,18 +16,27 @@ failed for good with it (a user error). No worker answering is a
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from benchmarks.judged.base import JudgeCall
 from models.errors import ConfigError, ServiceUnavailable
+from models.settings import load_settings
 from worker.celery_app import LAYERS_QUEUE, app
 
 COMMAND = "itas_preflight"  # worker.preflight.COMMAND (not imported: no worker code here)
-#: Seconds a first ping waits for workers; a second, longer one follows when none answers
-#: (a worker just started, or a busy machine).
-PING_TIMEOUTS_S = (1.0, 4.0)
+PROBE_COMMAND = "itas_preflight_probe"  # worker.preflight.PROBE_COMMAND
+#: Seconds one ping waits for workers; pings repeat until one answers or the setting
+#: ``preflight_wait_s`` (ITAS_PREFLIGHT_WAIT_S, 30 s by default) has passed: a worker just
+#: started takes several seconds to connect (a busy machine, longer).
+PING_TIMEOUT_S = 2.0
 #: Seconds the workers have to check: above the model list's own timeout (10 s).
 CHECK_TIMEOUT_S = 20.0
+#: Seconds the probing worker has for its completions (sent at once): a reasoning model may
+#: think for a while before its "OK".
+PROBE_TIMEOUT_S = 90.0
 
 
 def llms_of_job(job: Any) -> list[str]:
@@ -44,8 +53,50 @@ def llms_of_architecture(architecture: Any) -> list[str]:
                               if getattr(c, "model", None)))
 
 
-def preflight(llms: Sequence[str]) -> None:
-    """Raise unless every worker of the layers queue can call every LLM of ``llms``."""
+def probes_of_architecture(architecture: Any, judge_llm: str | None = None
+                           ) -> list[dict[str, Any]]:
+    """One probe per distinct (LLM, temperature, max_tokens, reasoning_effort) of the
+    architecture's components, and its benchmark judge's when there is one."""
+    probes = [probe(c.model, c.temperature, c.max_tokens, getattr(c, "reasoning_effort", None))
+              for layer in architecture.layers for c in layer if getattr(c, "model", None)]
+    if judge_llm:
+        probes.append(judge_probe(judge_llm))
+    return _distinct(probes)
+
+
+def probes_of_job(job: Any) -> list[dict[str, Any]]:
+    """One probe per LLM of the job (:func:`llms_of_job`) with each temperature and
+    max_tokens of its search space (the benchmark judge with its own parameters)."""
+    judge = getattr(job, "benchmark_judge", None)
+    probes = [probe(name, t, m) for name in llms_of_job(job) if name != judge
+              for t in job.space.temperature for m in job.space.max_tokens]
+    if judge:
+        probes.append(judge_probe(judge))
+    return _distinct(probes)
+
+
+def probe(llm: str, temperature: float, max_tokens: int,
+          reasoning_effort: str | None = None) -> dict[str, Any]:
+    """A probe as the workers read it (plain JSON, through the broker)."""
+    return {"llm": llm, "temperature": float(temperature), "max_tokens": int(max_tokens),
+            "reasoning_effort": reasoning_effort}
+
+
+def judge_probe(llm: str) -> dict[str, Any]:
+    """A benchmark judge's probe: it is called with JudgeCall's parameters."""
+    return probe(llm, JudgeCall.temperature, JudgeCall.max_tokens)
+
+
+def _distinct(probes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return list({tuple(p.values()): p for p in probes}.values())
+
+
+def preflight(llms: Sequence[str], probes: Sequence[dict[str, Any]] = ()) -> None:
+    """Raise unless every worker of the layers queue can call every LLM of ``llms``, and
+    one of them got an answer to each of ``probes``: one real completion per distinct
+    (LLM, parameters), sent as the run will send its calls, so that a parameter the model
+    refuses, a refused key or an unknown model stop the run here, with the provider's
+    message, before anything is queued (see :func:`worker.preflight.probe_llms`)."""
     if not llms:
         return
     hosts = _ping()
@@ -53,19 +104,68 @@ def preflight(llms: Sequence[str]) -> None:
     line = problem_line(replies, list(llms))
     if line is not None:
         raise ConfigError(f"preflight: {line}; nothing was queued")
+    if probes:
+        line = _probe(_prober(replies), list(probes))
+        if line is not None:
+            raise ConfigError(f"preflight: {line}; nothing was queued")
+
+
+def _prober(replies: dict[str, dict[str, Any]]) -> str:
+    """The worker that sends the probes: one is enough (each probe is a paid call), and
+    any worker of the layers queue can (problem_line found none failing)."""
+    return sorted(h for h, r in replies.items()
+                  if LAYERS_QUEUE in r.get("queues", [LAYERS_QUEUE]))[0]
+
+
+def _probe(host: str, probes: list[dict[str, Any]]) -> str | None:
+    """The one line naming the first probe a provider refused (and how many more), or None.
+    A worker that cannot probe (an older itas, a broken registry) is named with its error."""
+    try:
+        answers = app.control.broadcast(PROBE_COMMAND, arguments={"probes": probes},
+                                        destination=[host], reply=True,
+                                        timeout=PROBE_TIMEOUT_S, limit=1)
+    except Exception as exc:
+        raise ServiceUnavailable(f"preflight: the broker does not answer "
+                                 f"({type(exc).__name__}: {_first_line(exc)})") from exc
+    reply = next((r for answer in answers or [] for h, r in answer.items() if h == host), None)
+    if reply is None:
+        raise ServiceUnavailable(f"preflight: worker {host} did not answer the probes within "
+                                 f"{PROBE_TIMEOUT_S:g}s; nothing was queued")
+    if "error" in reply and not reply.get("probes"):
+        return f"worker {host}: {reply['error']}"
+    refused = [p for p in reply.get("probes", []) if p.get("problem")]
+    if not refused:
+        return None
+    first = refused[0]
+    more = f" (and {len(refused) - 1} more probe{'s' if len(refused) > 2 else ''})" \
+        if len(refused) > 1 else ""
+    effort = f", reasoning_effort {first['reasoning_effort']}" \
+        if first.get("reasoning_effort") else ""
+    return (f"LLM {first['llm']} refused a probe call (temperature {first['temperature']:g}, "
+            f"max_tokens {first['max_tokens']}{effort}): {first['problem']}{more}")
 
 
 def _ping() -> list[str]:
+    """The workers that answer a ping, waiting up to ``preflight_wait_s`` for the first."""
+    wait_s = load_settings().preflight_wait_s
+    deadline = time.monotonic() + wait_s
+    said = False
     try:
-        for timeout in PING_TIMEOUTS_S:
-            answers = app.control.ping(timeout=timeout)
+        while True:
+            answers = app.control.ping(timeout=min(PING_TIMEOUT_S, wait_s))
             if answers:
                 return sorted(h for answer in answers for h in answer)
+            if time.monotonic() >= deadline:
+                break
+            if not said:  # on stderr: a --json caller's stdout stays one JSON object
+                print(f"preflight: no worker answered yet; waiting up to {wait_s:g} s for a "
+                      "worker (ITAS_PREFLIGHT_WAIT_S) ...", file=sys.stderr, flush=True)
+                said = True
     except Exception as exc:  # kombu and redis-py errors of an unreachable broker
         raise ServiceUnavailable(f"preflight: the broker does not answer "
                                  f"({type(exc).__name__}: {_first_line(exc)})") from exc
     raise ServiceUnavailable(
-        f"preflight: no worker answered within {sum(PING_TIMEOUTS_S):g}s through the broker; "
+        f"preflight: no worker answered within {wait_s:g}s through the broker; "
         "start one (`itas worker`) with the LLMs' key variables set; nothing was queued")
 
 

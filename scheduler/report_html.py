@@ -94,6 +94,10 @@ def _header(report: JobReport) -> str:
              f"{t.judge_provider_calls} paid · ${t.judge_cost_usd:.4f} · "
              f"{t.unjudged_answers} answer(s) with no readable verdict, left out of the scores"
              "</p>" if t.judge_calls else "")
+    unanswered = (f"<p>answers without the architecture's text, scored as an empty reply: "
+                  f"{t.no_answer_answers} no_answer · <b>{t.refused_answers} refused</b> by a "
+                  "provider (the prompt over the LLM's context window, say)</p>"
+                  if t.no_answer_answers or t.refused_answers else "")
     return (
         f"<h1>Search job {_e(s.name)} ({s.job_id})</h1>"
         f"<p>benchmark <b>{_e(s.benchmark)}</b> · state <b>{_e(s.state)}</b> · sampler "
@@ -101,7 +105,7 @@ def _header(report: JobReport) -> str:
         f"</p><p>trials: {s.trials_finished} finished{planned} ({_e(counts)})</p>"
         f"<p>LLM calls {t.llm_calls} · cache hits {t.cache_hits} · provider calls "
         f"{t.provider_calls} · tokens {t.tokens_in} in / {t.tokens_out} out · "
-        f"${t.cost_usd:.4f}</p>{judge}<p>LLMs: {_e(llms)}{simulated}</p>{error}"
+        f"${t.cost_usd:.4f}</p>{judge}{unanswered}<p>LLMs: {_e(llms)}{simulated}</p>{error}"
     )
 
 
@@ -178,8 +182,8 @@ def _evaluations(rows: list[EvaluationRow], empty: str) -> str:
 def plots(report: JobReport, study: optuna.Study | None
           ) -> list[tuple[str, go.Figure | None, str]]:
     """(title, figure or None, why not drawn) per plot, in the page's order. Drawn from the
-    study's evaluated trials only (:func:`scheduler.reports.evaluated_view`): an infeasible
-    trial's 0.0 is not a score."""
+    study's evaluated trials only (:func:`scheduler.reports.evaluated_view`): a trial pruner
+    wilcoxon stopped is drawn as pruned, not as a score."""
     study = None if study is None else evaluated_view(study)
     trials = [] if study is None else study.get_trials(deepcopy=False)
     completed = [t for t in trials if trial_outcome(t) == "completed"]

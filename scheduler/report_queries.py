@@ -77,13 +77,15 @@ def totals(database_url: str, job_id: int) -> Totals:
             "c.status <> 'error'), coalesce(sum(c.cost_usd) FILTER (WHERE c.role = 'judge'), 0) "
             "FROM llm_calls c JOIN evaluations e ON e.id = c.evaluation_id "
             "WHERE e.job_id = :j"), {"j": job_id}).one()
-        unjudged = session.execute(text(
-            "SELECT count(*) FROM answers a JOIN evaluations e ON e.id = a.evaluation_id "
-            "WHERE e.job_id = :j AND a.judgment IS NOT NULL AND a.score IS NULL"),
-            {"j": job_id}).scalar_one()
+        unjudged, no_answer, refused = session.execute(text(
+            "SELECT count(*) FILTER (WHERE a.judgment IS NOT NULL AND a.score IS NULL), "
+            "count(*) FILTER (WHERE a.status = 'no_answer'), "
+            "count(*) FILTER (WHERE a.status = 'refused') "
+            "FROM answers a JOIN evaluations e ON e.id = a.evaluation_id "
+            "WHERE e.job_id = :j"), {"j": job_id}).one()
     return Totals(int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]),
                   round(float(row[5]), 6), int(row[6]), int(row[7]), round(float(row[8]), 6),
-                  int(unjudged))
+                  int(unjudged), int(no_answer), int(refused))
 
 
 def evaluations(database_url: str, job_id: int, *, split: str) -> list[EvaluationRow]:

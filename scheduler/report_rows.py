@@ -30,6 +30,11 @@ class Totals:
     judge_cost_usd: float = 0.0
     #: Answers whose verdicts the judge gave could not be read: left out of every score.
     unjudged_answers: int = 0
+    #: Answers without the architecture's text (models/tables.py, the statuses): no candidate
+    #: came out (``no_answer``), or a provider refused the prompt (``refused``, e.g. over its
+    #: context window). Both are scored as an empty reply; counted so that they show.
+    no_answer_answers: int = 0
+    refused_answers: int = 0
 
 
 @dataclass(frozen=True)

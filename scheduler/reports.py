@@ -13,12 +13,13 @@ Pure data, no printing. Everything comes from the job's PostgreSQL:
 - ``llm_calls`` joined to those evaluations: the job's calls, cache hits, tokens and dollars.
 
 A trial's outcome is its Optuna state (RUNNING -> running, PRUNED -> pruned, FAIL -> failed,
-COMPLETE -> completed; WAITING, enqueued and not started, is not counted), except that a
-COMPLETE trial whose ``outcome`` attr is ``infeasible`` is infeasible: infeasible trials are
-told to Optuna as COMPLETE with score 0.0 so that the sampler learns to avoid them, and a
-COMPLETE trial whose ``outcome`` is ``pruned`` is pruned: under pruner wilcoxon a stopped trial
-is told as COMPLETE with its mean so far (scheduler.study.reports_per_question). The state
-wins over the attr otherwise, so a trial settled by a restarted scheduler reads right.
+COMPLETE -> completed; WAITING, enqueued and not started, is not counted), except that a FAIL
+trial whose ``outcome`` attr is ``infeasible`` is infeasible (told FAIL, with no value: it never
+ran; scheduler/trials.py says why), and a COMPLETE trial whose ``outcome`` is ``pruned`` is
+pruned: under pruner wilcoxon a stopped trial is told as COMPLETE with its mean so far
+(scheduler.study.reports_per_question). Studies of jobs run before infeasible trials were FAIL
+hold them as COMPLETE with 0.0 and the same attr; they read as infeasible too. The state wins
+over the attr otherwise, so a trial settled by a restarted scheduler reads right.
 
 The *best* architecture is the one with the highest final-ranking score when a final ranking
 exists; otherwise the completed trial with the highest search score, the lower estimated cost
@@ -175,9 +176,11 @@ def close_storages() -> None:
 
 
 def trial_outcome(trial: FrozenTrial) -> str:
+    attr = trial.user_attrs.get("outcome")
     if trial.state.name == "COMPLETE":
-        attr = trial.user_attrs.get("outcome")
         return attr if attr in ("infeasible", "pruned") else "completed"
+    if trial.state.name == "FAIL" and attr == "infeasible":
+        return "infeasible"
     return {"RUNNING": "running", "PRUNED": "pruned"}.get(trial.state.name, "failed")
 
 
@@ -185,14 +188,18 @@ def evaluated_view(study: optuna.Study) -> optuna.Study:
     """The study with only what was evaluated counted as a score, for Optuna's plots and
     importances: an in-memory copy, trial numbers kept.
 
-    The scheduler tells an infeasible trial to Optuna as score 0.0 (the sampler should learn
-    to avoid it) and a trial stopped by pruner wilcoxon as its mean so far; neither is a score
-    of an architecture on the search questions. Here the first is a failed trial (no value)
-    and the second a pruned one (its intermediate values kept)."""
+    The scheduler tells a trial stopped by pruner wilcoxon as its mean so far, as Optuna
+    advises for that pruner; it is not a score of the architecture on the search questions, so
+    here it is a pruned trial (its intermediate values kept). (Infeasible trials are FAIL in the
+    study itself; those of jobs run before that, COMPLETE with 0.0, become FAIL here.)"""
     import optuna
 
+    trials = study.get_trials(deepcopy=False)
+    if not any(t.state.name == "COMPLETE" and trial_outcome(t) in ("infeasible", "pruned")
+               for t in trials):
+        return study  # every value in the study is a score: nothing to rebuild
     view = optuna.create_study(directions=study.directions)
-    for trial in study.get_trials(deepcopy=False):
+    for trial in trials:
         outcome = trial_outcome(trial)
         if trial.state.name == "COMPLETE" and outcome in ("infeasible", "pruned"):
             trial = optuna.trial.create_trial(
@@ -221,7 +228,7 @@ def _trial_row(trial: FrozenTrial) -> TrialRow:
     attrs = trial.user_attrs
     outcome = trial_outcome(trial)
     score: float | None = None
-    if outcome == "infeasible":  # told 0.0 for the sampler's sake; it has no score
+    if outcome == "infeasible":  # it never ran (an old study holds 0.0 for it): no score
         pass
     elif trial.state.name == "COMPLETE" and trial.values:  # a wilcoxon-pruned one: its mean
         score = float(trial.values[0])

@@ -1,7 +1,7 @@
 """Step 2 of a search job: the Optuna search, trial by trial, rung by rung.
 
 Per trial: params -> architecture -> static cost estimate; over budget means *infeasible*, told
-to Optuna as score 0 without a single LLM call. Otherwise the architecture is evaluated on
+to Optuna as FAIL (no value) without a single LLM call. Otherwise the architecture is evaluated on
 growing subsets of the search questions (the rungs); after each rung its score so far is
 reported with step = questions answered, and the pruner may stop the trial before the next
 rung is queued. Several trials are in flight at once (``parallel_trials``).
@@ -56,7 +56,7 @@ def search(ctx: SearchContext, ranked: list[str], say: Callable[[str], None]) ->
         if jobs.job_status(ctx.database_url, ctx.job_id) == "cancelled":
             for run in inflight.values():  # stop queuing; what runs is settled as failed
                 run.trial.set_user_attr("failure", "job cancelled")
-                _settle(ctx, run, "failed", 0.0)
+                _settle(ctx, run, "failed")
             say("cancelled")
             return
         for number, run in list(inflight.items()):
@@ -119,7 +119,15 @@ def _start_trial(ctx: SearchContext, trial: optuna.trial.Trial, ranked: list[str
     if reason:
         trial.set_user_attr("outcome", "infeasible")
         trial.set_user_attr("infeasible_reason", reason)
-        ctx.study.tell(trial, _values(ctx, 0.0, arch), skip_if_finished=True)
+        # FAIL, not a value under a constraints_func: a constrained trial still needs a value,
+        # and optuna-dashboard, Optuna's plots and anything else reading the study would show
+        # that value as the score of an architecture that never ran. A FAIL has none; it is
+        # out of best_trials and the Pareto front; GridSampler counts its point as visited
+        # (any finished state), so a grid still covers each point once; it counts towards
+        # ``trials`` like every finished trial (see _finished). The price: TPE and NSGA-II
+        # ignore FAIL trials, so they do not learn to avoid the region; a proposal there
+        # costs a trial slot and no LLM call.
+        ctx.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
         say(f"trial {trial.number}: infeasible ({reason})")
         return None
     evaluation_id = queue(ctx, arch, purpose="trial", questions=ctx.rung_questions(0),
@@ -135,7 +143,7 @@ def _fail_and_ask_again(ctx: SearchContext, run: Inflight, failure: str,
     answered calls are then cache hits. The FAIL does not count towards ``trials``."""
     run.trial.set_user_attr("failure", failure[:1000])
     run.trial.set_user_attr("asked_again", True)
-    _settle(ctx, run, "failed", 0.0)
+    _settle(ctx, run, "failed")
     ctx.study.enqueue_trial(run.trial.params, user_attrs={"retry_of": run.trial.number},
                             skip_if_exists=False)
     say(f"trial {run.trial.number}: could not be evaluated ({failure}); asked again")
@@ -219,8 +227,11 @@ def _job_spent(ctx: SearchContext) -> Any:
     return committed
 
 
-def _settle(ctx: SearchContext, run: Inflight, outcome: str, score: float) -> None:
-    """Record a trial's figures and tell Optuna once (a repeat is skipped)."""
+def _settle(ctx: SearchContext, run: Inflight, outcome: str,
+            score: float | None = None) -> None:
+    """Record a trial's figures and tell Optuna once (a repeat is skipped). ``score`` is
+    told only for a completed trial (and a wilcoxon-pruned one); a failed trial is FAIL, with
+    no value, whatever it answered."""
     from scheduler.study import reports_per_question
 
     with session_scope(ctx.database_url) as session:
@@ -245,14 +256,14 @@ def _settle(ctx: SearchContext, run: Inflight, outcome: str, score: float) -> No
     run.trial.set_user_attr("questions", ctx.rung_sizes()[run.rung])
     run.trial.set_user_attr("cost_per_question_usd", float(_estimate(ctx, arch).usd))
     run.trial.set_user_attr("outcome", outcome)
-    if outcome == "completed":
+    if outcome == "completed" and score is not None:
         ctx.study.tell(run.trial, _values(ctx, score, arch), skip_if_finished=True)
-    elif outcome == "pruned" and reports_per_question(ctx.job.pruner):
+    elif outcome == "pruned" and score is not None and reports_per_question(ctx.job.pruner):
         # Its mean so far as a value (see reports_per_question); the outcome attr says pruned.
         ctx.study.tell(run.trial, _values(ctx, score, arch), skip_if_finished=True)
     elif outcome == "pruned":
         ctx.study.tell(run.trial, state=TrialState.PRUNED, skip_if_finished=True)
-    else:
+    else:  # failed (a completed trial always has its score): no value, see _start_trial
         ctx.study.tell(run.trial, state=TrialState.FAIL, skip_if_finished=True)
 
 

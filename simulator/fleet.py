@@ -46,7 +46,7 @@ _TOP_FIELDS = {
 }
 _LLM_FIELDS = {
     "description", "kind", "ability", "discrimination", "judge", "replay", "latency", "price",
-    "server_concurrency",
+    "server_concurrency", "context_window", "max_output_tokens", "reasoning",
 }
 _ANSWER_KEY_FIELDS = {"synth_math", "gsm8k_dir", "datasets_dir", "mixeval_hard_dir",
                       "mt_bench_dir", "math_style"}
@@ -88,6 +88,12 @@ class LLMSpec:
     description: str = ""
     kind: str = "chat"
     server_concurrency: int | None = None
+    #: The most prompt tokens it reads (None: no limit); a longer prompt is a 400.
+    context_window: int | None = None
+    #: The largest max_tokens it takes (None: any); a larger one is a 400.
+    max_output_tokens: int | None = None
+    #: A reasoning model: refuses max_tokens and a temperature but 1 (simulator/reasoning.py).
+    reasoning: bool = False
 
 
 @dataclass(frozen=True)
@@ -226,6 +232,15 @@ def _llm(name: str, raw: Any, where: str) -> LLMSpec:
         raise FleetError(
             f"{where}.server_concurrency: expected a positive integer, got {concurrency!r}"
         )
+    window, most = raw.get("context_window"), raw.get("max_output_tokens")
+    for field_name, value in (("context_window", window), ("max_output_tokens", most)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise FleetError(f"{where}.{field_name}: expected a positive integer, got {value!r}")
+    reasoning = raw.get("reasoning", False)
+    if not isinstance(reasoning, bool) or (reasoning and kind != "chat"):
+        raise FleetError(f"{where}.reasoning: expected true or false (true on a chat LLM "
+                         f"only), got {reasoning!r}")
     replay = raw.get("replay")
     if replay is not None and replay not in RECORDED_SYSTEMS:
         raise FleetError(f"{where}.replay: expected one of {RECORDED_SYSTEMS}, got {replay!r}")
@@ -247,6 +262,9 @@ def _llm(name: str, raw: Any, where: str) -> LLMSpec:
         description=str(raw.get("description", "")),
         kind=kind,
         server_concurrency=concurrency,
+        context_window=window,
+        max_output_tokens=most,
+        reasoning=reasoning,
     )
 
 

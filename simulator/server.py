@@ -1,6 +1,7 @@
 """The simulator's HTTP server: OpenAI- and Anthropic-compatible endpoints over the fleet.
 
-Routes: ``POST /v1/chat/completions`` (OpenAI), ``POST /v1/messages`` (Anthropic),
+Routes: ``POST /v1/chat/completions`` (OpenAI; also under ``/v1beta/openai``, Gemini's
+OpenAI-compatible path), ``POST /v1/messages`` (Anthropic),
 ``POST /v1/rerank`` and ``/rerank`` (a reward model's scores, simulator/rerank.py),
 ``GET /v1/models`` (OpenAI list, or Anthropic's when the request has ``anthropic-version``),
 ``GET /health`` (no auth; readiness, the bench's baseline, the number of requests in flight now
@@ -8,6 +9,8 @@ and at the peak since start, how many prompts held no question the simulator kno
 many judged answers the simulator did not write).
 
 A request goes through, in order: API key (401) -> body validation (400, unknown LLM 404) ->
+the LLM's context window and output limit (400, :func:`check_context_window`,
+:func:`check_max_output_tokens`) ->
 rate limits of the key (429 + retry-after) -> fault draw (see simulator/faults.py) -> simulated
 latency -> the reply (simulator/roles.py). Test headers:
 
@@ -43,7 +46,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from simulator import rerank, roles
+from simulator import reasoning, rerank, roles
 from simulator.answer_keys import KeyStore
 from simulator.faults import pick_fault
 from simulator.fleet import Fleet, FleetError, LLMSpec, parse_fault_rates
@@ -53,16 +56,19 @@ from simulator.skill import Sampler, draw
 from simulator.text import content_text, normalize_question
 from simulator.wire import ANTHROPIC, OPENAI, Choice, Dialect, count_tokens, token_logprobs
 
-__all__ = ["Simulator", "build_app"]
+__all__ = ["GEMINI_OPENAI_PATH", "Simulator", "build_app"]
 
 log = logging.getLogger("simulator")
 _DEFAULT_MAX_TOKENS = 256  # what a request without max_tokens reserves against tokens/min
+#: Gemini's OpenAI-compatible base path (generativelanguage.googleapis.com/v1beta/openai).
+GEMINI_OPENAI_PATH = "/v1beta/openai"
 
 
 class _BadRequest(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+    def __init__(self, status: int, message: str, code: str | None = None,
+                 param: str | None = None) -> None:
         super().__init__(message)
-        self.status, self.message, self.code = status, message, code
+        self.status, self.message, self.code, self.param = status, message, code, param
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,8 @@ class _Call:
     temperature: float
     #: OpenAI's ``logprobs: true``: the number of ``top_logprobs`` asked (0..20); None: not asked.
     logprobs: int | None = None
+    #: A reasoning model's ``reasoning_effort`` (None: its default); see simulator/reasoning.py.
+    reasoning_effort: str | None = None
 
     @property
     def prompt_tokens(self) -> int:
@@ -92,6 +100,40 @@ class _Work:
     llm: LLMSpec
     reserve: int
     answer: Callable[[bool], tuple[dict[str, Any], int]]
+
+
+def check_context_window(llm: LLMSpec, prompt_tokens: int, dialect: Dialect) -> None:
+    """Refuse a prompt longer than the LLM's context window, as the providers do: OpenAI's
+    400 ``context_length_exceeded`` (param ``messages``), Anthropic's 400 "prompt is too long".
+
+    Only the *messages* count. ``max_tokens`` is not added to them, although OpenAI's own
+    check does: Archon's configs ask max_tokens 200000, which a real provider caps at what is
+    left of the window, and they must run on the simulator.
+    """
+    window = llm.context_window
+    if window is None or prompt_tokens <= window:
+        return
+    if dialect is ANTHROPIC:
+        raise _BadRequest(400, f"prompt is too long: {prompt_tokens} tokens > {window} maximum")
+    raise _BadRequest(
+        400, f"This model's maximum context length is {window} tokens. However, your messages "
+        f"resulted in {prompt_tokens} tokens. Please reduce the length of the messages.",
+        "context_length_exceeded", "messages")
+
+
+def check_max_output_tokens(llm: LLMSpec, max_tokens: int | None, dialect: Dialect) -> None:
+    """Refuse a max_tokens above the LLM's ``max_output_tokens`` (unset: any is taken), with
+    OpenAI's 400 ``invalid_value`` on param ``max_tokens`` (Anthropic's wording on its route).
+    Every call asking that much is refused alike: a refused parameter, not a question."""
+    limit = llm.max_output_tokens
+    if limit is None or max_tokens is None or max_tokens <= limit:
+        return
+    if dialect is ANTHROPIC:
+        raise _BadRequest(400, f"max_tokens: {max_tokens} > {limit}, which is the maximum "
+                          f"allowed number of output tokens for {llm.name}")
+    raise _BadRequest(
+        400, f"max_tokens is too large: {max_tokens}. This model supports at most {limit} "
+        f"completion tokens, whereas you provided {max_tokens}.", "invalid_value", "max_tokens")
 
 
 def _finite(text: str) -> bool:
@@ -207,6 +249,7 @@ class Simulator:
             n = 1
             seed = body.get("seed", request.headers.get("x-sim-seed"))
         else:
+            self._reasoning_refusal(body, llm)
             max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
             n = body.get("n") or 1
             seed = body.get("seed")
@@ -230,7 +273,15 @@ class Simulator:
         temperature = body.get("temperature", 1.0)
         if not isinstance(temperature, int | float) or not 0 <= temperature <= 2:
             raise _BadRequest(400, "temperature: expected a number between 0 and 2")
-        return _Call(llm, messages, max_tokens, n, self._seed(seed), float(temperature), logprobs)
+        return _Call(llm, messages, max_tokens, n, self._seed(seed), float(temperature), logprobs,
+                     body.get("reasoning_effort") if dialect is OPENAI else None)
+
+    @staticmethod
+    def _reasoning_refusal(body: dict[str, Any], llm: LLMSpec) -> None:
+        """OpenAI's 400 for what a reasoning model (or a model that is not one) refuses."""
+        refused = reasoning.refusal(body, llm.reasoning)
+        if refused is not None:
+            raise _BadRequest(400, refused.message, refused.code, refused.param)
 
     # -- answering -------------------------------------------------------------------------
 
@@ -272,6 +323,8 @@ class Simulator:
     def _chat_work(self, body: Any, request: Request, dialect: Dialect) -> _Work:
         call = self._parse(body, request, dialect)
         prompt_tokens = call.prompt_tokens
+        check_context_window(call.llm, prompt_tokens, dialect)
+        check_max_output_tokens(call.llm, call.max_tokens, dialect)
 
         def answer(empty: bool) -> tuple[dict[str, Any], int]:
             choices = self.choices(call)
@@ -280,7 +333,11 @@ class Simulator:
                     c.text, c.tokens, c.truncated = "", 0, False
                 c.logprobs = [] if c.logprobs is not None else None
             body = dialect.completion(call.llm.name, choices, prompt_tokens)
-            return body, max(c.tokens for c in choices)
+            thought = 0
+            if call.llm.reasoning and dialect is OPENAI:
+                thought = reasoning.reasoning_tokens(call.reasoning_effort, len(choices))
+                reasoning.add_reasoning_usage(body, thought)
+            return body, max(c.tokens for c in choices) + thought // len(choices)
 
         reserve = prompt_tokens + (call.max_tokens or _DEFAULT_MAX_TOKENS) * call.n
         return _Work(call.llm, reserve, answer)
@@ -341,7 +398,7 @@ class Simulator:
                     raise _BadRequest(400, f"{name}: expected a number, got {value!r}")
         except _BadRequest as exc:
             return Response(
-                dialect.error(exc.status, exc.message, exc.code),
+                dialect.error(exc.status, exc.message, exc.code, exc.param),
                 exc.status,
                 media_type="application/json",
             )
@@ -457,6 +514,10 @@ def build_app(simulator: Simulator) -> Starlette:
             Route("/v1/rerank", rerank_route, methods=["POST"]),
             Route("/rerank", rerank_route, methods=["POST"]),
             Route("/v1/models", simulator.models, methods=["GET"]),
+            # The same OpenAI routes where Gemini serves its OpenAI-compatible API: a client
+            # whose base URL carries another path than /v1 can be tried against it.
+            Route(f"{GEMINI_OPENAI_PATH}/chat/completions", chat, methods=["POST"]),
+            Route(f"{GEMINI_OPENAI_PATH}/models", simulator.models, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
         ]
     )

@@ -92,12 +92,13 @@ class Dialect:
         504: "timeout",
     }
 
-    def error(self, status: int, message: str, code: str | None = None) -> bytes:
+    def error(self, status: int, message: str, code: str | None = None,
+              param: str | None = None) -> bytes:
         body = {
             "error": {
                 "message": message,
                 "type": self.error_types.get(status, "error"),
-                "param": None,
+                "param": param,
                 "code": code,
             }
         }
@@ -167,7 +168,9 @@ class AnthropicDialect(Dialect):
         504: "api_error",
     }
 
-    def error(self, status: int, message: str, code: str | None = None) -> bytes:
+    def error(self, status: int, message: str, code: str | None = None,
+              param: str | None = None) -> bytes:
+        # Anthropic's error body has neither a code nor a param: both are dropped.
         body = {
             "type": "error",
             "error": {"type": self.error_types.get(status, "api_error"), "message": message},

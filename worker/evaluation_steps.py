@@ -167,18 +167,23 @@ def finish_question(database_url: str, evaluation: Evaluation, question: Questio
     (or, for a judged benchmark, take ``judged``: its judge's verdicts, worker/judging.py),
     write its answer once, and finish the evaluation when it was the last question to finish.
 
-    A question whose architecture handed on no candidate (every reply empty or truncated) got
-    no answer from it: that is the architecture's own outcome, scored as the benchmark scores
-    an empty reply and marked ``no_answer``, so that it can be told apart from a wrong one.
+    A question whose architecture handed on no candidate got no answer from it: that is the
+    architecture's own outcome, scored as the benchmark's rule scores an empty reply (0 for
+    the deterministic benchmarks; a judged one is not judged), and marked so that it is told
+    apart from a wrong answer: ``refused`` with the provider's reason in ``error`` when a
+    provider refused its prompt (over the context window) on the way, else ``no_answer``
+    (every reply empty or truncated). The statuses are listed in models/tables.py.
     ``last_step`` may be below the question's last step when an earlier turn gave no answer;
     ``states`` holds the question's step outputs, by step (:func:`step_inputs`, with the
     output just saved)."""
     assert evaluation.id is not None
     states_in_order = [states.get(i) for i in range(last_step + 1)]
     text_out = None
+    refusal = None
     last = next((s for s in reversed(states_in_order) if s is not None), None)
     if last is not None:
-        text_out = final_text(LayerState.from_json(last))
+        last_state = LayerState.from_json(last)
+        text_out, refusal = final_text(last_state), last_state.refusal
     if evaluation.purpose == "ask":  # `itas ask`: a question of the user's, no answer key
         scored = Scored(None, None, "asked with itas ask: not scored")
     elif judged is not None:
@@ -196,13 +201,22 @@ def finish_question(database_url: str, evaluation: Evaluation, question: Questio
                 "evaluation_id": evaluation.id, "question_id": question.question_id,
                 "final_answer": scored.extracted, "final_text": text_out,
                 "score": scored.score, "score_note": scored.note,
-                "status": "ok" if text_out is not None else "no_answer",
+                "status": answer_status(text_out, refusal),
+                # A refused question's reason is the provider's message (models/tables.py).
+                "error": refusal[:2000] if text_out is None and refusal else None,
                 "cost_usd": float(cost), "latency_s": elapsed,
                 "judgment": judged.judgment() if judged is not None else None})
         # Its own transaction, after the answer's commit: two workers finishing the last two
         # questions at once must each see the other's answer, or neither ends the evaluation.
         with conn.begin():
             _finish_evaluation_if_complete(conn, evaluation.id)
+
+
+def answer_status(text_out: str | None, refusal: str | None) -> str:
+    """Where a scored answer's text came from (the statuses of models/tables.py)."""
+    if text_out is not None:
+        return "ok"
+    return "refused" if refusal else "no_answer"
 
 
 def fail_question(database_url: str, evaluation_id: int, question_id: str,

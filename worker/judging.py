@@ -105,7 +105,7 @@ def _settle(benchmark: JudgedBenchmark, definition: Mapping[str, Any], judge_llm
         result = call(judge_spec(judge_llm, current))
         if result.text is None:
             raise JudgeRefused(f"the judge {judge_llm} refused judge call {judge_call.key!r} "
-                               f"({result.error_class})")
+                               f"({result.refusal or result.error_class})")
         reply = JudgeReply(result.text, tuple(result.top_logprobs))
         if result.finish_reason == "length" and current.max_tokens > 1:
             # A reply cut at max_tokens is not read (AlpacaEval asks for one token on purpose).

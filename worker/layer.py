@@ -15,6 +15,8 @@ not read). How the contributions of a layer's components combine into the state 
 - unit tests: the concatenation, in component order, of what the layer's unit-test generators
   wrote; the input's when the layer has none.
 - parse failures and failed calls: summed over the layer, and kept cumulative across layers.
+- a refusal of the question's prompt by a provider (over the context window): the first
+  reason is kept, across layers, so that a question left without an answer is ``refused``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from worker.techniques.base import (
     LayerState,
     ReplyError,
     Technique,
+    planned,
 )
 from worker.techniques.conversation import Conversation
 
@@ -95,6 +98,13 @@ def run_layer_calls(
         conversation = conversation.with_unit_tests(state.unit_tests)
     techniques = [(c, technique_for(c, is_reward_model)) for c in components]
     plans = [(c, t, t.plan(c, conversation, state)) for c, t in techniques]
+    for component, _, specs in plans:
+        # The cost estimate counts calls by the same rule: a plan that strays from it would
+        # let a trial spend past the budget it was admitted under.
+        expected = planned(component, state).calls
+        if len(specs) != expected:
+            raise RuntimeError(f"{component.type} planned {len(specs)} calls, the call plan "
+                               f"(models/call_plan.py) says {expected}")
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
 
     def within_time(pending: list[Future[Any]]) -> None:
@@ -126,7 +136,9 @@ def run_layer_calls(
     any_producer = False
     passthroughs: list[list[Candidate]] = []
     unit_tests: list[str] | None = None
-    new = LayerState(parse_failures=state.parse_failures, failed_calls=state.failed_calls)
+    new = LayerState(parse_failures=state.parse_failures, failed_calls=state.failed_calls,
+                     refusal=state.refusal or next(
+                         (r.refusal for group in results for r in group if r.refusal), None))
     for (component, technique, _), group in zip(plans, results, strict=True):
         contribution = technique.combine(component, conversation, state, group)
         if contribution.candidates is not None:

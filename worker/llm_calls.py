@@ -9,9 +9,11 @@ request where the endpoint takes ``n``; the calls that follow are then cache hit
 Every use is recorded in ``llm_calls`` (a cache hit too, with ``cache_hit``), once per
 (request, evaluation, question, layer): a redelivered task re-recording changes nothing. A fatal
 endpoint error (bad request, invalid response) is recorded and becomes a failed call the
-technique's rule handles; a SetupError (refused key, unknown model) is recorded and raised, and
-the layer task stops the evaluation (models/evaluation_stops.py); a retryable one that outlived the
-client's retries propagates, and the task retries the layer later (Celery's retry with backoff).
+technique's rule handles (a refusal of the question's prompt keeps the provider's reason, so
+that a question left without an answer is recorded ``refused``); a SetupError (refused key,
+unknown model, a refused parameter) is recorded and raised, and the layer task stops the
+evaluation (models/evaluation_stops.py); a retryable one that outlived the client's retries
+propagates, and the task retries the layer later (Celery's retry with backoff).
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
 from models.db import one_statement, session_scope
-from models.errors import FatalEndpointError, SetupError
+from models.errors import FatalEndpointError, QuestionRefused, SetupError
 from models.tables import LLMCall
 from worker.cache import CachedResponse, ResponseCache, request_hash
+from worker.sending import reasoning_effort
 from worker.techniques.base import CallResult, CallSpec
 
 #: Added to the endpoint's timeout for the single-flight lease: time to record the answer.
@@ -71,7 +74,9 @@ class LLMCaller:
                 if isinstance(exc, SetupError):
                     raise  # every call would fail alike: the task stops the evaluation
                 return CallResult(spec, None, error_class=type(exc).__name__,
-                                  request_hash=digest)
+                                  request_hash=digest,
+                                  refusal=exc.reason if isinstance(exc, QuestionRefused)
+                                  else None)
             # Durable first: once PostgreSQL has it, no flush of Redis makes us pay again.
             try:
                 self._record(digest, endpoint.name, llm, spec, response, cache_hit=False)
@@ -113,7 +118,7 @@ class LLMCaller:
         for spec in specs:
             if spec.attempt == 0 and not spec.documents:
                 key = (spec.llm, spec.model_type, spec.messages, spec.temperature,
-                       spec.max_tokens, spec.role, spec.top_logprobs)
+                       spec.max_tokens, spec.role, spec.top_logprobs, spec.reasoning_effort)
                 groups.setdefault(key, []).append(spec)
         samples = getattr(self._send, "samples", None)
         for group in groups.values():
@@ -142,7 +147,7 @@ class LLMCaller:
             temperature=spec.temperature, max_tokens=spec.max_tokens,
             sample_index=spec.sample_index,
             # A repeated attempt is another request; attempt 0 keeps the key it always had.
-            extra=_extra(spec),
+            extra=_extra(spec, reasoning_effort(llm, spec)),
         )
 
     def _record(self, digest: str, endpoint: str, llm: Any, spec: CallSpec,
@@ -198,11 +203,12 @@ def _result(spec: CallSpec, response: CachedResponse, digest: str) -> CallResult
                       top_logprobs=response.top_logprobs)
 
 
-def _extra(spec: CallSpec) -> dict[str, object] | None:
+def _extra(spec: CallSpec, effort: str | None) -> dict[str, object] | None:
     """What decides the answer beyond the chat fields: the attempt (a repeated ask is another
-    request), a reward model's documents, and how many first-token log-probabilities were
-    asked for (an answer without them cannot serve a call that wants them). None for a first
-    chat ask without log-probabilities, so that its cache key is the one it always had."""
+    request), a reward model's documents, how many first-token log-probabilities were
+    asked for (an answer without them cannot serve a call that wants them), and a reasoning
+    model's effort (the one sent: the component's or the registry's). None for a first
+    chat ask without any of them, so that its cache key is the one it always had."""
     extra: dict[str, object] = {}
     if spec.attempt:
         extra["attempt"] = spec.attempt
@@ -210,6 +216,8 @@ def _extra(spec: CallSpec) -> dict[str, object] | None:
         extra["documents"] = list(spec.documents)
     if spec.top_logprobs > 0:
         extra["top_logprobs"] = spec.top_logprobs
+    if effort is not None:
+        extra["reasoning_effort"] = effort
     return extra or None
 
 

@@ -14,8 +14,11 @@ checks, for each LLM:
    the variable whose key was refused) and lists the LLM's wire model.
 
 The model list is not a completion: nothing is paid, nothing enters the rate limiter. An
-endpoint without a model list (404) leaves the model unchecked (``unchecked`` in the reply);
-then a 404 on the first real call stops the run (:class:`~models.errors.ModelNotFound`).
+endpoint without a model list (404) leaves the model unchecked (``unchecked`` in the reply).
+When every worker passed, one of them sends the *probes* (:func:`itas_preflight_probe`,
+:func:`probe_llms`): one tiny real completion per distinct (LLM, parameters) of the run, so that
+a parameter the model refuses, a key or a model is found before anything is queued. What the
+preflight cannot see coming (a key revoked later) stops the run at its first call.
 
 The reply is plain JSON; :mod:`scheduler.preflight` reads it and prints the one line.
 """
@@ -130,3 +133,77 @@ def itas_preflight(state: Any, llms: list[str] | None = None) -> dict[str, Any]:
     queues = getattr(getattr(consumer, "task_consumer", None), "queues", None) or []
     reply["queues"] = sorted(q.name for q in queues)
     return reply
+
+
+#: Name of the control command that sends the probes (the CLI sends it by name).
+PROBE_COMMAND = "itas_preflight_probe"
+#: What a probe asks: the shortest reply a model gives, so a probe costs a few tokens.
+PROBE_PROMPT = "Reply with the single word OK."
+
+
+def probe_llms(probes: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One real completion per probe, sent as the run will send its calls: the probe's
+    ``temperature``, ``max_tokens`` and ``reasoning_effort`` (in the reasoning form where the
+    registry marks the LLM, or where the provider's 400 teaches it), with the first key set.
+
+    ``{"version", "probes": [{"llm", "temperature", "max_tokens", "reasoning_effort",
+    "problem", "unchecked"}]}``; ``problem`` is the provider's refusal (a parameter, the key,
+    the model), None when the LLM answered. A reward model (rerank endpoint) is not probed,
+    and an answer that proves nothing either way (a 429, a timeout, a 5xx, a refusal of the
+    prompt itself) leaves the probe ``unchecked``: the run's own calls retry those.
+
+    The probes go straight to the endpoint, not through the rate limiter: one request per
+    distinct (LLM, parameters) of a job is far below any limit, and a preflight must not
+    wait behind a busy limiter. They are not recorded in ``llm_calls`` (no evaluation owns
+    them) and not cached: what is checked is that the provider accepts the call today.
+    """
+    settings = load_settings()
+    registry = load_registry(settings.endpoints_file, simulator_url=settings.simulator_url)
+    with ThreadPoolExecutor(max(1, min(16, len(probes)))) as pool:
+        results = list(pool.map(lambda p: _probe(registry, p), probes))
+    return {"version": REPLY_VERSION, "probes": results}
+
+
+def _probe(registry: Any, probe: dict[str, Any]) -> dict[str, Any]:
+    from models.errors import BadRequest, QuestionRefused, RetryableEndpointError, SetupError
+    from worker.clients.base import ChatRequest
+    from worker.clients.transport import send_chat
+
+    result: dict[str, Any] = {**probe, "problem": None, "unchecked": None}
+    llm = registry.llms.get(probe["llm"])
+    if llm is None:  # check_llms has named it already
+        result["unchecked"] = "not in the worker's endpoints registry"
+        return result
+    endpoint = registry.endpoints[llm.endpoint]
+    if endpoint.kind == "rerank":
+        result["unchecked"] = "a reward model: no completion to probe"
+        return result
+    keys = endpoint.keys_set(os.environ)
+    key_env = next((k for k, v in keys.items() if v), None)
+    request = ChatRequest(
+        llm=llm.wire_model, messages=[{"role": "user", "content": PROBE_PROMPT}],
+        temperature=float(probe["temperature"]), max_tokens=int(probe["max_tokens"]),
+        reasoning=llm.reasoning,
+        reasoning_effort=probe.get("reasoning_effort") or llm.reasoning_effort)
+    try:
+        send_chat(endpoint, request, key_env=key_env, keys_env=os.environ)
+    except (SetupError, BadRequest) as exc:
+        if isinstance(exc, QuestionRefused):
+            result["unchecked"] = f"the provider refused the probe's prompt: {exc}"
+        else:
+            result["problem"] = str(exc)
+    except RetryableEndpointError as exc:  # 429, timeout, 5xx: says nothing of the setup
+        result["unchecked"] = str(exc)
+    except ItasError as exc:
+        result["problem"] = str(exc)
+    return result
+
+
+@control_command(args=[("probes", list)], signature="<probes>")
+def itas_preflight_probe(state: Any, probes: list[dict[str, Any]] | None = None
+                         ) -> dict[str, Any]:
+    """Celery control command: :func:`probe_llms` on this worker."""
+    try:
+        return probe_llms(list(probes or []))
+    except ItasError as exc:
+        return {"version": REPLY_VERSION, "error": str(exc).splitlines()[0], "probes": []}

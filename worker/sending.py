@@ -11,6 +11,9 @@ not each choice's: each sample gets an equal share of the prompt's tokens (the p
 once) and a share of the completion tokens in proportion to its text, so that the shares add
 up to what was paid. A request that asks for the first token's log-probabilities carries each
 choice's own into its sample's response.
+
+A reasoning model (``reasoning`` in the registry) is asked in its form, with the component's
+``reasoning_effort``, else the registry's default for it (:func:`reasoning_effort`).
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ class Sender:
         return ChatRequest(llm=llm.wire_model, messages=spec.message_dicts(),
                            temperature=spec.temperature, max_tokens=spec.max_tokens,
                            seed=spec.seed, documents=spec.documents, n=n,
-                           top_logprobs=spec.top_logprobs)
+                           top_logprobs=spec.top_logprobs, reasoning=llm.reasoning,
+                           reasoning_effort=reasoning_effort(llm, spec))
 
     def __call__(self, endpoint: Any, llm: Any, spec: CallSpec) -> CachedResponse:
         response = call_llm(endpoint, self._request(llm, spec), limiter=self._limiter)
@@ -69,6 +73,11 @@ class Sender:
                                finish_reason=f, top_logprobs=lp)
                 for t, p, c, f, lp in zip(texts, prompt, completion, finishes, tops,
                                           strict=True)]
+
+
+def reasoning_effort(llm: Any, spec: CallSpec) -> str | None:
+    """The effort a call is sent with: the component's, else the registry's for the LLM."""
+    return spec.reasoning_effort or llm.reasoning_effort
 
 
 def _shares(total: int, weights: list[int]) -> list[int]:

@@ -165,6 +165,10 @@ def _status_view(s: JobStatus) -> RenderableType:
                           f"{t.judge_provider_calls} paid, ${t.judge_cost_usd:.4f}; "
                           f"{t.unjudged_answers} answer(s) with no readable verdict (left "
                           "out of the scores)"))
+    if t.no_answer_answers or t.refused_answers:
+        lines.append(Text(f"answers scored as an empty reply: {t.no_answer_answers} "
+                          f"no_answer, {t.refused_answers} refused by a provider (the prompt "
+                          "over the LLM's context window, say)", style="yellow"))
     if s.error:
         lines.append(Text(f"error: {s.error}", style="red"))
     return Group(*lines)

@@ -28,13 +28,13 @@ def score_with_judge(name: str, predictions: Path, *, data: Path | None,
     from scheduler.evaluations import failure_of, summarize, wait_for
     from scheduler.judge_answers import queue_answers
     from scheduler.judges import benchmark_judge, judged_summary
-    from scheduler.preflight import preflight
+    from scheduler.preflight import judge_probe, preflight
 
     items = load_questions(name, data=data, split="all", options=options)
     the_judge = benchmark_judge(name, judge, data=data, options=options)
     assert the_judge is not None  # benchmark_judge refuses a judged benchmark without one
     answers = read_answers(predictions, items)
-    preflight([the_judge.llm])
+    preflight([the_judge.llm], [judge_probe(the_judge.llm)])
     database_url = resolve_service_urls(load_settings()).database_url
     evaluation_id, judged_items = queue_answers(
         database_url, path=predictions, benchmark=name, items=items, answers=answers,

@@ -33,7 +33,7 @@ def checked_architecture(path: Path, judge: BenchmarkJudge | None = None
     """Validate structure and LLMs before anything is queued; returns (json, hash, warnings)."""
     from models.architecture import architecture_hash, check_llms, load_architecture
     from models.endpoints import load_registry
-    from scheduler.preflight import llms_of_architecture, preflight
+    from scheduler.preflight import llms_of_architecture, preflight, probes_of_architecture
 
     settings = load_settings()
     architecture, warnings = load_architecture(path)
@@ -42,8 +42,10 @@ def checked_architecture(path: Path, judge: BenchmarkJudge | None = None
     if errors:
         raise InvalidArchitecture(f"{path}: " + "; ".join(errors))
     # Before anything is stored or queued; the benchmark's judge is an LLM the workers call too.
+    judge_llm = judge.llm if judge else None
     preflight(list(dict.fromkeys([*llms_of_architecture(architecture),
-                                  *([judge.llm] if judge else [])])))
+                                  *([judge_llm] if judge_llm else [])])),
+              probes_of_architecture(architecture, judge_llm))
     return architecture.model_dump(mode="json"), architecture_hash(architecture), warnings
 
 

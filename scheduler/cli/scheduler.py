@@ -65,9 +65,9 @@ def submit(
                         architecture_given=job.baseline_architecture is not None,
                         where="baseline_architecture")
     if check:  # first: a job that cannot run is its one line, not warnings about it too
-        from scheduler.preflight import llms_of_job, preflight
+        from scheduler.preflight import llms_of_job, preflight, probes_of_job
 
-        preflight(llms_of_job(job))
+        preflight(llms_of_job(job), probes_of_job(job))
     for warning in warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     database_url = resolve_service_urls(settings).database_url

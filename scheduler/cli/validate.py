@@ -76,6 +76,8 @@ def run_validate(
         if registry is not None:
             problems = in_file_order(problems + check_llm_refs(report.llm_refs, registry))
             warnings += _missing_keys(registry, {ref.model for ref in report.llm_refs})
+            if not problems and report.architecture is not None:
+                warnings += _costly(report.architecture, registry)
         for warning in warnings:
             print(f"warning: {path}: {warning}", file=sys.stderr)
         if problems or report.architecture is None:
@@ -127,6 +129,28 @@ def _summary(arch: Architecture, warnings: int) -> str:
     text = (f"{arch.name}: {len(arch.layers)} layer{'s' if len(arch.layers) != 1 else ''}, "
             f"candidates per layer {flow}, hash {architecture_hash(arch)[:12]}")
     return text + (f"; {warnings} warning{'s' if warnings != 1 else ''}" if warnings else "")
+
+
+#: A config whose ceiling per question passes either figure draws a warning (docs/search-job.md).
+COSTLY_CALLS = 1_000
+COSTLY_USD = 10.0
+
+
+def _costly(arch: Architecture, registry: Registry) -> list[str]:
+    """A warning when one question may cost more than COSTLY_CALLS calls or COSTLY_USD
+    dollars: the estimate's ceiling (scheduler/cost_estimate.py) for a one-turn question of
+    the default ``estimate.prompt_tokens``, priced by the registry."""
+    from models.search_job import TokenEstimate
+    from scheduler.cost_estimate import estimate_cost
+
+    prompt = TokenEstimate().prompt_tokens
+    cost = estimate_cost(arch, registry, prompt_tokens=prompt)
+    if cost.calls <= COSTLY_CALLS and cost.usd <= COSTLY_USD:
+        return []
+    return [f"costly: one question may take up to {cost.calls:,} LLM calls and "
+            f"${cost.usd:,.2f} (every reply max_tokens long, every call asked up to 3 times, "
+            f"a {prompt}-token question; warned above {COSTLY_CALLS:,} calls or "
+            f"${COSTLY_USD:,.0f} per question)"]
 
 
 def _missing_keys(registry: Registry, llm_names: set[str]) -> list[str]:

@@ -125,6 +125,8 @@ MALFORMED: list[tuple[str, Any, str, str]] = [
      "gives no answer"),
     ("empty model_type on a generator", arch([gen(model_type="")]),
      "layers[0][0].model_type", "non-empty string"),
+    ("unknown reasoning_effort", arch([gen(reasoning_effort="max")]),
+     "layers[0][0].reasoning_effort", "expected one of minimal, low, medium, high"),
 ]
 
 
@@ -329,3 +331,12 @@ def test_a_reward_model_anywhere_but_a_ranker_is_refused() -> None:
     loaded, _ = parse_architecture(arch([gen(3)], [comp("fuser", "sim-pairrm")]))
     errors = check_llms(loaded, load_registry(simulator_url="http://127.0.0.1:8300"))
     assert len(errors) == 1 and "only a ranker can use" in errors[0]
+
+
+def test_a_components_reasoning_effort_is_read_and_decides_the_hash() -> None:
+    plain = parse_architecture(arch([gen(3)], [comp("fuser")]))[0]
+    effort = parse_architecture(arch([gen(3, reasoning_effort="high")], [comp("fuser")]))
+    assert effort[0].layers[0][0].reasoning_effort == "high" and not effort[1]  # no warning
+    assert plain.layers[0][0].reasoning_effort is None
+    # Absent, it leaves the hash of every existing architecture as it was.
+    assert architecture_hash(effort[0]) != architecture_hash(plain)

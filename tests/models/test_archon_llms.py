@@ -45,6 +45,9 @@ def test_archon_names_resolve_with_the_model_type_their_configs_give() -> None:
             ("Qwen/Qwen2-72B-Instruct", "Together_API", "sim-large"),
             ("llama-3.1-70b-versatile", "Groq_API", "sim-large"),
             ("gemini-1.5-flash", "Google_API", "sim-medium"),
+            ("o1-preview-2024-09-12", "OpenAI_API", "sim-reasoner"),
             ("bedrock/meta.llama3-70b-instruct-v1:0", "Bedrock_API", "sim-large")]:
         llm, endpoint = registry.resolve(name, model_type)
         assert (llm.like, endpoint.name) == (like, "simulator"), name
+        # a clone of the reasoning model is called as one (no max_tokens, no temperature)
+        assert llm.reasoning == registry.llms[like].reasoning, name

@@ -22,6 +22,9 @@ FLEET = {
     "gpt3-175b-finetune-sim": (20.0, 20.0), "gpt3-175b-verifier-sim": (20.0, 20.0),
     "gpt3-6b-finetune-replay": (0.2, 0.2), "gpt3-6b-verifier-replay": (0.2, 0.2),
     "gpt3-175b-finetune-replay": (20.0, 20.0), "gpt3-175b-verifier-replay": (20.0, 20.0),
+    # the simulated reasoning model, marked as one and (to learn it from its 400s) unmarked
+    "sim-short-context": (0.15, 0.6), "sim-reasoner": (10.0, 40.0),
+    "sim-reasoner-unmarked": (10.0, 40.0),
     # the simulated reward model, also under the name Archon's PairRM configs use
     "sim-pairrm": (0.02, 0.0), "llm-blender/PairRM": (0.02, 0.0),
 }
@@ -174,3 +177,26 @@ def test_yaml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nowhere\.yaml: cannot read the endpoints registry"):
         load_registry(tmp_path / "nowhere.yaml")
+
+
+def test_a_reasoning_llm_is_marked_with_an_optional_default_effort(tmp_path: Path) -> None:
+    registry = load_registry(write(tmp_path, GOOD + (
+        "  o: {endpoint: local, price_in_per_mtok: 1, price_out_per_mtok: 4, reasoning: true,"
+        " reasoning_effort: minimal}\n")))
+    assert (registry.llm("o").reasoning, registry.llm("o").reasoning_effort) == (True, "minimal")
+    assert (registry.llm("m").reasoning, registry.llm("m").reasoning_effort) == (False, None)
+    packaged = load_registry(simulator_url=SIM)
+    assert packaged.llm("sim-reasoner").reasoning
+    unmarked = packaged.llm("sim-reasoner-unmarked")
+    assert not unmarked.reasoning and unmarked.wire_model == "sim-reasoner"
+
+
+def test_a_wrong_reasoning_setting_is_named_with_its_path(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, GOOD + (
+        "  a: {endpoint: local, price_in_per_mtok: 1, price_out_per_mtok: 4,"
+        " reasoning_effort: low}\n"
+        "  b: {endpoint: local, price_in_per_mtok: 1, price_out_per_mtok: 4, reasoning: true,"
+        " reasoning_effort: extreme}\n"))
+    assert "llms.a.reasoning_effort: only a reasoning model takes one" in problems
+    assert "llms.b.reasoning_effort: expected one of minimal, low, medium, high, " \
+           'got "extreme"' in problems

@@ -53,7 +53,7 @@ def test_the_demo_file_loads_without_errors_or_warnings(registry: Registry) -> N
     assert loaded.sampler is Sampler.TPE and loaded.pruner is Pruner.SUCCESSIVE_HALVING
     assert loaded.space.generators == [1, 2, 3]
     assert loaded.space.final_check == [FinalCheck.NONE, FinalCheck.VERIFIER]
-    assert loaded.budget.usd_per_question == 0.03 and loaded.budget.total_tokens is None
+    assert loaded.budget.usd_per_question == 0.55 and loaded.budget.total_tokens is None
 
 
 def test_defaults_are_the_papers(registry: Registry) -> None:

@@ -179,11 +179,34 @@ def test_an_unknown_model_is_named(rig: Rig, tmp_path: Path) -> None:
         pool.stop_all()
 
 
-def test_no_worker_is_its_own_error(rig: Rig) -> None:
+def test_no_worker_is_its_own_error_after_the_documented_wait(rig: Rig) -> None:
     prefix = rig.fresh_prefix()  # nobody listens on this broker prefix
-    done = itas(rig.env(prefix), "submit", DEMO_JOB)
+    started = time.monotonic()
+    done = itas(rig.env(prefix, ITAS_PREFLIGHT_WAIT_S="4"), "submit", DEMO_JOB)
     assert done.returncode == 1, done.stderr
-    assert "no worker answered" in one_line(done)
+    assert time.monotonic() - started >= 4
+    waiting, error = done.stderr.strip().splitlines()
+    assert "waiting up to 4 s for a worker" in waiting
+    assert "no worker answered within 4s" in error and "Traceback" not in done.stderr
+
+
+def test_submit_right_after_starting_a_worker_waits_for_it_and_succeeds(rig: Rig) -> None:
+    prefix = rig.fresh_prefix()
+    env = rig.env(prefix, ITAS_SIM_KEY_1=CANARY_KEYS[0], ITAS_SIM_KEY_2=CANARY_KEYS[1])
+    log = rig.directory / f"worker-{prefix.rstrip(':').rsplit(':', 1)[-1]}.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen([*ITAS, "worker", "--concurrency", "1"], env=env,
+                                  stdout=out, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        done = itas(env, "submit", DEMO_JOB, "--trials", "2")  # at once: it is still starting
+        assert done.returncode == 0, done.stderr + log.read_text(errors="replace")[-2000:]
+        assert done.stdout.strip().splitlines()[-1].isdigit()  # the job's id
+        done = itas(env, "cancel", done.stdout.strip().splitlines()[-1])
+        assert done.returncode == 0, done.stderr
+    finally:
+        os.killpg(worker.pid, 15)
+        worker.wait(timeout=60)
 
 
 # -- during a run: a refused key or an unknown model stops the evaluation ----------------------
@@ -211,12 +234,17 @@ except ItasError as exc:
 """
 
 
-@pytest.mark.parametrize("setup", ["refused key", "unknown model"])
+@pytest.mark.parametrize("setup", ["refused key", "unknown model", "refused parameter"])
 def test_a_setup_error_during_a_run_stops_the_evaluation_without_a_score(
     rig: Rig, tmp_path: Path, setup: str
 ) -> None:
     prefix = rig.fresh_prefix()
-    if setup == "refused key":
+    max_tokens = 256
+    if setup == "refused parameter":  # sim-short-context takes max_tokens up to 1,024
+        extra = {"ITAS_SIM_KEY_1": CANARY_KEYS[0]}
+        llm, max_tokens = "sim-short-context", 4096
+        expected = "ParameterRefused: endpoint simulator: HTTP 400: max_tokens is too large"
+    elif setup == "refused key":
         extra = {"ITAS_SIM_KEY_1": "revoked-key"}
         llm, expected = "sim-small", "AuthenticationFailed: endpoint simulator: HTTP 401, the " \
             "API key in ITAS_SIM_KEY_1 was refused"
@@ -231,7 +259,7 @@ def test_a_setup_error_during_a_run_stops_the_evaluation_without_a_score(
         llm, expected = "sim-typo", "ModelNotFound: endpoint simulator: model 'sim-lagre' not found"
     arch = {"name": "one", "layers": [[{"type": "generator", "model": llm,
                                         "model_type": "OpenAI_API", "samples": 1,
-                                        "temperature": 0.7, "max_tokens": 256}]]}
+                                        "temperature": 0.7, "max_tokens": max_tokens}]]}
     pool = start_worker(rig, prefix, **extra)  # one process: the questions run one by one
     before = rig.completions()
     try:
@@ -250,7 +278,7 @@ def test_a_setup_error_during_a_run_stops_the_evaluation_without_a_score(
         assert answers == (0,)  # no question scored from the error
         # The first question's call met the error; the five others made none.
         after = rig.completions()
-        refused = "401" if setup == "refused key" else "404"
+        refused = {"refused key": "401", "unknown model": "404"}.get(setup, "400")
         assert after.get(refused, 0) - before.get(refused, 0) == 1
         assert "revoked-key" not in json.dumps(outcome) + (error or "")
     finally:

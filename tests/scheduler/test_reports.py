@@ -142,7 +142,7 @@ def searched(database_url: str, storage: optuna.storages.RDBStorage) -> Job:
     infeasible = ask(study, {"generators": 3, "samples": 9}, architecture("too dear arch"))
     infeasible.set_user_attr("outcome", "infeasible")
     infeasible.set_user_attr("infeasible_reason", "over the budget of $0.01 per question")
-    study.tell(infeasible, 0.0)  # trial 4: infeasible is told as COMPLETE with score 0.0
+    study.tell(infeasible, state=TrialState.FAIL)  # trial 4: infeasible, told FAIL (no value)
     failed = ask(study, {"generators": 2, "samples": 7}, architecture("failing arch"))
     failed.set_user_attr("outcome", "failed")
     study.tell(failed, state=TrialState.FAIL)  # trial 5
@@ -192,7 +192,8 @@ def test_status_counts_trials_by_outcome(services: RunServices, searched: Job,
     assert status["totals"] == {"llm_calls": 5, "cache_hits": 1, "provider_calls": 4,
                                 "tokens_in": 400, "tokens_out": 200, "cost_usd": 0.06,
                                 "judge_calls": 0, "judge_provider_calls": 0,
-                                "judge_cost_usd": 0.0, "unjudged_answers": 0}
+                                "judge_cost_usd": 0.0, "unjudged_answers": 0,
+                                "no_answer_answers": 0, "refused_answers": 0}
 
     text = itas(services, tmp_path, "status", str(searched.id))
     assert text.returncode == 0, text.stderr
@@ -238,7 +239,7 @@ def test_report_json_and_default_html_path(services: RunServices, searched: Job,
     board = [(row["number"], row["outcome"]) for row in report["leaderboard"]]
     assert board == [(1, "completed"), (2, "completed"), (0, "completed"), (3, "pruned"),
                      (4, "infeasible"), (6, "running"), (5, "failed")]
-    # The infeasible trial was told 0.0 for the sampler's sake; it was never evaluated.
+    # The infeasible trial was never evaluated: no score.
     scores = {row["number"]: row["score"] for row in report["leaderboard"]}
     assert scores[4] is None and scores[3] == 0.2 and scores[1] == 0.8
     assert [e["score"] for e in report["final_ranking"]] == [0.75, 0.72]
@@ -253,8 +254,8 @@ def test_report_json_and_default_html_path(services: RunServices, searched: Job,
 
 
 def test_plots_draw_only_evaluated_trials(database_url: str, searched: Job) -> None:
-    """Optuna holds the infeasible trial 4 as COMPLETE with 0.0: the history and the
-    importances must not draw that as a score, nor renumber the trials."""
+    """The infeasible trial 4 (FAIL) and the failed one are drawn nowhere as a score, and the
+    trials keep their numbers."""
     from scheduler.report_html import plots
     from scheduler.reports import open_study
 

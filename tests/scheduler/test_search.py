@@ -158,6 +158,10 @@ def test_an_over_budget_architecture_never_reaches_a_worker(
     infeasible = [t for t in trials if t.user_attrs.get("outcome") == "infeasible"]
     assert infeasible, "the budget should exclude some architectures"
     assert all("calls_per_question" in t.user_attrs["infeasible_reason"] for t in infeasible)
+    # Read from Optuna's own storage, as optuna-dashboard reads it: an architecture that never
+    # ran has no value there (no 0.0 drawn as a score), and a grid point is still used once.
+    assert all(t.state is optuna.trial.TrialState.FAIL and t.values is None
+               for t in infeasible)
     with psycopg.connect(services.database_url) as conn:
         for trial in infeasible:
             queued = conn.execute(

@@ -12,6 +12,7 @@ import optuna
 import pytest
 
 from models.architecture import Architecture, architecture_hash, parse_architecture
+from models.call_plan import INSTRUCTION_TOKENS, LISTING_TOKENS, MAX_ATTEMPTS
 from models.endpoints import Registry, load_registry, parse_registry
 from models.search_job import Budget, SearchJob
 from models.search_job_reader import load_search_job, parse_search_job
@@ -225,20 +226,28 @@ def _example(name: str) -> dict[str, Any]:
     return data
 
 
-def test_generate10_rank5_fuse_is_12_calls_priced_by_the_registry(registry: Registry) -> None:
-    cost = estimate_cost(_example("generate10-rank5-fuse"), registry, prompt_tokens=100,
-                         answer_tokens=50)
-    # generator x10: 10 x (100 in, 50 out) on sim-large ($2/$6 per Mtok);
-    # ranker: 1 x (100 + 10 x 50 in, 50 out) on sim-critic ($1/$3);
-    # fuser: 1 x (100 + 5 x 50 in, 50 out) on sim-frontier ($5/$15).
-    assert (cost.calls, cost.tokens_in, cost.tokens_out) == (12, 1000 + 600 + 350, 600)
-    assert cost.usd == pytest.approx(0.005 + 0.00075 + 0.0025)
-    assert cost.tokens == 2550
+def test_generate10_rank5_fuse_is_12_calls_at_most_3_attempts_each_priced_by_the_registry(
+        registry: Registry) -> None:
+    cost = estimate_cost(_example("generate10-rank5-fuse"), registry, prompt_tokens=100)
+    shown = 2048 + LISTING_TOKENS  # a candidate of max_tokens 2048, numbered in the prompt
+    # Every call asked 3 times and writing max_tokens (2048):
+    # generator x10: 100 in on sim-large ($2/$6 per Mtok);
+    # ranker: 100 + 10 candidates in on sim-critic ($1/$3);
+    # fuser: 100 + the 5 ranked best in on sim-frontier ($5/$15).
+    # (each call also reads the technique's own instructions, INSTRUCTION_TOKENS)
+    gen_in, rank_in, fuse_in = (p + INSTRUCTION_TOKENS for p in
+                                (100, 100 + 10 * shown, 100 + 5 * shown))
+    assert (cost.calls, cost.tokens_in, cost.tokens_out) == (
+        36, 3 * (10 * gen_in + rank_in + fuse_in), 36 * 2048)
+    assert cost.usd == pytest.approx(3 * (
+        10 * (gen_in * 2 + 2048 * 6) + (rank_in * 1 + 2048 * 3) + (fuse_in * 5 + 2048 * 15)
+    ) / 1e6)
 
 
 @pytest.mark.parametrize(("example", "calls"), [
-    # 3 generators x3 = 9, critic 1, ranker 1, fuser x3 = 3, verifier 1 per fused = 3, ranker 1
-    ("generate-critique-rank-fuse-verify", 18),
+    # 3 generators x3 = 9, critic 1, ranker 1, fuser x3 = 3, verifier 1 per fused = 3; the
+    # verifier's first_k 1 hands on one candidate, which the last ranker does not call for
+    ("generate-critique-rank-fuse-verify", 17),
     # unit_test_generator 1, generator x5 = 5, unit_test_evaluator 1 per candidate = 5
     ("unit-tests-first", 11),
     # 4 generators, 2 fusers, 1 fuser
@@ -246,8 +255,11 @@ def test_generate10_rank5_fuse_is_12_calls_priced_by_the_registry(registry: Regi
 ])
 def test_calls_are_counted_as_the_techniques_plan_them(example: str, calls: int,
                                                        registry: Registry) -> None:
-    cost = estimate_cost(_example(example), registry, prompt_tokens=10, answer_tokens=10)
-    assert cost.calls == calls
+    cost = estimate_cost(_example(example), registry, prompt_tokens=10)
+    assert cost.calls == calls * MAX_ATTEMPTS
+    # A two-turn question (MT-Bench) runs the architecture once per turn.
+    assert estimate_cost(_example(example), registry, prompt_tokens=10, turns=2).calls \
+        == 2 * calls * MAX_ATTEMPTS
 
 
 def test_critiques_shown_to_a_fuser_and_output_capped_by_max_tokens(registry: Registry) -> None:
@@ -256,14 +268,18 @@ def test_critiques_shown_to_a_fuser_and_output_capped_by_max_tokens(registry: Re
                 "temperature": 0.7, "max_tokens": 30, **fields}
     arch = {"name": "t", "layers": [[comp("generator", samples=2)], [comp("critic")],
                                     [comp("ranker", top_k=1)], [comp("fuser")]]}
-    cost = estimate_cost(arch, registry, prompt_tokens=100, answer_tokens=50)
-    # generator 2 x 100; critic 100 + 2 x 50; ranker (no use_critiques) 100 + 2 x 50;
-    # fuser 100 + 1 candidate + 1 critique; every output capped at max_tokens 30.
-    assert cost.calls == 5
-    assert cost.tokens_in == 200 + 200 + 200 + 200
-    assert cost.tokens_out == 5 * 30
+    cost = estimate_cost(arch, registry, prompt_tokens=100)
+    item = 30 + LISTING_TOKENS  # a candidate (at most max_tokens 30) as listed in a prompt
+    critiques = 30 + LISTING_TOKENS  # the critic's one reply (30), a header per candidate
+    # generator 2 x 100; critic 100 + 2 candidates; the ranker shows the critiques whenever a
+    # critic wrote some (use_critiques or not): 100 + 2 candidates + critiques; fuser 100 +
+    # 1 candidate + critiques. Every call asked 3 times, writing max_tokens 30.
+    assert cost.calls == 5 * 3
+    assert cost.tokens_in == 3 * (200 + (100 + 2 * item) + (100 + 2 * item + critiques + 16)
+                                  + (100 + item + critiques) + 5 * INSTRUCTION_TOKENS)
+    assert cost.tokens_out == 15 * 30
     single = {"name": "t", "layers": [[comp("generator")], [comp("ranker", top_k=1)]]}
-    assert estimate_cost(single, registry, prompt_tokens=1, answer_tokens=1).calls == 1
+    assert estimate_cost(single, registry, prompt_tokens=1).calls == 1 * 3
 
 
 def test_over_budget_names_the_limit_and_the_figures() -> None:
@@ -292,7 +308,7 @@ def test_the_demo_budget_excludes_some_architectures_but_not_most(registry: Regi
     assert found is not None and found.points == 432
     assert 0 < found.over_budget < found.distinct / 2
     assert found.example_reason is not None and "budget." in found.example_reason
-    assert found.usd_range is not None and found.usd_range[0] < 0.03 < found.usd_range[1]
+    assert found.usd_range is not None and found.usd_range[0] < 0.55 < found.usd_range[1]
 
 
 # -- samplers ---------------------------------------------------------------------------------
@@ -330,8 +346,7 @@ def test_other_samplers_propose_valid_architectures(sampler: optuna.samplers.Bas
         trial = study.ask()
         arch, _ = parse_architecture(build_architecture(suggest(trial, job.space), job.llms,
                                                         job, registry=registry))
-        study.tell(trial, -estimate_cost(arch, registry, prompt_tokens=100,
-                                         answer_tokens=100).usd)
+        study.tell(trial, -estimate_cost(arch, registry, prompt_tokens=100).usd)
     assert len(study.trials) == 15
 
 
@@ -344,12 +359,12 @@ def test_a_judged_benchmarks_judge_calls_count_in_the_estimate_and_the_budget(
     judged = default_job(registry, benchmark="mt-bench", data=str(questions),
                          benchmark_judge="sim-frontier")
     arch = build_architecture(params(), judged.llms, judged, registry=registry)
-    own = estimate_cost(arch, registry, prompt_tokens=judged.estimate.prompt_tokens,
-                        answer_tokens=judged.estimate.answer_tokens)
+    own = estimate_cost(arch, registry, prompt_tokens=judged.estimate.prompt_tokens, turns=2)
     with_judge = job_estimate(arch, registry, judged)
     # MT-Bench: one grade per turn, each shown the question and the answer (and a reference).
     assert with_judge.calls == own.calls + 2 and with_judge.usd > own.usd
-    assert job_estimate(arch, registry, default_job(registry)) == own
+    assert job_estimate(arch, registry, default_job(registry)) == estimate_cost(
+        arch, registry, prompt_tokens=judged.estimate.prompt_tokens)  # one turn, no judge
     # A per-question limit between the two: the judge's calls tip the architecture over it.
     limit = (own.usd + with_judge.usd) / 2
     over = default_job(registry, benchmark="mt-bench", data=str(questions),

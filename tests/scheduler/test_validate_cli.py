@@ -177,10 +177,32 @@ def test_configs_in_archons_format_validate_alone_and_against_the_default_regist
     files = sorted(ARCHON_FORMAT.glob("*.json"))
     assert [f.name for f in files] == sorted(ARCHON_SHAPES)
     for args in (["validate", "--structure-only"], ["validate"]):
-        # the simulator's key variable set, as for workers: no warning is left to print
+        # the simulator's key variable set, as for workers
         done = _run([*args, *map(str, files)], {"ITAS_SIM_KEY_1": "sim-key-1"})
         assert done.returncode == 0, done.stderr
-        assert done.stderr == ""  # Archon's template fields draw no warning
+        # Archon's template fields draw no warning; with the registry, the two configs at
+        # Archon's largest values are costly, and say so
+        costly = {line.split(": ")[1] for line in done.stderr.splitlines()
+                  if ": costly: one question may take up to " in line}
+        assert len(done.stderr.splitlines()) == len(costly)
+        assert costly == (set() if "--structure-only" in args else {
+            str(ARCHON_FORMAT / "critic-then-two-rankers.json"),
+            str(ARCHON_FORMAT / "repeated-sampling-unit-tests.json")})
         for path in files:
             assert f"{path}: ok (" in done.stdout
             assert f"candidates per layer {ARCHON_SHAPES[path.name]}," in done.stdout
+
+
+def test_a_costly_config_warns_with_its_calls_and_dollars(tmp_path: Path) -> None:
+    # Archon's repeated-sampling shape (its configs ask samples 1000, max_tokens 200000), within
+    # today's limits: 4 x 100 samples of 100,000 tokens, then a fuser.
+    costly = _write(tmp_path, "costly.json", [
+        [_comp("generator", llm, samples=100, max_tokens=100_000)
+         for llm in ("sim-large", "sim-medium", "sim-small", "sim-tiny")],
+        [_comp("fuser", max_tokens=100_000)]])
+    done = _run(["validate", str(costly)], {"ITAS_SIM_KEY_1": "sim-key-1"})
+    assert done.returncode == 0, done.stderr
+    [warning] = [line for line in done.stderr.splitlines() if ": costly: " in line]
+    # (4 x 100 generator calls + 1 fuser call) x 3 attempts
+    assert "up to 1,203 LLM calls and $" in warning and str(costly) in warning
+    assert ": ok (" in done.stdout  # a warning, not an error

@@ -34,6 +34,8 @@ from models.errors import (
     EndpointUnavailable,
     InvalidResponse,
     ModelNotFound,
+    ParameterRefused,
+    QuestionRefused,
     RateLimited,
     RateLimiterUnavailable,
 )
@@ -96,27 +98,7 @@ def anthropic_body(text: str = "Answer: 5") -> dict[str, Any]:
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-@pytest.fixture
-def mock_http(
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Callable[[Handler], list[httpx.Request]]]:
-    """Route this process's clients through a handler; returns the requests it saw."""
-
-    def install(handler: Handler) -> list[httpx.Request]:
-        seen: list[httpx.Request] = []
-
-        def record(req: httpx.Request) -> httpx.Response:
-            req.read()
-            seen.append(req)
-            return handler(req)
-
-        transport_module.reset_http_client()
-        monkeypatch.setattr(transport_module, "_new_client",
-                            lambda: httpx.Client(transport=httpx.MockTransport(record)))
-        return seen
-
-    yield install
-    transport_module.reset_http_client()
+# The mock_http fixture (tests/worker/conftest.py) routes the clients through a Handler.
 
 
 def send(kind: str = "openai", key: str = "sk-test", **overrides: Any) -> Any:
@@ -146,7 +128,35 @@ MAPPING = [
     ("401", "openai", reply(401, {"error": {"message": "bad key"}}), AuthenticationFailed, 401),
     ("403", "anthropic", reply(403, {"type": "error", "error": {"message": "no"}}),
      AuthenticationFailed, 403),
-    ("400", "openai", reply(400, {"error": {"message": "max_tokens too big"}}), BadRequest, 400),
+    ("400", "openai", reply(400, {"error": {"message": "max_tokens too big"}}),
+     ParameterRefused, 400),
+    ("400 context window", "openai", reply(400, {"error": {
+        "message": "This model's maximum context length is 2048 tokens. However, your messages "
+        "resulted in 3012 tokens.", "type": "invalid_request_error", "param": "messages",
+        "code": "context_length_exceeded"}}), QuestionRefused, 400),
+    ("400 anthropic prompt too long", "anthropic", reply(400, {"type": "error", "error": {
+        "type": "invalid_request_error", "message": "prompt is too long: 3012 tokens > 2048 "
+        "maximum"}}), QuestionRefused, 400),
+    ("400 content filter", "openai", reply(400, {"error": {"message": "The response was "
+     "filtered", "code": "content_filter"}}), QuestionRefused, 400),
+    ("400 vllm context", "openai", reply(400, {"object": "error", "message": "This model's "
+     "maximum context length is 4096 tokens. However, you requested 5000 tokens (4900 in the "
+     "messages, 100 in the completion).", "type": "BadRequestError", "code": 400}),
+     QuestionRefused, 400),
+    ("400 vllm max_tokens too large", "openai", reply(400, {"object": "error", "message":
+     "'max_tokens' or 'max_completion_tokens' is too large: 200000. This model's maximum "
+     "context length is 32768 tokens and your request has 50 input tokens",
+     "type": "BadRequestError", "code": 400}), ParameterRefused, 400),
+    ("400 llama.cpp context", "openai", reply(400, {"error": {"code": 400, "message": "the "
+     "request exceeds the available context size, try increasing it", "type":
+     "exceed_context_size_error"}}), QuestionRefused, 400),
+    ("422 tgi context", "openai", reply(422, {"error": "Input validation error: `inputs` tokens "
+     "+ `max_new_tokens` must be <= 4096. Given: 5000 `inputs` tokens and 16 `max_new_tokens`",
+     "error_type": "validation"}), QuestionRefused, 422),
+    ("400 unsupported parameter", "openai", reply(400, {"error": {"message": "Unsupported "
+     "parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' "
+     "instead.", "type": "invalid_request_error", "param": "max_tokens", "code":
+     "unsupported_parameter"}}), ParameterRefused, 400),
     ("404 unknown model", "openai", reply(404, {"error": "model not found"}), ModelNotFound,
      404),
     ("422", "openai", reply(422, raw=b"Unprocessable"), BadRequest, 422),
@@ -202,6 +212,8 @@ def test_every_failure_becomes_one_error_of_the_hierarchy(
         assert raised.value.retry_after_s == 3
     if isinstance(raised.value, AuthenticationFailed):
         assert KEY_ENV in str(raised.value)
+    if isinstance(raised.value, QuestionRefused):  # the provider's own words, for the user
+        assert raised.value.reason and raised.value.reason in str(raised.value)
 
 
 def test_provider_error_messages_are_kept_for_the_user(

@@ -1,5 +1,6 @@
-"""The Anthropic messages wire format: ``POST {base_url}/v1/messages`` with ``x-api-key`` and
-``anthropic-version`` headers.
+"""The Anthropic messages wire format: ``POST {base_url}/messages`` with ``x-api-key`` and
+``anthropic-version`` headers (``base_url`` ``https://api.anthropic.com``, which means
+``.../v1``, or with the ``/v1`` written out).
 
 Anthropic takes the system prompt as a top-level ``system`` field, not as a message, and wants
 user and assistant turns to alternate. So system messages (wherever they are) are joined into
@@ -7,6 +8,8 @@ user and assistant turns to alternate. So system messages (wherever they are) ar
 here rather than left to a 400 from the provider. A temperature above 1 (fine for OpenAI, up to
 2) is sent as 1, the top of Anthropic's range. Anthropic's API gives no log-probabilities: a
 request's ``top_logprobs`` is not sent, and its answers have none (callers read the text).
+A request's reasoning form and ``reasoning_effort`` (OpenAI's) are not Anthropic's: the
+request goes as any other, with ``max_tokens`` and ``temperature``, which its models take.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ ANTHROPIC_VERSION = "2023-06-01"
 
 
 class AnthropicFormat:
-    path = "/v1/messages"
+    path = "/messages"
 
     def auth_headers(self, api_key: str | None) -> dict[str, str]:
         headers = {"anthropic-version": ANTHROPIC_VERSION}

@@ -72,6 +72,11 @@ class ChatRequest:
     either way. ``top_logprobs`` > 0 asks for the first output token's ``top_logprobs`` most
     likely tokens where the format can say it (OpenAI's ``logprobs``/``top_logprobs``);
     Anthropic's API has no log-probabilities, and its requests go without.
+
+    ``reasoning`` asks for a reasoning model's form of the request (OpenAI's o-series and
+    GPT-5 class: ``max_completion_tokens`` for ``max_tokens``, no ``temperature``);
+    ``reasoning_effort`` (``minimal``, ``low``, ``medium``, ``high``) is sent where the format
+    has it, whenever set. Anthropic's format ignores both.
     """
 
     llm: str
@@ -86,6 +91,8 @@ class ChatRequest:
     #: message (worker/clients/rerank.py). Chat formats ignore it.
     documents: Sequence[str] = ()
     top_logprobs: int = 0
+    reasoning: bool = False
+    reasoning_effort: str | None = None
 
     def __post_init__(self) -> None:
         if not self.messages:
@@ -137,7 +144,8 @@ class ChatResponse:
 class WireFormat(Protocol):
     """One endpoint kind's wire format: pure functions over bodies, no I/O, no key."""
 
-    #: Path appended to the endpoint's base URL.
+    #: The operation appended to the endpoint's base URL (``/chat/completions``): the base
+    #: URL carries the rest of the path (transport.endpoint_url).
     path: str
 
     def auth_headers(self, api_key: str | None) -> dict[str, str]:

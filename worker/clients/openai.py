@@ -1,6 +1,13 @@
 """The OpenAI chat-completions wire format, spoken by OpenAI, Together, Groq, vLLM, Ollama,
-llama.cpp's server, TGI and the itas simulator: ``POST {base_url}/v1/chat/completions`` with
-``Authorization: Bearer <key>``.
+llama.cpp's server, TGI and the itas simulator: ``POST {base_url}/chat/completions`` with
+``Authorization: Bearer <key>`` (``base_url`` as the provider's SDK takes it, ``.../v1``).
+
+**Reasoning models.** A request in reasoning form (``ChatRequest.reasoning``: OpenAI's
+o-series and GPT-5 class) goes with ``max_completion_tokens`` instead of ``max_tokens`` and
+without ``temperature`` and ``top_p``, which such models refuse (only their default is
+allowed); Archon drops both for o1 the same way. ``reasoning_effort`` goes whenever it is set,
+in either form: a model that does not take it says so with a 400, which is better than an
+effort silently not applied.
 
 **Log-probabilities.** A request with ``top_logprobs`` k > 0 is sent with ``logprobs: true,
 top_logprobs: k``; each choice's first output token's top tokens are read from
@@ -23,7 +30,7 @@ __all__ = ["OPENAI"]
 
 
 class OpenAIFormat:
-    path = "/v1/chat/completions"
+    path = "/chat/completions"
 
     def auth_headers(self, api_key: str | None) -> dict[str, str]:
         return {"authorization": f"Bearer {api_key}"} if api_key else {}
@@ -32,16 +39,21 @@ class OpenAIFormat:
         body: dict[str, Any] = {
             "model": request.llm,
             "messages": [{"role": m["role"], "content": m["content"]} for m in request.messages],
-            "temperature": request.temperature,
-            "max_tokens": request.max_tokens,
-            "n": request.n,
-            "stream": False,
         }
+        if request.reasoning:
+            body["max_completion_tokens"] = request.max_tokens
+        else:
+            body["temperature"] = request.temperature
+            body["max_tokens"] = request.max_tokens
+        if request.reasoning_effort is not None:
+            body["reasoning_effort"] = request.reasoning_effort
+        body["n"] = request.n
+        body["stream"] = False
         if request.seed is not None:
             body["seed"] = request.seed
         if request.stop:
             body["stop"] = list(request.stop)
-        if request.top_p is not None:
+        if request.top_p is not None and not request.reasoning:
             body["top_p"] = request.top_p
         if request.top_logprobs > 0:
             body["logprobs"] = True

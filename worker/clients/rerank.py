@@ -1,4 +1,4 @@
-"""The rerank wire format of reward models and cross-encoders: ``POST {base_url}/v1/rerank``
+"""The rerank wire format of reward models and cross-encoders: ``POST {base_url}/rerank``
 with ``{"model", "query", "documents"}``, answered ``{"results": [{"index",
 "relevance_score"}, ...], "usage": {"total_tokens"}}`` — the shape served by vLLM's and
 Infinity's ``/v1/rerank``, Jina's and Cohere's rerank APIs, and the simulator's reward model.
@@ -21,7 +21,7 @@ __all__ = ["RERANK"]
 
 
 class RerankFormat:
-    path = "/v1/rerank"
+    path = "/rerank"
 
     def auth_headers(self, api_key: str | None) -> dict[str, str]:
         return {"authorization": f"Bearer {api_key}"} if api_key else {}

@@ -14,6 +14,11 @@ HTTP 429                                                RateLimited(retry_after_
 HTTP 401/403                                            AuthenticationFailed (names the variable)
 HTTP 404                                                ModelNotFound (the model, or base_url, is
                                                         wrong: every call would fail the same)
+HTTP 400 refusing max_tokens/temperature (OpenAI's      resent once in reasoning form, then as
+reasoning-model refusal)                                any other answer (worker/clients/reasoning)
+4xx refusing the question (context window, content    QuestionRefused(reason); which answers
+policy; 400, 413, 422 on the chat route)                are is worker/clients/refusals.py's
+other 400 on the chat route                             ParameterRefused (every call would be)
 other 4xx, 3xx, or a request the format can't express  BadRequest
 2xx: not JSON at all, or an empty body                 EndpointUnavailable (garbled in transit)
 2xx: JSON without the format's fields, empty content   InvalidResponse
@@ -23,9 +28,10 @@ API key variable not set                                ConfigError
 A 2xx answer without the log-probabilities a request asked for is no error: its
 ``top_logprobs`` are empty, and the caller reads the text (see :mod:`worker.clients.openai`).
 
-AuthenticationFailed and ModelNotFound are :class:`~models.errors.SetupError`: they stop the
-run instead of failing question after question. :func:`list_models` (the preflight's one cheap,
-unpaid request, ``GET /v1/models``) maps its errors the same way.
+AuthenticationFailed, ModelNotFound and ParameterRefused are
+:class:`~models.errors.SetupError`: they stop the run instead of failing question after
+question. :func:`list_models` (the preflight's one cheap, unpaid request,
+``GET {base_url}/models``) maps its errors the same way.
 
 A 2xx body that is not JSON (cut at its end, broken in the middle, or empty) was damaged on
 its way (a proxy, a reset stream): another try gets a whole one, so it is EndpointUnavailable
@@ -60,7 +66,9 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
-from typing import NoReturn
+from dataclasses import replace
+from typing import Any, NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -73,8 +81,11 @@ from models.errors import (
     EndpointUnavailable,
     InvalidResponse,
     ModelNotFound,
+    ParameterRefused,
+    QuestionRefused,
     RateLimited,
 )
+from worker.clients import reasoning
 from worker.clients.anthropic import ANTHROPIC
 from worker.clients.base import (
     HEADER_PREFIXES_OF_INTEREST,
@@ -86,11 +97,12 @@ from worker.clients.base import (
     WireFormat,
 )
 from worker.clients.openai import OPENAI
+from worker.clients.refusals import question_refusal
 from worker.clients.rerank import RERANK
 from worker.clients.retry_after import retry_after_s
 
-__all__ = ["http_client", "list_models", "read_api_key", "reset_http_client", "send_chat",
-           "wire_format"]
+__all__ = ["endpoint_url", "http_client", "list_models", "read_api_key", "reset_http_client",
+           "send_chat", "wire_format"]
 
 _KINDS: dict[str, WireFormat] = {
     "openai": OPENAI,
@@ -201,10 +213,17 @@ def read_api_key(endpoint: str, key_env: str | None, keys_env: Mapping[str, str]
     return value
 
 
-def _url(base_url: str, path: str) -> str:
-    # "https://host/v1" (the OpenAI SDKs' habit) and "https://host" mean the same endpoint.
-    base = str(base_url).rstrip("/").removesuffix("/v1")
-    return base + path
+def endpoint_url(base_url: str, operation: str) -> str:
+    """``base_url`` with ``operation`` (``/chat/completions``) appended to its path.
+
+    The base URL keeps whatever path it has (``.../v1``, Gemini's ``.../v1beta/openai``,
+    Azure's ``.../openai/v1``) and its query string stays at the end. A base URL with no
+    path at all means ``/v1``: Anthropic's SDK takes the bare host, and older registries
+    wrote ``http://localhost:8000`` for a local server.
+    """
+    parts = urlsplit(str(base_url))
+    path = parts.path.rstrip("/") or "/v1"
+    return urlunsplit((parts.scheme, parts.netloc, path + operation, parts.query, ""))
 
 
 def send_chat(
@@ -213,10 +232,14 @@ def send_chat(
 ) -> ChatResponse:
     """Send ``request`` once with the key in variable ``key_env``; the mapping boundary.
 
-    Raises only :mod:`models.errors` types (see the module's table). Thread-safe.
+    Raises only :mod:`models.errors` types (see the module's table). Thread-safe. A request
+    an OpenAI-compatible endpoint refuses as a reasoning model refuses ``max_tokens`` or
+    ``temperature`` is sent once more in reasoning form (worker/clients/reasoning.py).
     """
     name = endpoint.name
     wire = wire_format(endpoint.kind)
+    if wire is OPENAI:
+        request = reasoning.in_known_form(name, request)
     try:
         body = wire.body(request)
     except ValueError as exc:
@@ -225,10 +248,14 @@ def send_chat(
     headers = wire.auth_headers(api_key)
     started = time.perf_counter()
     response = _exchange(name, endpoint.timeout_s, api_key, lambda: http_client().post(
-        _url(endpoint.base_url, wire.path), json=body, headers=headers,
+        endpoint_url(endpoint.base_url, wire.path), json=body, headers=headers,
         timeout=endpoint.timeout_s))
     latency_s = time.perf_counter() - started
     status = response.status_code
+    if wire is OPENAI and not request.reasoning and reasoning.refuses_classic_form(
+            status, _json_or_none(response)):
+        return _resend_in_reasoning_form(endpoint, request, key_env=key_env,
+                                         keys_env=keys_env)
     if not 200 <= status < 300:
         _raise(_status_error(name, key_env, wire, response, api_key, request.llm), None,
                api_key)
@@ -256,6 +283,32 @@ def send_chat(
         headers=_interesting(response.headers), key_env=key_env or "",
         top_logprobs=tops[0] if tops else (), choices_top_logprobs=tops,
     )
+
+
+def _resend_in_reasoning_form(
+    endpoint: EndpointConfig, request: ChatRequest, *, key_env: str | None,
+    keys_env: Mapping[str, str],
+) -> ChatResponse:
+    """The refused ``request`` once more, in reasoning form. Learnt for its LLM unless this
+    one is refused too (then the provider's refusal of it is raised, as any BadRequest): a
+    timeout or a 5xx says nothing against the form, and the next try uses it."""
+    try:
+        response = send_chat(endpoint, replace(request, reasoning=True), key_env=key_env,
+                             keys_env=keys_env)
+    except BadRequest:
+        raise
+    except EndpointError:
+        reasoning.learn(endpoint.name, request.llm)
+        raise
+    reasoning.learn(endpoint.name, request.llm)
+    return response
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def _exchange(name: str, timeout_s: float, api_key: str | None,
@@ -289,8 +342,10 @@ def _status_error(
         return AuthenticationFailed(
             f"endpoint {name}: HTTP {status}, the API key in {key_env or '(none configured)'} "
             "was refused", endpoint=name, status=status)
+    payload: Any = None
     try:
-        said = wire.error_message(response.json())
+        payload = response.json()
+        said = wire.error_message(payload)
     except ValueError:
         said = response.text
     said = _scrub(" ".join(said.split())[:_MESSAGE_LIMIT], api_key)
@@ -311,18 +366,26 @@ def _status_error(
                              "and the endpoint's base_url", endpoint=name, status=status)
     if 300 <= status < 400:
         message += f" (a redirect to {response.headers.get('location', '?')}: check base_url)"
+    if llm is not None:  # the chat route: the question's refusal, or every call's
+        reason = question_refusal(status, payload, said)
+        if reason is not None:
+            return QuestionRefused(message, endpoint=name, status=status, reason=reason)
+        if status == 400:
+            return ParameterRefused(f"{message} (LLM {llm!r}: every call made so would be "
+                                    "refused)", endpoint=name, status=status)
     return BadRequest(message, endpoint=name, status=status)
 
 
-#: Path of the model list (OpenAI, Anthropic, vLLM, Together, Groq, Ollama, TGI, llama.cpp).
-MODELS_PATH = "/v1/models"
+#: The model list's operation (OpenAI, Anthropic, vLLM, Together, Groq, Ollama, TGI,
+#: llama.cpp), appended to the base URL as the chat operation is.
+MODELS_PATH = "/models"
 #: The list is fetched with at most this timeout: it is a small, unpaid request.
 LIST_TIMEOUT_S = 10.0
 
 
 def list_models(endpoint: EndpointConfig, *, key_env: str | None,
                 keys_env: Mapping[str, str]) -> list[str] | None:
-    """The model names ``GET {base_url}/v1/models`` lists, asked with the key in ``key_env``.
+    """The model names ``GET {base_url}/models`` lists, asked with the key in ``key_env``.
 
     Not a completion: providers do not bill it, so the preflight can ask it of every key.
     None when the endpoint has no such list (404/405/501, or a body that is not a list of
@@ -337,7 +400,7 @@ def list_models(endpoint: EndpointConfig, *, key_env: str | None,
     # pools would otherwise stay open until a reset.
     with _new_client() as client:
         response = _exchange(name, timeout, api_key, lambda: client.get(
-            _url(endpoint.base_url, MODELS_PATH), headers=wire.auth_headers(api_key),
+            endpoint_url(endpoint.base_url, MODELS_PATH), headers=wire.auth_headers(api_key),
             params={"limit": 1000} if endpoint.kind == "anthropic" else None, timeout=timeout))
     if response.status_code in (404, 405, 501):
         return None

@@ -7,7 +7,8 @@ the same pool) and lets every call of a layer overlap.
 
 Replies are read by the technique's ``parse`` (its prompt module's parser) as soon as they
 arrive. A reply that does not parse, or that was cut off at ``max_tokens``, is asked again with
-the next *attempt* (see :data:`MAX_ATTEMPTS` and :meth:`CallSpec.retry`). A result that is still
+the next *attempt* (see :data:`MAX_ATTEMPTS` and :meth:`CallSpec.retry`). How many calls each
+technique plans is stated once, in models/call_plan.py (:func:`planned`). A result that is still
 unusable after the last attempt carries its ``problem``; it is counted in
 ``LayerState.parse_failures``, marked on its call record, and handled by the rule written in the
 technique's docstring — never turned into a default without a trace.
@@ -20,11 +21,11 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
+# MAX_ATTEMPTS is stated with the other call-planning rules, which the cost estimate reads too.
+from models.call_plan import MAX_ATTEMPTS as MAX_ATTEMPTS
+from models.call_plan import CallPlan, plan_calls
 from worker.techniques.conversation import Conversation, Messages
 
-#: How many times one call is asked before its technique's rule for an unusable reply applies:
-#: the first ask and two more. Each attempt is a new request (its own cache key and seed).
-MAX_ATTEMPTS = 3
 #: Attempt *a* of sample *i* is sent with seed ``i + a * ATTEMPT_SEED_STRIDE``: a new sample,
 #: far from the indices real samples use.
 ATTEMPT_SEED_STRIDE = 100_000
@@ -56,6 +57,7 @@ class CallSpec:
     against the last user message. ``top_logprobs`` > 0 asks for the first output token's
     ``top_logprobs`` most likely tokens with their log-probabilities (a judge reading its
     preference from them, as AlpacaEval's does); it is part of the cache key when set.
+    ``reasoning_effort`` is the component's (None: the registry's default for the LLM, if any).
     """
 
     llm: str
@@ -68,6 +70,7 @@ class CallSpec:
     attempt: int = 0
     documents: tuple[str, ...] = ()
     top_logprobs: int = 0
+    reasoning_effort: str | None = None
 
     def __post_init__(self) -> None:
         if self.top_logprobs < 0:
@@ -105,6 +108,9 @@ class CallResult:
     parsed: Any = None
     problem: str | None = None
     top_logprobs: tuple[tuple[str, float], ...] = ()
+    #: The provider's reason when it refused the question's prompt (QuestionRefused: over
+    #: the context window, a content filter); then ``text`` is None.
+    refusal: str | None = None
 
     @property
     def usable(self) -> bool:
@@ -125,14 +131,20 @@ class LayerState:
     unit_tests: list[str] = field(default_factory=list)
     parse_failures: int = 0
     failed_calls: int = 0
+    #: The first reason a provider gave for refusing a call of this question (this layer's
+    #: or an earlier one's): a question left without an answer is then ``refused``.
+    refusal: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "candidates": [{"text": c.text, "critique": c.critique} for c in self.candidates],
             "unit_tests": list(self.unit_tests),
             "parse_failures": self.parse_failures,
             "failed_calls": self.failed_calls,
         }
+        if self.refusal is not None:  # left out otherwise: states stored before it exist
+            data["refusal"] = self.refusal
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> LayerState:
@@ -143,6 +155,7 @@ class LayerState:
             unit_tests=list(data.get("unit_tests", [])),
             parse_failures=int(data.get("parse_failures", 0)),
             failed_calls=int(data.get("failed_calls", 0)),
+            refusal=data.get("refusal"),
         )
 
 
@@ -191,7 +204,16 @@ def spec(component: Any, role: Role, messages: Messages, sample_index: int) -> C
         max_tokens=int(getattr(component, "max_tokens", 2048) or 2048),
         sample_index=sample_index,
         role=role,
+        reasoning_effort=getattr(component, "reasoning_effort", None),
     )
+
+
+def planned(component: Any, state: LayerState) -> CallPlan:
+    """How many calls ``component`` makes on ``state``, by the one statement of the rules
+    (models/call_plan.py); every technique sizes its plan by it."""
+    return plan_calls(str(component.type),
+                      samples=int(getattr(component, "samples", 1) or 1),
+                      candidates=len(state.candidates), unit_tests=bool(state.unit_tests))
 
 
 def no_system(component: Any) -> bool:

@@ -19,6 +19,7 @@ from worker.techniques.base import (
     LayerState,
     Role,
     no_system,
+    planned,
     spec,
 )
 from worker.techniques.conversation import Conversation
@@ -27,7 +28,7 @@ from worker.techniques.conversation import Conversation
 class Critic:
     def plan(self, component: Any, conversation: Conversation,
              state: LayerState) -> list[CallSpec]:
-        if not state.candidates:
+        if not planned(component, state).calls:
             return []
         messages = critic_prompt.messages(conversation, state.candidates,
                                           no_system=no_system(component))

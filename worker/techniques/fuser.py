@@ -20,6 +20,7 @@ from worker.techniques.base import (
     Role,
     free_text,
     no_system,
+    planned,
     replies_as_candidates,
     spec,
 )
@@ -29,14 +30,14 @@ from worker.techniques.conversation import Conversation
 class Fuser:
     def plan(self, component: Any, conversation: Conversation,
              state: LayerState) -> list[CallSpec]:
-        if not state.candidates:
+        calls = planned(component, state).calls
+        if not calls:
             return []
         messages = fuser_prompt.messages(
             conversation, state.candidates,
             length_control=bool(getattr(component, "length_control", False)),
             no_system=no_system(component))
-        samples = int(getattr(component, "samples", 1) or 1)
-        return [spec(component, Role.FUSE, messages, i) for i in range(samples)]
+        return [spec(component, Role.FUSE, messages, i) for i in range(calls)]
 
     def parse(self, component: Any, state: LayerState, spec: CallSpec, text: str) -> str:
         return free_text(text)

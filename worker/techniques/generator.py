@@ -19,6 +19,7 @@ from worker.techniques.base import (
     Role,
     free_text,
     no_system,
+    planned,
     replies_as_candidates,
     spec,
 )
@@ -29,8 +30,8 @@ class Generator:
     def plan(self, component: Any, conversation: Conversation,
              state: LayerState) -> list[CallSpec]:
         messages = conversation.as_is(no_system=no_system(component))
-        samples = int(getattr(component, "samples", 1) or 1)
-        return [spec(component, Role.GENERATE, messages, i) for i in range(samples)]
+        return [spec(component, Role.GENERATE, messages, i)
+                for i in range(planned(component, state).calls)]
 
     def parse(self, component: Any, state: LayerState, spec: CallSpec, text: str) -> str:
         return free_text(text)

@@ -19,6 +19,7 @@ from worker.techniques.base import (
     LayerState,
     Role,
     no_system,
+    planned,
     spec,
 )
 from worker.techniques.conversation import Conversation
@@ -47,7 +48,7 @@ def keep_top_k(component: Any, state: LayerState, results: Sequence[CallResult])
 class Ranker:
     def plan(self, component: Any, conversation: Conversation,
              state: LayerState) -> list[CallSpec]:
-        if len(state.candidates) < 2:
+        if not planned(component, state).calls:
             return []
         messages = ranker_prompt.messages(conversation, state.candidates,
                                           no_system=no_system(component))

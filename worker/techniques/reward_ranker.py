@@ -23,6 +23,7 @@ from worker.techniques.base import (
     LayerState,
     ReplyError,
     Role,
+    planned,
     spec,
 )
 from worker.techniques.conversation import Conversation
@@ -32,7 +33,7 @@ from worker.techniques.ranker import keep_top_k
 class RewardRanker:
     def plan(self, component: Any, conversation: Conversation,
              state: LayerState) -> list[CallSpec]:
-        if len(state.candidates) < 2:
+        if not planned(component, state).calls:  # a ranker's rule: one call, from 2 candidates
             return []
         base = spec(component, Role.SCORE, (("user", conversation.query_text()),), 0)
         return [replace(base, documents=tuple(c.text for c in state.candidates))]

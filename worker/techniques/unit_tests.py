@@ -27,6 +27,7 @@ from worker.techniques.base import (
     LayerState,
     Role,
     no_system,
+    planned,
     spec,
 )
 from worker.techniques.conversation import Conversation
@@ -42,7 +43,8 @@ class UnitTestGenerator:
              state: LayerState) -> list[CallSpec]:
         messages = prompts.generator_messages(conversation, _cap(component),
                                               no_system=no_system(component))
-        return [spec(component, Role.UNIT_TEST_GENERATE, messages, 0)]
+        return [spec(component, Role.UNIT_TEST_GENERATE, messages, i)
+                for i in range(planned(component, state).calls)]
 
     def parse(self, component: Any, state: LayerState, spec: CallSpec,
               text: str) -> list[str]:
@@ -65,7 +67,7 @@ class UnitTestGenerator:
 class UnitTestEvaluator:
     def plan(self, component: Any, conversation: Conversation,
              state: LayerState) -> list[CallSpec]:
-        if not state.unit_tests:
+        if not planned(component, state).calls:  # no unit tests (or no candidate) to apply
             return []
         remove = bool(getattr(component, "remove_unit_tests_from_prompt", False))
         return [spec(component, Role.UNIT_TEST_EVALUATE,
