@@ -3,9 +3,11 @@ reference solution, and a reply is right when the math-verify library finds its 
 equivalent (``\frac{1}{2}`` = ``0.5`` = ``1/2``; ``2\sqrt{3}`` = ``\sqrt{12}``; intervals,
 tuples, sets, equations ``x = 2, y = 5``). No regex decides equivalence.
 
-Data: Hendrycks MATH's JSONL rows ``{"problem", "solution", "level"?, "type"?, "id"?}``; the
-default is the project's own small set, ``benchmarks/data/math-style.jsonl`` (no MATH file
-ships beside the project). Ids are the row's ``id``, else ``math-<row>`` (row from 0).
+Data: Hendrycks MATH's JSONL rows ``{"problem", "solution", "level"?, "type"?, "id"?}``, or
+MATH-500's (``"subject"`` for the type, ``"unique_id"`` such as ``test/precalculus/807.json``);
+the default is the project's own small set, ``benchmarks/data/math-style.jsonl`` (no MATH file
+ships beside the project). Ids are the row's ``id``, else its ``unique_id`` (so results line up
+with other tools' MATH-500 results), else ``math-<row>`` (row from 0).
 
 Reading a reply: the first answer span (:mod:`benchmarks.answers`) that holds an expression;
 from a marker's line, the last ``$...$`` / ``\(...\)`` / ``\[...\]`` in it when there is one,
@@ -130,11 +132,12 @@ class MathStyle:
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise BenchmarkError(f"{path}:{number}: expected a JSON object with 'problem' "
                                      "and a 'solution' ending in \\boxed{...}") from exc
-            if levels and level not in levels or types and row.get("type") not in types:
+            kind = row.get("type") or row.get("subject")  # MATH's name, MATH-500's
+            if levels and level not in levels or types and kind not in types:
                 continue
-            item_id = str(row.get("id") or f"math-{number - 1}")
+            item_id = str(row.get("id") or row.get("unique_id") or f"math-{number - 1}")
             items.append(Item(item_id, (f"{problem.strip()}\n\n{MATH_FRAMING}",), None,
-                              {"answer": answer, "level": level, "type": row.get("type")}))
+                              {"answer": answer, "level": level, "type": kind}))
         return items
 
     def score(self, reference: Mapping[str, Any], reply: str) -> Scored:

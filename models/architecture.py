@@ -29,7 +29,10 @@ that says how to write it.
   ``top_k``, ``first_k``, ``unit_test_cap``, ``ranker_batch_size`` integers >= 1; flags true/false;
   ``temperature`` and ``max_tokens`` required (Archon reads them for every component);
 * a ranker without ``top_k`` (Archon requires it);
-* a critic, ranker, verifier, unit_test_generator or unit_test_evaluator sharing its layer;
+* a critic sharing its layer with a component that hands on other candidates (a generator,
+  fuser, ranker, verifier or unit_test_evaluator: the critiques would go with the wrong
+  candidates); several components of one kind, or rankers beside verifiers, run as in Archon
+  (:mod:`models.archon_types`);
 * a fuser, critic, ranker, verifier or unit_test_evaluator that no candidate can reach (in
   layer 0, or after a layer of unit_test_generator only at the start);
 * a unit_test_evaluator with no unit_test_generator in an earlier layer;
@@ -40,14 +43,15 @@ that says how to write it.
   matches listed), or a ``model_type`` its endpoint does not accept.
 
 **Warnings** (the architecture runs): an unknown field (named with the nearest known one, e.g.
-``length_contorl`` -> ``length_control``); a known field with no effect on its type (``top_k``
-on a generator); ``samples > 1`` on a type that uses one sample; a ``model_type`` that is not
-one of Archon's; a ranker with ``use_critiques`` that no critique reaches; a generator that
-candidates reach (as in Archon it answers the query afresh and its answers replace them: MoA's
-layered proposers); ``ranker_batch_size`` (a scoring endpoint takes every candidate at once);
-an empty ``model_type`` on a ranker; a ``first_k`` above the
-candidates that can reach it; more than 32 candidates reaching one layer (Archon warns about
-context windows too); a last layer that hands on several candidates.
+``length_contorl`` -> ``length_control``); a known field with no effect on its type whose value
+asks for something that will not happen (``top_k: 3`` on a generator of 10 samples; not
+Archon's template ``top_k: 1``, see :func:`models.archon_types.ignoring_loses_something`);
+``samples > 1`` on a type that uses one sample; a ``model_type`` that is not one of Archon's; a
+ranker with ``use_critiques`` that no critique reaches; a generator that candidates reach (as in
+Archon it answers the query afresh and its answers replace them: MoA's layered proposers); a
+``first_k`` above the candidates that can reach it; more than 32 candidates reaching a fuser,
+critic or ranker, which shows them all in one prompt (Archon warns about context windows too);
+a last layer that hands on several candidates.
 
 Build architectures as dicts and pass them to :func:`parse_architecture`; constructing
 :class:`Architecture` directly skips these rules.

@@ -24,6 +24,7 @@ from models.archon_types import (
     ONE_SAMPLE,
     ComponentType,
     Shape,
+    ignoring_loses_something,
 )
 from models.endpoint_types import REASONING_EFFORTS
 from models.errors import InvalidArchitecture
@@ -187,13 +188,14 @@ def _read_component(found: Findings, raw: object, path: str,
         if key not in ALL_FIELDS:
             _unknown(found, where, str(key), ALL_FIELDS)
         elif key in IGNORED_FIELDS:
-            found.warnings.append(f"{where}: read by nothing in Archon, ignored")
+            continue  # read by nothing in Archon either: nothing is lost
         else:
             fields[key] = value
             # A default (null, false) where it does nothing is harmless: model_dump() output,
             # which carries every field, reads back without warnings.
             if kind is not None and key not in EFFECTIVE_FIELDS[kind] \
-                    and value != Component.model_fields[key].default:
+                    and value != Component.model_fields[key].default \
+                    and ignoring_loses_something(kind, key, value, raw.get("samples", 1)):
                 found.warnings.append(f"{where}: has no effect on a {kind.value}, ignored "
                                       "(as in Archon)")
     _archon_specifics(found, raw, path, kind)
@@ -246,17 +248,12 @@ def _archon_specifics(found: Findings, raw: dict[str, Any], path: str,
             f"{path}.model_type: {shown(model_type)} is not one of Archon's model types"
             + (f"; did you mean {hint}?" if hint else
                " (fine if your endpoints registry maps it)"))
-    if kind is ComponentType.RANKER and raw.get("ranker_batch_size") is not None:
-        found.warnings.append(
-            f"{path}.ranker_batch_size: has no effect in itas: a reward model's scoring "
-            "endpoint scores all candidates of a question in one request")
+    # ranker_batch_size draws no warning: no result depends on it (see
+    # archon_types.ignoring_loses_something).
     if model_type == "" and kind is not ComponentType.RANKER:
         found.errors.append(f"{path}.model_type: expected {_EXPECTED['model_type']}, got \"\"")
-    elif model_type == "" and kind is ComponentType.RANKER:
-        # Archon's reward-model rankers (llm-blender/PairRM) carry an empty model_type: the
-        # endpoints registry finds them by name, on a scoring endpoint.
-        found.warnings.append(f"{path}.model_type: empty; the endpoints registry resolves "
-                              f"{shown(raw.get('model'))} by its name alone")
+    # An empty model_type on a ranker is Archon's form for a reward model (llm-blender/PairRM):
+    # the endpoints registry finds it by name, on a scoring endpoint; nothing to warn about.
 
 
 def _is_count(value: object) -> TypeGuard[int]:

@@ -14,15 +14,17 @@ from dataclasses import dataclass, field
 
 from models.archon_types import (
     NEEDS_CANDIDATES,
-    RUNS_ALONE,
+    ONE_PROMPT_FOR_ALL,
     ComponentType,
     Shape,
     hands_on,
     hands_on_critiques,
+    mixes_critic_wrongly,
 )
 
 T = ComponentType
-#: Archon logs a warning above this many candidates: prompts may overflow context windows.
+#: Archon logs a warning above this many candidates: prompts may overflow context windows
+#: (only of the types that show them all in one prompt).
 MANY_CANDIDATES = 32
 
 
@@ -40,11 +42,19 @@ def check_structure(layers: Sequence[Sequence[Shape | None]],
     critiques = False
     unit_tests = False
     for i, (layer, layer_paths) in enumerate(zip(layers, paths, strict=True)):
+        known = [s for s in layer if s is not None]
+        beside_critic = mixes_critic_wrongly(known)
         for j, shape in enumerate(layer):
             if shape is not None:
-                _check_component(found, shape, layer_paths[j], i, len(layer), received,
-                                 critiques, unit_tests)
-        known = [s for s in layer if s is not None]
+                _check_component(found, shape, layer_paths[j], i, received, critiques,
+                                 unit_tests)
+            if shape is not None and shape.type is T.CRITIC and beside_critic is not None:
+                found.errors.append(
+                    f"{layer_paths[j]}: a critic critiques the candidates that reach its layer, "
+                    f"but the {beside_critic.value} beside it hands on other candidates, so "
+                    "the critiques would go with candidates they are not about (Archon's "
+                    "fuser would fail on them); give the critic a layer of its own, or share "
+                    "it with critics and unit_test_generators only")
         if len(known) < len(layer):
             received, critiques = None, False
         else:
@@ -62,13 +72,9 @@ def check_structure(layers: Sequence[Sequence[Shape | None]],
     return found
 
 
-def _check_component(found: Findings, shape: Shape, path: str, i: int, layer_size: int,
+def _check_component(found: Findings, shape: Shape, path: str, i: int,
                      received: int | None, critiques: bool, unit_tests: bool) -> None:
     kind = shape.type.value
-    if shape.type in RUNS_ALONE and layer_size > 1:
-        found.errors.append(
-            f"{path}: a {kind} runs alone in its layer (Archon runs it on all the candidates of "
-            f"the layer before), but this layer has {layer_size} components; give it a layer")
     if shape.type is T.GENERATOR and received:
         found.warnings.append(
             f"{path}: a generator answers the query afresh (as in Archon): the up to {received} "
@@ -96,7 +102,7 @@ def _check_component(found: Findings, shape: Shape, path: str, i: int, layer_siz
         found.warnings.append(
             f"{path}.use_critiques: no critiques reach this ranker (put a critic in the layer "
             "before), so it ranks without them")
-    if shape.type in NEEDS_CANDIDATES and received and received > MANY_CANDIDATES:
+    if shape.type in ONE_PROMPT_FOR_ALL and received and received > MANY_CANDIDATES:
         found.warnings.append(
             f"{path}: up to {received} candidates reach this {kind}; more than "
             f"{MANY_CANDIDATES} may not fit the LLM's context window")

@@ -88,6 +88,9 @@ class LLM(BaseModel):
     endpoint: str
     #: The model name sent to the endpoint; defaults to ``name``.
     wire_model: str
+    #: On a simulator's registry: the simulated LLM whose skill this name is given (the
+    #: simulator's fleet ``clones``), shown by ``itas llms``. Says nothing to a real provider.
+    like: str | None = None
     price_in_per_mtok: float = Field(ge=0)
     price_out_per_mtok: float = Field(ge=0)
     reasoning: bool = False

@@ -24,6 +24,8 @@ names another)::
       Qwen/Qwen2-72B-Instruct:
         endpoint: together
         wire_model: Qwen/Qwen2-72B-Instruct   # the name sent on the wire; default: the key
+        # like: sim-large                     # a simulator's registry only: the simulated LLM
+                                              # this name clones (shown by itas llms)
         price_in_per_mtok: 0.9                # USD per million tokens, required (0 if free)
         price_out_per_mtok: 0.9
       o4-mini:
@@ -130,6 +132,7 @@ _EXPECTED = {
     "supports_n": "true or false (whether the endpoint takes OpenAI's n)",
     "endpoint": "the name of an endpoint",
     "wire_model": "the model name the endpoint expects (a string)",
+    "like": "the name of another LLM of this registry (the simulated LLM this one clones)",
     "price_in_per_mtok": "a number >= 0 (USD per million input tokens)",
     "price_out_per_mtok": "a number >= 0 (USD per million output tokens)",
     "reasoning": "true or false (a reasoning model: max_completion_tokens, no temperature)",
@@ -164,6 +167,10 @@ def parse_registry(data: Any, source: str, *, simulator_url: str | None) -> Regi
             llm = _llm(problems, name, raw, names)
             if llm is not None:
                 llms[name] = llm
+        for llm in llms.values():
+            if llm.like is not None and (llm.like not in llms or llm.like == llm.name):
+                problems.append(f"{at(at('llms', llm.name), 'like')}: expected "
+                                f"{_EXPECTED['like']}, got {shown(llm.like)}")
     if problems:
         count = len(problems)
         raise ConfigError("\n  ".join(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ _TOP_FIELDS = {
     "answer_keys",
     "keys",
     "llms",
+    "clones",
 }
 _LLM_FIELDS = {
     "description", "kind", "ability", "discrimination", "judge", "replay", "latency", "price",
@@ -267,6 +268,27 @@ def _llm(name: str, raw: Any, where: str) -> LLMSpec:
     )
 
 
+def _clones(raw: Any, llms: Mapping[str, LLMSpec], where: str) -> dict[str, LLMSpec]:
+    """``clones: {sim-large: [name, ...]}``: each name a simulated LLM of its own with the
+    parameters (skill, latency, price) of the one it clones. Its own name makes its own draws
+    (samples are seeded by the LLM's name), so several clones in one layer answer as several
+    models of one skill do, not as one model repeated."""
+    out: dict[str, LLMSpec] = {}
+    for template, names in _mapping(raw, where).items():
+        at = f"{where}.{template}"
+        if str(template) not in llms:
+            raise FleetError(f"{at}: not an LLM of this fleet's llms")
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            raise FleetError(f"{at}: expected a list of LLM names")
+        for name in names:
+            if name in llms or name in out:
+                raise FleetError(f"{at}: {name!r} is already an LLM of this fleet")
+            spec = llms[str(template)]
+            out[name] = replace(spec, name=name, description=f"like {template}: "
+                                f"{spec.description}".rstrip(": "))
+    return out
+
+
 def _key(raw: Any, where: str) -> KeySpec:
     raw = _mapping(raw, where)
     _no_unknown(raw, {"key", "requests_per_min", "tokens_per_min", "limit_headers"}, where)
@@ -302,6 +324,7 @@ def load_fleet(path: Path | str | None = None) -> Fleet:
     if not llms_raw:
         raise FleetError(f"{where}: llms: at least one LLM is required")
     llms = {str(n): _llm(str(n), v, f"{where}: llms.{n}") for n, v in llms_raw.items()}
+    llms.update(_clones(raw.get("clones", {}), llms, f"{where}: clones"))
     keys_raw = raw.get("keys")
     if not isinstance(keys_raw, list) or not keys_raw:
         raise FleetError(f"{where}: keys: expected a non-empty list of keys")

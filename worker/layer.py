@@ -6,9 +6,14 @@ until its technique can read the reply, at most ``MAX_ATTEMPTS`` times (a trunca
 not read). How the contributions of a layer's components combine into the state handed on:
 
 - candidates: the concatenation, in component order, of every component that produces some
-  (generator, fuser, ranker, verifier, unit-test evaluator); if none does, the input candidates
-  go on, as changed by pass-through components (a critic attaches critiques).
-- unit tests: those a unit-test generator of this layer wrote, else the input's.
+  (generator, fuser, ranker, verifier, unit-test evaluator), as Archon's components extend its
+  state's list (two rankers: both top_k, the same candidate possibly twice); if none does, the
+  input candidates go on, as changed by pass-through components (critics attach critiques).
+- critiques: each critic of the layer critiques every input candidate; a candidate goes on with
+  the critiques its critics wrote, joined in component order (Archon would hand on 2n critiques
+  for n candidates and then fail; models/archon_types.py), else with the one it came with.
+- unit tests: the concatenation, in component order, of what the layer's unit-test generators
+  wrote; the input's when the layer has none.
 - parse failures and failed calls: summed over the layer, and kept cumulative across layers.
 - a refusal of the question's prompt by a provider (over the context window): the first
   reason is kept, across layers, so that a question left without an answer is ``refused``.
@@ -129,7 +134,7 @@ def run_layer_calls(
 
     produced: list[Candidate] = []
     any_producer = False
-    passthrough = list(state.candidates)
+    passthroughs: list[list[Candidate]] = []
     unit_tests: list[str] | None = None
     new = LayerState(parse_failures=state.parse_failures, failed_calls=state.failed_calls,
                      refusal=state.refusal or next(
@@ -140,11 +145,31 @@ def run_layer_calls(
             any_producer = True
             produced.extend(contribution.candidates)
         if contribution.passthrough is not None:
-            passthrough = contribution.passthrough
+            passthroughs.append(contribution.passthrough)
         if contribution.unit_tests is not None:
-            unit_tests = contribution.unit_tests
+            unit_tests = (unit_tests or []) + contribution.unit_tests
         new.failed_calls += contribution.failed_calls
         new.parse_failures += len(contribution.unusable)
-    new.candidates = produced if any_producer else passthrough
+    new.candidates = produced if any_producer else _with_new_critiques(state.candidates,
+                                                                      passthroughs)
     new.unit_tests = unit_tests if unit_tests is not None else list(state.unit_tests)
     return new
+
+
+#: Between the critiques of several critics on one candidate, in the prompts that show them.
+CRITIQUE_JOINER = "\n\n"
+
+
+def _with_new_critiques(inputs: Sequence[Candidate],
+                        passthroughs: Sequence[Sequence[Candidate]]) -> list[Candidate]:
+    """The input candidates, each with the critiques the layer's critics wrote of it joined in
+    component order, or the critique it came with when none wrote one. A pass-through keeps a
+    candidate's incoming critique where its critic wrote none, so a critique is new exactly
+    when it differs from the incoming one."""
+    out = []
+    for i, candidate in enumerate(inputs):
+        written = [critique for p in passthroughs
+                   if (critique := p[i].critique) is not None and critique != candidate.critique]
+        out.append(Candidate(candidate.text, CRITIQUE_JOINER.join(written) if written
+                             else candidate.critique))
+    return out

@@ -2,6 +2,13 @@
 
 Key *values* are never shown: only the names of the variables that hold them and whether each
 is set in this environment.
+
+The last column says what each name *runs as*: for a name of the simulator's registry, the
+simulated LLM whose skill it has (``like``: the packaged registry gives each of Archon's model
+names, ``gpt-4o``, ..., its own simulated LLM of matching skill, docs/archon-llms.md); for an
+alias, the LLM of the registry its model on the wire names (``llm-blender/PairRM`` runs as
+``sim-pairrm``). The JSON says it in ``runs_as`` (null: itself), so a user sees what a name of
+their config will really call.
 """
 
 from __future__ import annotations
@@ -19,20 +26,33 @@ def run_llms(
 ) -> None:
     """List the configured LLMs: endpoint, wire model, prices, limits, key variables."""
     registry = load_registry()
-    rows = [_row(llm, registry.endpoints[llm.endpoint]) for llm in registry.llms.values()]
+    rows = [_row(llm, registry.endpoints[llm.endpoint], _runs_as(registry, llm))
+            for llm in registry.llms.values()]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
     _print_text(registry, rows)
 
 
-def _row(llm: LLM, endpoint: Endpoint) -> dict[str, Any]:
+def _runs_as(registry: Registry, llm: LLM) -> str | None:
+    """The simulated LLM ``llm`` clones, else the registry LLM its wire model names (on the
+    same endpoint, so the same server answers both), else None: it runs as itself."""
+    if llm.like is not None:
+        return llm.like
+    other = registry.llms.get(llm.wire_model)
+    if other is None or other.name == llm.name or other.endpoint != llm.endpoint:
+        return None
+    return other.name
+
+
+def _row(llm: LLM, endpoint: Endpoint, runs_as: str | None) -> dict[str, Any]:
     return {
         "name": llm.name,
         "endpoint": endpoint.name,
         "kind": endpoint.kind.value,
         "base_url": endpoint.base_url,
         "model": llm.wire_model,
+        "runs_as": runs_as,
         "price_in_per_mtok": llm.price_in_per_mtok,
         "price_out_per_mtok": llm.price_out_per_mtok,
         "requests_per_min": endpoint.requests_per_min,
@@ -47,9 +67,11 @@ def _row(llm: LLM, endpoint: Endpoint) -> dict[str, Any]:
 
 def _print_text(registry: Registry, rows: list[dict[str, Any]]) -> None:
     typer.echo(f"registry: {registry.source}\n")
-    header = ("LLM", "endpoint", "kind", "model on the wire", "$/Mtok in", "$/Mtok out")
+    header = ("LLM", "endpoint", "kind", "model on the wire", "$/Mtok in", "$/Mtok out",
+              "runs as")
     table = [header] + [(r["name"], r["endpoint"], r["kind"], r["model"],
-                         f"{r['price_in_per_mtok']:g}", f"{r['price_out_per_mtok']:g}")
+                         f"{r['price_in_per_mtok']:g}", f"{r['price_out_per_mtok']:g}",
+                         r["runs_as"] or "itself")
                         for r in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     for line in table:

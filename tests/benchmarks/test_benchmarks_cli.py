@@ -131,3 +131,24 @@ def test_bad_arguments_are_one_line_with_exit_2(args: list[str], message: str,
     done = itas("benchmarks", "score", *args, "--predictions", str(file))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith(f"itas: error: {message}"), done.stderr
+
+
+def test_math_500_rows_keep_their_unique_ids(tmp_path: Path) -> None:
+    # MATH-500's form: unique_id names the problem, subject its type, level an integer.
+    rows = [{"problem": "What is $1+1$?", "solution": "It is $\\boxed{2}$.", "answer": "2",
+             "subject": "Prealgebra", "level": 1, "unique_id": "test/prealgebra/1.json"},
+            {"problem": "Compute $\\sin 0$.", "solution": "$\\sin 0 = \\boxed{0}$", "answer": "0",
+             "subject": "Precalculus", "level": 2, "unique_id": "test/precalculus/807.json"}]
+    data = predictions(tmp_path / "math500.jsonl", rows)
+    file = predictions(tmp_path / "p.jsonl", [
+        {"id": "test/precalculus/807.json", "prediction": "\\boxed{0}"},
+        {"id": "test/prealgebra/1.json", "prediction": "\\boxed{3}"}])
+    done = itas("benchmarks", "score", "math", "--data", str(data), "--predictions", str(file),
+                "--json")
+    assert done.returncode == 0, done.stderr
+    assert [(r["id"], r["score"]) for r in json.loads(done.stdout)["items"]] == [
+        ("test/precalculus/807.json", 1.0), ("test/prealgebra/1.json", 0.0)]
+    # MATH-500's subject is the type the types option filters on
+    done = itas("benchmarks", "score", "math", "--data", str(data), "--predictions", str(file),
+                "--option", "types=[Precalculus]")
+    assert done.returncode == 2 and "unknown id 'test/prealgebra/1.json'" in done.stderr

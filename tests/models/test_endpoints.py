@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from models.endpoints import EndpointKind, load_registry
 from models.errors import ConfigError
+from simulator.fleet import load_fleet
 
 REPO = Path(__file__).resolve().parents[2]
 SIM = "http://127.0.0.1:8300"
@@ -23,7 +23,8 @@ FLEET = {
     "gpt3-6b-finetune-replay": (0.2, 0.2), "gpt3-6b-verifier-replay": (0.2, 0.2),
     "gpt3-175b-finetune-replay": (20.0, 20.0), "gpt3-175b-verifier-replay": (20.0, 20.0),
     # the simulated reasoning model, marked as one and (to learn it from its 400s) unmarked
-    "sim-short-context": (0.15, 0.6), "sim-reasoner": (10.0, 40.0), "sim-reasoner-unmarked": (10.0, 40.0),
+    "sim-short-context": (0.15, 0.6), "sim-reasoner": (10.0, 40.0),
+    "sim-reasoner-unmarked": (10.0, 40.0),
     # the simulated reward model, also under the name Archon's PairRM configs use
     "sim-pairrm": (0.02, 0.0), "llm-blender/PairRM": (0.02, 0.0),
 }
@@ -54,8 +55,9 @@ def problems_of(tmp_path: Path, text: str) -> str:
 
 def test_default_registry_lists_the_simulator_fleet_with_its_prices() -> None:
     registry = load_registry(simulator_url="http://sim.example:9000")
+    # Archon's model names are clones of these (tests/models/test_archon_llms.py)
     assert {name: (llm.price_in_per_mtok, llm.price_out_per_mtok)
-            for name, llm in registry.llms.items()} == FLEET
+            for name, llm in registry.llms.items() if llm.like is None} == FLEET
     simulator = registry.endpoints["simulator"]
     assert simulator.kind is EndpointKind.OPENAI
     assert simulator.base_url == "http://sim.example:9000/v1"
@@ -71,7 +73,7 @@ def test_default_registry_matches_the_simulators_fleet_file() -> None:
     fleet_file = REPO / "simulator" / "fleet.yaml"
     if not fleet_file.exists():
         pytest.skip("simulator/fleet.yaml is not in this checkout yet (the simulator branch)")
-    fleet = yaml.safe_load(fleet_file.read_text())["llms"]
+    fleet = load_fleet(fleet_file).llms  # its clones (Archon's model names) included
     registry = load_registry(simulator_url=SIM)
     # Every simulated LLM is in the registry, and every registry name (an alias such as
     # llm-blender/PairRM included) is one of the fleet's on the wire, at its price.
@@ -79,7 +81,7 @@ def test_default_registry_matches_the_simulators_fleet_file() -> None:
     for name, llm in registry.llms.items():
         spec = fleet[llm.wire_model]
         assert (llm.price_in_per_mtok, llm.price_out_per_mtok) \
-            == (spec["price"]["input_per_mtok"], spec["price"]["output_per_mtok"]), name
+            == (spec.input_per_mtok, spec.output_per_mtok), name
 
 
 def test_settings_choose_the_file_and_the_simulator_url(

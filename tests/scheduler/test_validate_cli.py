@@ -85,10 +85,10 @@ def test_non_json_file_names_line_and_column(tmp_path: Path) -> None:
 
 
 def test_unknown_llm_only_without_structure_only(tmp_path: Path) -> None:
-    path = _write(tmp_path, "llm.json", [[_comp("generator", "gpt-4o")]])
+    path = _write(tmp_path, "llm.json", [[_comp("generator", "my-finetuned-llm")]])
     checked = _run(["validate", str(path)], {"ITAS_SIM_KEY_1": "x"})
     assert checked.returncode == 2
-    assert f"{path}: layers[0][0].model: unknown LLM 'gpt-4o'" in checked.stderr
+    assert f"{path}: layers[0][0].model: unknown LLM 'my-finetuned-llm'" in checked.stderr
     assert _run(["validate", "--structure-only", str(path)]).returncode == 0
 
 
@@ -130,6 +130,9 @@ def test_llms_table_shows_prices_and_key_names_not_values() -> None:
     done = _run(["llms"], {"ITAS_SIM_KEY_2": CANARY, "ITAS_SIMULATOR_URL": "http://sim:9000"})
     assert done.returncode == 0, done.stderr
     assert "sim-frontier" in done.stdout and "http://sim:9000/v1" in done.stdout
+    # Archon's model names show the simulated LLM whose skill they have
+    gpt4o = next(line for line in done.stdout.splitlines() if line.startswith("gpt-4o "))
+    assert gpt4o.split()[-1] == "sim-frontier"
     assert "ITAS_SIM_KEY_2 (set)" in done.stdout and "ITAS_SIM_KEY_1 (not set)" in done.stdout
     assert CANARY not in done.stdout + done.stderr
 
@@ -138,14 +141,14 @@ def test_what_a_file_may_ask_for_is_bounded(tmp_path: Path) -> None:
     """samples, max_tokens, top_k (architecture) and trials, parallel_trials (job) have upper
     limits (models/limits.py); a file beyond one is refused naming the file and the field."""
     arch = _write(tmp_path, "greedy.json", [
-        [_comp("generator", samples=500, max_tokens=10_000_000)],
+        [_comp("generator", samples=50_000, max_tokens=10_000_000)],
         [_comp("ranker", top_k=1)],
     ])
     done = _run(["validate", str(arch)])
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert f"{arch}: layers[0][0].samples: expected an integer from 1 to 100, got 500" \
+    assert f"{arch}: layers[0][0].samples: expected an integer from 1 to 10000, got 50000" \
         in done.stderr
-    assert f"{arch}: layers[0][0].max_tokens: expected an integer from 1 to 131072" in done.stderr
+    assert f"{arch}: layers[0][0].max_tokens: expected an integer from 1 to 2000000" in done.stderr
     demo = (Path(__file__).resolve().parents[2] / "examples" / "search-demo.yaml").read_text()
     job = tmp_path / "greedy.yaml"
     job.write_text(demo.replace("trials: 8 ", "trials: 100000 ")
@@ -154,6 +157,40 @@ def test_what_a_file_may_ask_for_is_bounded(tmp_path: Path) -> None:
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"{job}: trials: expected an integer from 1 to 10000, got 100000" in done.stderr
     assert f"{job}: parallel_trials: expected an integer from 1 to 64, got 500" in done.stderr
+
+
+#: Configs in Archon's format doing what Archon's published configs do (CI has no copy of
+#: Archon's configs/): 1000 samples with max_tokens 200000, unit tests, a PairRM ranker in the
+#: legacy layer form, a verifier, MoA layers with top_k 1 on every generator and fuser,
+#: Archon's model names and model_types, two rankers in a layer. file -> candidates per layer
+ARCHON_FORMAT = Path(__file__).resolve().parents[1] / "data" / "archon_format"
+ARCHON_SHAPES = {
+    "critic-then-two-rankers.json": "10 -> 10 -> 5 -> 1",
+    "moa-layers.json": "4 -> 3 -> 1",
+    "pairrm-rank-then-fuse.json": "8 -> 3 -> 1",
+    "repeated-sampling-unit-tests.json": "0 -> 1000 -> 1",
+    "sample-verify-fuse.json": "5 -> 5 -> 1",
+}
+
+
+def test_configs_in_archons_format_validate_alone_and_against_the_default_registry() -> None:
+    files = sorted(ARCHON_FORMAT.glob("*.json"))
+    assert [f.name for f in files] == sorted(ARCHON_SHAPES)
+    for args in (["validate", "--structure-only"], ["validate"]):
+        # the simulator's key variable set, as for workers
+        done = _run([*args, *map(str, files)], {"ITAS_SIM_KEY_1": "sim-key-1"})
+        assert done.returncode == 0, done.stderr
+        # Archon's template fields draw no warning; with the registry, the two configs at
+        # Archon's largest values are costly, and say so
+        costly = {line.split(": ")[1] for line in done.stderr.splitlines()
+                  if ": costly: one question may take up to " in line}
+        assert len(done.stderr.splitlines()) == len(costly)
+        assert costly == (set() if "--structure-only" in args else {
+            str(ARCHON_FORMAT / "critic-then-two-rankers.json"),
+            str(ARCHON_FORMAT / "repeated-sampling-unit-tests.json")})
+        for path in files:
+            assert f"{path}: ok (" in done.stdout
+            assert f"candidates per layer {ARCHON_SHAPES[path.name]}," in done.stdout
 
 
 def test_a_costly_config_warns_with_its_calls_and_dollars(tmp_path: Path) -> None:

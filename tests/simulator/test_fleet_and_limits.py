@@ -61,6 +61,10 @@ def test_a_key_is_refused_after_its_per_minute_budget_and_recovers_with_time() -
          "llms.a.server_concurrency"),
         ("keys: [{key: k, limit_headers: sometimes}]\nllms: {a: {ability: 0, judge: 0}}\n",
          "keys[0].limit_headers"),
+        ("keys: [{key: k}]\nllms: {a: {ability: 0, judge: 0}}\nclones: {b: [c]}\n",
+         "clones.b: not an LLM"),
+        ("keys: [{key: k}]\nllms: {a: {ability: 0, judge: 0}}\nclones: {a: [a]}\n",
+         "clones.a: 'a' is already"),
     ],
 )
 def test_a_fleet_file_typo_names_the_file_and_field(tmp_path: Path, text: str, where: str) -> None:
@@ -69,3 +73,15 @@ def test_a_fleet_file_typo_names_the_file_and_field(tmp_path: Path, text: str, w
     with pytest.raises(FleetError) as error:
         load_fleet(fleet)
     assert str(fleet) in str(error.value) and where in str(error.value)
+
+
+def test_a_clone_has_the_skill_of_its_original_under_its_own_name(tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text("keys: [{key: k}]\nllms: {a: {ability: 0.7, judge: 1.1, "
+                     "price: {input_per_mtok: 2}}}\nclones: {a: [org/model-70b, model-x]}\n")
+    llms = load_fleet(fleet).llms
+    assert list(llms) == ["a", "org/model-70b", "model-x"]
+    for name in ("org/model-70b", "model-x"):
+        clone = llms[name]
+        assert clone.name == name  # its own name: its own draws (samples are seeded by it)
+        assert (clone.ability, clone.judge, clone.input_per_mtok) == (0.7, 1.1, 2.0)
