@@ -361,8 +361,9 @@ def test_a_judged_benchmarks_judge_calls_count_in_the_estimate_and_the_budget(
     arch = build_architecture(params(), judged.llms, judged, registry=registry)
     own = estimate_cost(arch, registry, prompt_tokens=judged.estimate.prompt_tokens, turns=2)
     with_judge = job_estimate(arch, registry, judged)
-    # MT-Bench: one grade per turn, each shown the question and the answer (and a reference).
-    assert with_judge.calls == own.calls + 2 and with_judge.usd > own.usd
+    # MT-Bench: one grade per turn, each shown the question and the answer (and a reference),
+    # each asked up to 3 times (a verdict that cannot be read is asked again).
+    assert with_judge.calls == own.calls + 2 * 3 and with_judge.usd > own.usd
     assert job_estimate(arch, registry, default_job(registry)) == estimate_cost(
         arch, registry, prompt_tokens=judged.estimate.prompt_tokens)  # one turn, no judge
     # A per-question limit between the two: the judge's calls tip the architecture over it.
