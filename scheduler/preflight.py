@@ -34,9 +34,9 @@ PROBE_COMMAND = "itas_preflight_probe"  # worker.preflight.PROBE_COMMAND
 PING_TIMEOUT_S = 2.0
 #: Seconds the workers have to check: above the model list's own timeout (10 s).
 CHECK_TIMEOUT_S = 20.0
-#: Seconds the probing worker has for its completions (sent at once): a reasoning model may
-#: think for a while before its "OK".
-PROBE_TIMEOUT_S = 90.0
+#: Seconds the probing worker has for its completions (sent at once, each cut at 30 s by
+#: worker.preflight.PROBE_TIMEOUT_S and then left unchecked).
+PROBE_TIMEOUT_S = 60.0
 
 
 def llms_of_job(job: Any) -> list[str]:

@@ -139,6 +139,9 @@ def itas_preflight(state: Any, llms: list[str] | None = None) -> dict[str, Any]:
 PROBE_COMMAND = "itas_preflight_probe"
 #: What a probe asks: the shortest reply a model gives, so a probe costs a few tokens.
 PROBE_PROMPT = "Reply with the single word OK."
+#: Seconds one probe may take (below the endpoint's own timeout when that is longer): a slow
+#: or hanging endpoint proves nothing about the setup, and the control command must answer.
+PROBE_TIMEOUT_S = 30.0
 
 
 def probe_llms(probes: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -185,6 +188,8 @@ def _probe(registry: Any, probe: dict[str, Any]) -> dict[str, Any]:
         temperature=float(probe["temperature"]), max_tokens=int(probe["max_tokens"]),
         reasoning=llm.reasoning,
         reasoning_effort=probe.get("reasoning_effort") or llm.reasoning_effort)
+    if endpoint.timeout_s > PROBE_TIMEOUT_S:
+        endpoint = endpoint.model_copy(update={"timeout_s": PROBE_TIMEOUT_S})
     try:
         send_chat(endpoint, request, key_env=key_env, keys_env=os.environ)
     except (SetupError, BadRequest) as exc:

@@ -384,3 +384,24 @@ def test_two_objectives_draw_the_pareto_front_and_pick_its_best_score(
     page = write_html(report, open_study(database_url, job.study_name),
                       tmp_path / "nsga2.html").read_text()
     assert "Pareto-front Plot" in page and "Optimization History Plot" in page
+
+
+def test_refused_and_unanswered_questions_show_in_status_and_report(
+        services: RunServices, database_url: str, tmp_path: Path) -> None:
+    """A question a provider refused (over the context window) is counted apart from a
+    wrong answer in `itas status` and in the report's header, never hidden in a plain 0."""
+    job = make_job(database_url, status="queued")
+    evaluation_id = evaluation(database_url, job, architecture("short window"), split="search",
+                               trial_number=None, score=0.5, questions=4, answered=2)
+    with session_scope(database_url) as session:
+        session.add(Answer(evaluation_id=evaluation_id, question_id="q2", score=0.0,
+                           status="refused", error="This model's maximum context length is "
+                           "2048 tokens. However, your messages resulted in 3012 tokens."))
+        session.add(Answer(evaluation_id=evaluation_id, question_id="q3", score=0.0,
+                           status="no_answer"))
+    status = last_json(itas(services, tmp_path, "status", job.name, "--json"))
+    assert (status["totals"]["refused_answers"], status["totals"]["no_answer_answers"]) == (1, 1)
+    path = tmp_path / "refused.html"
+    done = itas(services, tmp_path, "report", job.name, "--html", str(path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "1 no_answer · <b>1 refused</b> by a provider" in path.read_text()
