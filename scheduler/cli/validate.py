@@ -9,13 +9,13 @@ Every file is read in full and every problem reported, one line each: file, path
 (``layers[2][0].top_k``), what was expected. Exit 0 and ``ok`` when all pass (warnings go to
 stderr); otherwise exit 2 through the CLI's one error boundary, with no traceback. Without
 ``--structure-only`` every LLM is also looked up in the endpoints registry
-(``ITAS_ENDPOINTS_FILE`` or the packaged simulator default), and an endpoint none of whose key
-variables is set here gets a warning (the workers need one at call time).
+(``ITAS_ENDPOINTS_FILE`` or the packaged simulator default). API keys are not looked for: they
+live only in the workers' environment, not on the host that validates, and the preflight of
+``itas run``/``submit`` checks them where they are.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -75,7 +75,6 @@ def run_validate(
         problems, warnings = list(report.errors), list(report.warnings)
         if registry is not None:
             problems = in_file_order(problems + check_llm_refs(report.llm_refs, registry))
-            warnings += _missing_keys(registry, {ref.model for ref in report.llm_refs})
             if not problems and report.architecture is not None:
                 warnings += _costly(report.architecture, registry)
         for warning in warnings:
@@ -106,9 +105,6 @@ def _check_job(path: Path, data: object, registry: Registry | None) -> list[str]
     except UserError as exc:  # e.g. the endpoints registry itself is wrong
         return [f"{path}: {exc}"]
     warnings = list(report.warnings)
-    if registry is not None and report.job is not None:
-        warnings += _missing_keys(registry, {*report.job.llms, report.job.judge_llm or "",
-                                             report.job.fuser_llm or ""})
     for warning in warnings:
         print(f"warning: {path}: {warning}", file=sys.stderr)
     if report.errors or report.job is None:
@@ -152,14 +148,3 @@ def _costly(arch: Architecture, registry: Registry) -> list[str]:
             f"a {prompt}-token question; warned above {COSTLY_CALLS:,} calls or "
             f"${COSTLY_USD:,.0f} per question)"]
 
-
-def _missing_keys(registry: Registry, llm_names: set[str]) -> list[str]:
-    used = sorted({registry.llms[name].endpoint for name in llm_names if name in registry.llms})
-    warnings = []
-    for name in used:
-        endpoint = registry.endpoints[name]
-        if endpoint.api_key_envs and not any(endpoint.keys_set(os.environ).values()):
-            warnings.append(
-                f"endpoint {name}: none of its key variables is set here "
-                f"({', '.join(endpoint.api_key_envs)}); workers need one to call it")
-    return warnings
