@@ -170,7 +170,7 @@ def probe_llms(probes: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def _probe(registry: Any, probe: dict[str, Any]) -> dict[str, Any]:
     from models.errors import BadRequest, QuestionRefused, RetryableEndpointError, SetupError
     from worker.clients.base import ChatRequest
-    from worker.clients.transport import send_chat
+    from worker.clients.transport import new_client, send_chat
 
     result: dict[str, Any] = {**probe, "problem": None, "unchecked": None}
     llm = registry.llms.get(probe["llm"])
@@ -191,7 +191,10 @@ def _probe(registry: Any, probe: dict[str, Any]) -> dict[str, Any]:
     if endpoint.timeout_s > PROBE_TIMEOUT_S:
         endpoint = endpoint.model_copy(update={"timeout_s": PROBE_TIMEOUT_S})
     try:
-        send_chat(endpoint, request, key_env=key_env, keys_env=os.environ)
+        # A client of its own, closed at once: the worker's shared one keeps its connections
+        # open, and the probe runs in the worker's main process, not where calls are made.
+        with new_client() as client:
+            send_chat(endpoint, request, key_env=key_env, keys_env=os.environ, client=client)
     except (SetupError, BadRequest) as exc:
         if isinstance(exc, QuestionRefused):
             result["unchecked"] = f"the provider refused the probe's prompt: {exc}"

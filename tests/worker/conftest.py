@@ -27,7 +27,7 @@ def mock_http(
             return handler(req)
 
         transport_module.reset_http_client()
-        monkeypatch.setattr(transport_module, "_new_client",
+        monkeypatch.setattr(transport_module, "new_client",
                             lambda: httpx.Client(transport=httpx.MockTransport(record)))
         return seen
 

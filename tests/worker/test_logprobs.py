@@ -75,7 +75,7 @@ def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[Endpoint]:
     monkeypatch.setenv(KEY_ENV, "sk-test")
     double = Endpoint()
     transport_module.reset_http_client()
-    monkeypatch.setattr(transport_module, "_new_client",
+    monkeypatch.setattr(transport_module, "new_client",
                         lambda: httpx.Client(transport=httpx.MockTransport(double)))
     yield double
     transport_module.reset_http_client()

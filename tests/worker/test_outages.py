@@ -71,6 +71,20 @@ def _wait_until_started(stack: Stack, database_url: str, *, calls: int = 3) -> N
     raise AssertionError(f"the run made no calls: {stack.worker_logs()[-3000:]}")
 
 
+def _wait_for_evaluations(database_url: str, *, after: int, name: str, count: int) -> None:
+    """Until ``count`` evaluations of architecture ``name`` newer than id ``after`` exist."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with session_scope(database_url) as session:
+            queued = session.execute(text(
+                "SELECT count(*) FROM evaluations WHERE id > :a AND architecture->>'name' = :n"),
+                {"a": after, "n": name}).scalar_one()
+        if queued >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{count} runs of {name!r} were not queued within 120 s")
+
+
 def _calls_so_far(database_url: str) -> int:
     with session_scope(database_url) as session:
         return int(session.execute(text("SELECT count(*) FROM llm_calls")).scalar_one())
@@ -172,7 +186,13 @@ def test_single_flight_leader_killed_is_taken_over_within_an_endpoint_timeout(
             "temperature": round(0.5 + os.getpid() % 1000 / 3000, 6), "max_tokens": 256,
             "samples": 1}]]}))
         args = (str(arch), "--benchmark", "synth-math", "--limit", "1", "--split", "test")
+        with session_scope(services.database_url) as session:
+            before = session.execute(text("SELECT coalesce(max(id), 0) FROM evaluations"))\
+                .scalar_one()
         runs = [stack.start_run(*args), stack.start_run(*args)]
+        # Past both preflights (whose probe calls the simulator from a worker's main process):
+        # the connection found next is the run's call.
+        _wait_for_evaluations(services.database_url, after=before, name="one call", count=2)
         leader = _process_calling(stack, stack.env["ITAS_SIMULATOR_URL"])
         killed_at = time.monotonic()
         os.killpg(leader, signal.SIGKILL)  # the leader's whole worker: a machine that died
@@ -199,13 +219,13 @@ def test_single_flight_leader_killed_is_taken_over_within_an_endpoint_timeout(
 
 
 def _process_calling(stack: Stack, simulator_url: str) -> int:
-    """The worker (its process group) whose pool has a connection open to the simulator: the
-    run's calls are made in the pool; the main process keeps one from the preflight's probe."""
+    """The worker (its process group) with a connection open to the simulator."""
     port = int(simulator_url.rsplit(":", 1)[1])
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         for worker in stack.workers.started:
-            for process in worker.pool_children():
+            processes = [psutil.Process(worker.process.pid), *worker.pool_children()]
+            for process in processes:
                 try:
                     connections = process.net_connections(kind="tcp")
                 except psutil.Error:

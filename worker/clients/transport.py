@@ -145,7 +145,7 @@ class _ThreadClient:
 _clients: weakref.WeakSet[_ThreadClient] = weakref.WeakSet()
 
 
-def _new_client() -> httpx.Client:
+def new_client() -> httpx.Client:
     """A client for one thread (tests route it through a transport double by replacing this)."""
     global _tls
     with _lock:
@@ -166,7 +166,7 @@ def http_client() -> httpx.Client:
     """This thread's connection pool (made on its first call; used by this thread only)."""
     mine: _ThreadClient | None = getattr(_local, "mine", None)
     if mine is None or mine.generation != _generation:
-        mine = _ThreadClient(_new_client(), _generation)
+        mine = _ThreadClient(new_client(), _generation)
         with _lock:
             _clients.add(mine)
         _local.mine = mine
@@ -228,13 +228,15 @@ def endpoint_url(base_url: str, operation: str) -> str:
 
 def send_chat(
     endpoint: EndpointConfig, request: ChatRequest, *, key_env: str | None,
-    keys_env: Mapping[str, str],
+    keys_env: Mapping[str, str], client: httpx.Client | None = None,
 ) -> ChatResponse:
     """Send ``request`` once with the key in variable ``key_env``; the mapping boundary.
 
     Raises only :mod:`models.errors` types (see the module's table). Thread-safe. A request
     an OpenAI-compatible endpoint refuses as a reasoning model refuses ``max_tokens`` or
     ``temperature`` is sent once more in reasoning form (worker/clients/reasoning.py).
+    ``client`` is the process's shared one unless given (the preflight's probes bring one of
+    their own, closed at once, as :func:`list_models` does).
     """
     name = endpoint.name
     wire = wire_format(endpoint.kind)
@@ -247,7 +249,8 @@ def send_chat(
     api_key = read_api_key(name, key_env, keys_env)
     headers = wire.auth_headers(api_key)
     started = time.perf_counter()
-    response = _exchange(name, endpoint.timeout_s, api_key, lambda: http_client().post(
+    http = client or http_client()
+    response = _exchange(name, endpoint.timeout_s, api_key, lambda: http.post(
         endpoint_url(endpoint.base_url, wire.path), json=body, headers=headers,
         timeout=endpoint.timeout_s))
     latency_s = time.perf_counter() - started
@@ -255,7 +258,7 @@ def send_chat(
     if wire is OPENAI and not request.reasoning and reasoning.refuses_classic_form(
             status, _json_or_none(response)):
         return _resend_in_reasoning_form(endpoint, request, key_env=key_env,
-                                         keys_env=keys_env)
+                                         keys_env=keys_env, client=client)
     if not 200 <= status < 300:
         _raise(_status_error(name, key_env, wire, response, api_key, request.llm), None,
                api_key)
@@ -287,14 +290,14 @@ def send_chat(
 
 def _resend_in_reasoning_form(
     endpoint: EndpointConfig, request: ChatRequest, *, key_env: str | None,
-    keys_env: Mapping[str, str],
+    keys_env: Mapping[str, str], client: httpx.Client | None,
 ) -> ChatResponse:
     """The refused ``request`` once more, in reasoning form. Learnt for its LLM unless this
     one is refused too (then the provider's refusal of it is raised, as any BadRequest): a
     timeout or a 5xx says nothing against the form, and the next try uses it."""
     try:
         response = send_chat(endpoint, replace(request, reasoning=True), key_env=key_env,
-                             keys_env=keys_env)
+                             keys_env=keys_env, client=client)
     except BadRequest:
         raise
     except EndpointError:
@@ -398,7 +401,7 @@ def list_models(endpoint: EndpointConfig, *, key_env: str | None,
     timeout = min(endpoint.timeout_s, LIST_TIMEOUT_S)
     # A client of its own, closed at once: the preflight asks from short-lived threads, whose
     # pools would otherwise stay open until a reset.
-    with _new_client() as client:
+    with new_client() as client:
         response = _exchange(name, timeout, api_key, lambda: client.get(
             endpoint_url(endpoint.base_url, MODELS_PATH), headers=wire.auth_headers(api_key),
             params={"limit": 1000} if endpoint.kind == "anthropic" else None, timeout=timeout))
