@@ -21,8 +21,9 @@ from typing import Any, Protocol
 __all__ = ["KINDS", "Benchmark", "BenchmarkError", "Item", "Scored"]
 
 #: How a benchmark's answers are scored: a number, a LaTeX expression (math-verify), an option
-#: letter, a short free-form answer (normalised match), or an LLM judge (no deterministic score).
-KINDS = ("numeric", "math", "multiple_choice", "free_form", "judged")
+#: letter, a short free-form answer (normalised match), an LLM judge (no deterministic score), or
+#: code run against tests (benchmarks/code: the worker runs it in its sandbox).
+KINDS = ("numeric", "math", "multiple_choice", "free_form", "judged", "code")
 
 
 class BenchmarkError(Exception):
@@ -54,12 +55,14 @@ class Scored:
     ``extracted`` is the answer read from the reply (None: the reply states none). ``score`` is
     0..1, None only for a benchmark that is not scored deterministically (kind ``judged``).
     ``note`` says why extraction failed or how the answer was found when it was not where the
-    framing asked for it.
+    framing asked for it. ``details``, for a code benchmark, is each test run's result
+    (benchmarks/code/base.py), stored beside the answer.
     """
 
     extracted: str | None
     score: float | None
     note: str | None = None
+    details: list[dict[str, Any]] | None = None
 
 
 class Benchmark(Protocol):
