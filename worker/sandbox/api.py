@@ -20,7 +20,7 @@ from pathlib import Path
 __all__ = ["Limits", "Result", "Status", "availability", "run", "slots"]
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     OK = "ok"            # exit code 0
     ERROR = "error"      # non-zero exit code or killed by a signal the code caused
     TIMEOUT = "timeout"  # still running at the wall-clock timeout: the whole tree killed
