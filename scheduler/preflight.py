@@ -30,7 +30,10 @@ COMMAND = "itas_preflight"  # worker.preflight.COMMAND (not imported: no worker 
 PROBE_COMMAND = "itas_preflight_probe"  # worker.preflight.PROBE_COMMAND
 #: Seconds one ping waits for workers; pings repeat until one answers or the setting
 #: ``preflight_wait_s`` (ITAS_PREFLIGHT_WAIT_S, 30 s by default) has passed: a worker just
-#: started takes several seconds to connect (a busy machine, longer).
+#: started takes several seconds to connect (a busy machine, longer). A ping always waits its
+#: whole timeout (how many workers will answer is unknown), so the first is short: workers
+#: that are up answer within milliseconds, and every `itas run` pays it.
+FIRST_PING_TIMEOUT_S = 1.0
 PING_TIMEOUT_S = 2.0
 #: Seconds the workers have to check: above the model list's own timeout (10 s).
 CHECK_TIMEOUT_S = 20.0
@@ -152,7 +155,8 @@ def _ping() -> list[str]:
     said = False
     try:
         while True:
-            answers = app.control.ping(timeout=min(PING_TIMEOUT_S, wait_s))
+            timeout = FIRST_PING_TIMEOUT_S if not said else PING_TIMEOUT_S
+            answers = app.control.ping(timeout=min(timeout, wait_s))
             if answers:
                 return sorted(h for answer in answers for h in answer)
             if time.monotonic() >= deadline:

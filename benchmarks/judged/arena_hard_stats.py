@@ -43,7 +43,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 __all__ = ["BASELINE", "BOOTSTRAP_ROUNDS", "BOOTSTRAP_SEED", "SEPARATED_ELO", "STRONG_WEIGHT",
            "VERDICTS", "Battle", "ModelScore", "battles_from_games", "bootstrap_ratings",
@@ -147,6 +146,10 @@ def _fit(models: Sequence[str], index: np.ndarray, outcome: np.ndarray,
     tie = outcome[keep] == _TIE
     # The duplicated battles: a tie is a baseline win in the first copy, a loss in the second.
     y = np.concatenate([baseline_won | tie, baseline_won]).astype(float)
+    # Imported here: scikit-learn takes over a second to import, and every itas command and
+    # worker imports this module through the registry.
+    from sklearn.linear_model import LogisticRegression
+
     fit = LogisticRegression(fit_intercept=False, C=np.inf, tol=1e-8).fit(x, y)
     elo = SCALE * fit.coef_[0] + INIT_RATING
     elo += INIT_RATING - elo[0]
