@@ -143,7 +143,7 @@ def _sandboxed(program: Mapping[str, str], entry: str, stdin: bytes, timeout: fl
     marker_read, marker_write = os.pipe()
     try:
         for name, text in program.items():
-            fd = os.memfd_create(f"itas-{name.replace('/', '_')}", 0)
+            fd = os.memfd_create(f"itas-{name.replace('/', '_')}")
             fds.append((fd, name))
             data = memoryview(text.encode("utf-8"))
             while data:
