@@ -115,8 +115,9 @@ def execute(argv: Sequence[str], *, env: dict[str, str], cwd: str | None, stdin:
                     why_killed = "output"
             if why_killed:
                 break
-    if why_killed:
-        _kill(process)
+        if why_killed:
+            _kill(process)
+            _drain(selector, stdin_fd, time.monotonic() + 0.8)
     try:
         returncode = process.wait(timeout=max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
@@ -151,6 +152,19 @@ def execute(argv: Sequence[str], *, env: dict[str, str], cwd: str | None, stdin:
             return Result(Status.KILLED, stdout, stderr, seconds, exit_code=returncode,
                           limit=limit)
     return Result(Status.ERROR, stdout, stderr, seconds, exit_code=returncode)
+
+
+def _drain(selector: selectors.BaseSelector, stdin_fd: int, until: float) -> None:
+    """After the kill, until the output pipes close: their write ends are held by the run's
+    processes, so their closing means every one of those is gone (the PID namespace is torn
+    down after bwrap's death, not at once) and none is left when run() returns."""
+    while any(fd != stdin_fd for fd in selector.get_map()):
+        left = until - time.monotonic()
+        if left <= 0:
+            return
+        for key, _ in selector.select(left):
+            if key.fd == stdin_fd or not os.read(key.fd, _CHUNK):
+                selector.unregister(key.fd)
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
