@@ -69,7 +69,8 @@ _PROBE_LOCK = threading.Lock()
 _FIX_USERNS = ("enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 "
                "and user.max_user_namespaces > 0; on Ubuntu 24.04+ also "
                "kernel.apparmor_restrict_unprivileged_userns=0; in Docker run the worker with "
-               "compose/seccomp-sandbox.json as its seccomp profile)")
+               "security_opt seccomp=compose/seccomp-sandbox.json and systempaths=unconfined, "
+               "as compose/docker-compose.yml does)")
 
 
 def availability() -> str | None:
@@ -89,8 +90,17 @@ def _probe(path: str) -> str | None:
     result = _sandboxed({"probe.py": "pass"}, "probe.py", b"", 10.0, Limits(), path)
     if result.status == Status.OK:
         return None
-    detail = (result.reason or result.stderr.strip() or str(result.status)).splitlines()
-    return f"no sandbox: {path} cannot set one up ({detail[-1] if detail else '?'}); {_FIX_USERNS}"
+    lines = (result.reason or result.stderr.strip() or str(result.status)).splitlines()
+    detail = (lines[-1] if lines else "?").removeprefix("the sandbox could not be set up: ")
+    return f"no sandbox: {path} cannot set one up ({detail}); {_fix(detail)}"
+
+
+def _fix(detail: str) -> str:
+    if "mount proc" in detail:
+        # The namespaces were made; the kernel refuses a new /proc over a partly masked one.
+        return ("in Docker, also run the worker with security_opt systempaths=unconfined "
+                "(compose/docker-compose.yml's worker has it)")
+    return _FIX_USERNS
 
 
 def run(source: str | None = None, *, files: Mapping[str, str] | None = None,
