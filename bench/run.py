@@ -59,6 +59,8 @@ SCRIPTS: list[tuple[str, list[str], int]] = [
     # the same contract; in a checkout without them they are reported missing.
     ("bench/rate_limit_adapts.py", [], 600),
     ("bench/n_samples.py", [], 300),
+    # The code sandbox (issue 25): per-run overhead and HumanEval's solutions vs bare processes.
+    ("bench/sandbox_overhead.py", [], 300),
 ]
 
 

@@ -19,6 +19,7 @@ from scheduler.cli import (
     llms,
     probe,
     run,
+    sandbox,
     scheduler,
     services,
     validate,
@@ -36,6 +37,7 @@ app = typer.Typer(
 app.add_typer(services.app, name="services")
 app.add_typer(simulator_app, name="simulator")
 app.add_typer(benchmarks.app, name="benchmarks")
+app.add_typer(sandbox.app, name="sandbox")
 app.command("worker")(worker.run_worker)
 app.command("flower")(worker.run_flower)
 app.command("probe")(probe.run_probe)
