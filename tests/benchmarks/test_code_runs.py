@@ -53,7 +53,9 @@ def test_humaneval_chat_reply_and_wrong_reply(datasets: Path) -> None:
     reply = ("Here is the completed function:\n\n```python\nfrom typing import List\n\n\n"
              "def has_close_elements(numbers: List[float], threshold: float) -> bool:\n"
              "    return any(abs(a - b) < threshold\n"
-             "               for i, a in enumerate(numbers) for b in numbers[i + 1:])\n```\n\n"
+             "               for i, a in enumerate(numbers) for b in numbers[i + 1:])\n\n\n"
+             "if __name__ == '__main__':  # reads stdin: must not run\n"
+             "    print(has_close_elements(eval(input()), 0.5))\n```\n\n"
              "Example:\n```python\nprint(has_close_elements([1.0, 2.0], 0.5))\n```\n")
     assert score_code_answer(HumanEval(), item.reference, reply).score == 1.0
     wrong = reply.replace("< threshold", "<= threshold - 1")
