@@ -7,10 +7,12 @@ for a reply with nothing in it. In detail:
 - Reasoning is not the answer: ``<think>...</think>`` sections are dropped; a reply that opens
   a ``<think>`` it never closes (cut off while thinking) keeps only what came before it; a
   reply with a lone ``</think>`` (the template opened the section) keeps what follows it.
-- A fence is a line that starts (after at most three spaces) with three or more backticks or
-  tildes, followed by an optional info string (``python``, ``py``, ``python3``, ``text``...).
-  It is closed by a line of the same character, at least as long, with nothing else on it
-  (CommonMark's rule; a ````` ```python ````` line inside a ````` ```` ````` block is content).
+- A fence is a line that starts (after any spaces: models indent blocks inside list items)
+  with three or more backticks or tildes, followed by an optional info string (``python``,
+  ``py``, ``python3``, ``text``...). It is closed by a line of the same character, at least as
+  long, with nothing else on it (CommonMark's rule; a ````` ```python ````` line inside a
+  ````` ```` ````` block is content). The opening fence's indentation is removed from the
+  block's lines, as CommonMark does, so that code in a list item is not indented.
   A block whose closing fence never comes (the reply was cut off) is not complete and is not
   taken.
 - A benchmark may say which blocks can hold the answer (``wanted``): HumanEval and MBPP ask
@@ -34,7 +36,7 @@ __all__ = ["CodeBlock", "drop_reasoning", "extract_code", "fenced_blocks"]
 _THINK_OPEN = re.compile(r"<think>", re.IGNORECASE)
 _THINK_CLOSE = re.compile(r"</think>", re.IGNORECASE)
 _THINK_SECTION = re.compile(r"<think>.*?</think>", re.IGNORECASE | re.DOTALL)
-_FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*?)[ \t]*$")
+_FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*?)[ \t]*$")
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ def fenced_blocks(text: str) -> list[CodeBlock]:
         if not opening or (opening["fence"][0] == "`" and "`" in opening["info"]):
             index += 1
             continue
-        fence = opening["fence"]
+        fence, indent = opening["fence"], len(opening["indent"])
         body: list[str] = []
         for end in range(index + 1, len(lines)):
             closing = _FENCE.match(lines[end])
@@ -83,7 +85,8 @@ def fenced_blocks(text: str) -> list[CodeBlock]:
                                         code + "\n" if code else ""))
                 index = end + 1
                 break
-            body.append(lines[end])
+            line = lines[end]
+            body.append(line[min(indent, len(line) - len(line.lstrip(" "))):])
         else:
             return blocks  # never closed: the reply was cut off inside this block
     return blocks

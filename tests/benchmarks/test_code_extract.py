@@ -56,6 +56,12 @@ def test_crlf_tildes_and_reasoning_sections() -> None:
     assert extract_code("<think>\nLet me write\n```python\nprint(2)\n```\nhmm") is None
 
 
+def test_a_block_inside_a_list_item_loses_the_items_indentation() -> None:
+    reply = ("1. Read the input:\n\n   ```python\n   n = int(input())\n   if n:\n"
+             "       print(n)\n   ```\n")
+    assert extract_code(reply) == "n = int(input())\nif n:\n    print(n)\n"
+
+
 def test_a_longer_fence_holds_a_shorter_one() -> None:
     reply = "````markdown\n```python\nprint(1)\n```\n````\n"
     assert extract_code(reply) == "```python\nprint(1)\n```\n"
