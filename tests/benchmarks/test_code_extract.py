@@ -1,12 +1,16 @@
-"""Reading code out of replies as chat models write them, and reading the tests they write.
-Pure: no run."""
+"""Reading code out of replies as chat models write them (and as one really wrote them: the
+MT-Bench answers in the datasets), and reading the tests they write. Pure: no run."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 
 from benchmarks.code.code_contests import CodeContests
 from benchmarks.code.extract import extract_code
+from benchmarks.code.functions import defines
 from benchmarks.code.humaneval import HumanEval
 from benchmarks.code.mbpp import MBPP
 from benchmarks.code.written_tests import read_assert_test, read_io_test
@@ -146,3 +150,19 @@ def test_generated_test_runs_name_the_unread_ones() -> None:
         ["Input:\n```\n2\n```\nOutput:\n```\n4\n```", "It should double the number."])
     assert [(r.stdin, r.expected_stdout, r.timeout_s) for r in runs] == [("2\n", "4\n", 3.0)]
     assert unread == ["It should double the number."]
+
+
+def test_real_replies_end_with_usage_or_output_blocks(datasets: Path) -> None:
+    """Qwen2-72B's MT-Bench coding answers (a real model's replies, read from the datasets):
+    questions 125 and 130 end with a usage example or the printed output, after the function.
+    The plain last block would be that example; the block defining the function is taken."""
+    answers = {}
+    path = datasets / "mt_bench" / "model_answer" / "Qwen2-72B-Instruct.jsonl"
+    for line in path.read_text().splitlines():
+        row = json.loads(line)
+        answers[row["question_id"]] = row["choices"][0]["turns"]
+    for question, function in ((125, "find_HCA"), (130, "find_common_elements")):
+        for reply in answers[question]:
+            assert not defines(extract_code(reply) or "", function)  # the issue's plain rule
+            reference = {"entry_point": function, "tests": [], "setup": ""}
+            assert defines(MBPP().extract(reference, reply) or "", function), question
