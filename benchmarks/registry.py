@@ -22,6 +22,9 @@ from types import MappingProxyType
 from typing import Any, cast
 
 from benchmarks.base import Benchmark, BenchmarkError, Item
+from benchmarks.code.code_contests import CodeContests
+from benchmarks.code.humaneval import HumanEval
+from benchmarks.code.mbpp import MBPP
 from benchmarks.free_form import MixEvalHardFree
 from benchmarks.judged.alpaca_eval import AlpacaEval
 from benchmarks.judged.arena_hard import ArenaHard
@@ -41,7 +44,7 @@ DATASETS_ENV = "ITAS_DATASETS"
 
 _ALL: tuple[Benchmark, ...] = (SynthMath(), GSM8K(), MathStyle(), MixEvalHardMC(),
                                MixEvalHardFree(), MTBench(), AlpacaEval(), ArenaHard(),
-                               MIXEVAL, MIXEVAL_HARD)
+                               MIXEVAL, MIXEVAL_HARD, HumanEval(), MBPP(), CodeContests())
 #: Name -> benchmark, in the order they are listed.
 BENCHMARKS: Mapping[str, Benchmark] = MappingProxyType({b.name: b for b in _ALL})
 
@@ -112,7 +115,10 @@ def data_source(benchmark: Benchmark) -> str:
         where = Path(root) / benchmark.data_file if root else \
             f"${DATASETS_ENV}/{benchmark.data_file} ({DATASETS_ENV} not set)"
         return str(where)
-    return f"packaged: {DEFAULT_DATA.name}" if isinstance(benchmark, MathStyle) else "--data"
+    if isinstance(benchmark, MathStyle):
+        return f"packaged: {DEFAULT_DATA.name}"
+    default = getattr(benchmark, "default_data", None)  # a packaged default of its own
+    return f"packaged: {default.name}" if isinstance(default, Path) else "--data"
 
 
 def load_questions(name: str, *, data: Path | None = None, split: str = "search",

@@ -60,6 +60,9 @@ class Benchmark(StrEnum):
     ARENA_HARD = "arena-hard"
     MIXEVAL = "mixeval"
     MIXEVAL_HARD = "mixeval-hard"
+    HUMANEVAL = "humaneval"
+    MBPP = "mbpp"
+    CODE_CONTESTS = "code-contests"
 
 
 class Sampler(StrEnum):

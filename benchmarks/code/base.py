@@ -19,7 +19,9 @@ Contracts:
 - ``score_runs`` is pass@1 of the answer: 1.0 when every run passed, else 0.0; ``details``
   holds each run's result (:func:`run_detail`), stored beside the answer.
 - ``reference_solutions`` are the dataset's own correct programs, as replies (``itas
-  benchmarks check`` runs them to prove a sandbox works).
+  benchmarks check`` runs them to prove a sandbox works); ``incorrect_solutions`` are
+  known-wrong ones, as replies (the dataset's, or a right one made to return wrong values),
+  which must fail (``itas benchmarks check --incorrect``).
 - ``generated_test_runs`` turns tests an LLM wrote (Python ``assert`` lines for a function,
   input/expected-output pairs for a program reading stdin) into runs against ``code``; a test
   it cannot read is left out and named in the returned list of problems.
@@ -83,6 +85,8 @@ class CodeBenchmark(Benchmark, Protocol):
                    runs: Sequence[ProgramRun], outcomes: Sequence[RunOutcome]) -> Scored: ...
 
     def reference_solutions(self, reference: Mapping[str, Any]) -> list[str]: ...
+
+    def incorrect_solutions(self, reference: Mapping[str, Any]) -> list[str]: ...
 
     def generated_test_runs(self, reference: Mapping[str, Any], code: str,
                             tests: Sequence[str]) -> tuple[list[ProgramRun], list[str]]: ...

@@ -1,4 +1,6 @@
-"""`itas benchmarks list`, `itas benchmarks score NAME --predictions FILE` and
+"""`itas benchmarks list`, `itas benchmarks score NAME --predictions FILE`,
+`itas benchmarks check NAME` (a code benchmark's reference solutions run:
+:mod:`scheduler.cli.code_checks`) and
 `itas benchmarks score alpaca-eval --annotations DIR` and
 `itas benchmarks score mt-bench|arena-hard --judgments FILE`.
 
@@ -21,17 +23,20 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import typer
 import yaml
 
 from benchmarks.base import Benchmark, BenchmarkError, Item, Scored
+from benchmarks.code.base import CodeBenchmark, is_code
 from benchmarks.registry import BENCHMARKS, data_source, get, load_questions, resolve_data
 from models.errors import ConfigError
+from scheduler.cli.code_checks import check, require_sandbox, score_answers
 from scheduler.cli.judgment_scores import JUDGMENT_BENCHMARKS, score_judgments
 
-app = typer.Typer(help="The registered benchmarks: list them, score predictions.",
+app = typer.Typer(help="The registered benchmarks: list them, score predictions, check a "
+                  "code benchmark's reference solutions.",
                   no_args_is_help=True)
 
 
@@ -114,6 +119,8 @@ def score(
                                      "LLM of `itas llms`): the predictions are judged through "
                                      "the workers."),
     timeout: float = typer.Option(3600.0, help="Seconds to wait for the workers (--judge)."),
+    unsafe: bool = typer.Option(False, "--unsafe-no-sandbox", help="Code benchmarks: run the "
+                                "code as bare subprocesses, without the sandbox's isolation."),
 ) -> None:
     """Score a file of predictions with the benchmark's own scorer; per item and in total.
     A judged benchmark's predictions are judged by ``--judge`` through the workers;
@@ -149,15 +156,24 @@ def score(
             return
         items = {item.item_id: item for item in load_questions(
             name, data=data, split="all", options=parse_options(option))}
-    results = [(item_id, benchmark.score(items[item_id].reference, prediction))
-               for item_id, prediction in _read_predictions(predictions, items)]
+    read = _read_predictions(predictions, items)
+    if is_code(benchmark):  # run the code, as the worker's scorer does
+        require_sandbox(unsafe)
+        scored = score_answers(cast(CodeBenchmark, benchmark),
+                               [(items[item_id].reference, p) for item_id, p in read],
+                               unsafe=unsafe)
+        results = [(item_id, s) for (item_id, _), s in zip(read, scored, strict=True)]
+    else:
+        results = [(item_id, benchmark.score(items[item_id].reference, prediction))
+                   for item_id, prediction in read]
     scores = [s.score for _, s in results if s.score is not None]
     summary = {"benchmark": name, "predictions": len(results), "scored": len(scores),
                "total": sum(scores), "mean": sum(scores) / len(scores) if scores else None,
                "items_in_benchmark": len(items)}
     if as_json:
         typer.echo(json.dumps({**summary, "items": [
-            {"id": item_id, "extracted": s.extracted, "score": s.score, "note": s.note}
+            {"id": item_id, "extracted": s.extracted, "score": s.score, "note": s.note,
+             **({"tests": s.details} if s.details is not None else {})}
             for item_id, s in results]}))
         return
     _print_text(results, summary)
@@ -270,3 +286,4 @@ def _score_alpaca_annotations(folder: Path, data: Path | None, gamed_file: Path 
 
 app.command("list")(list_benchmarks)
 app.command("score")(score)
+app.command("check")(check)

@@ -34,7 +34,8 @@ def test_list_shows_every_benchmark_with_kind_data_and_count(datasets: Path) -> 
         "synth-math": ("numeric", 1000), "gsm8k": ("numeric", 1319), "math": ("math", 50),
         "mixeval-hard-mc": ("multiple_choice", 500), "mixeval-hard-free": ("free_form", 500),
         "mt-bench": ("judged", 80), "alpaca-eval": ("judged", 805), "arena-hard": ("judged", 500),
-        "mixeval": ("judged", 4000), "mixeval-hard": ("judged", 1000)}
+        "mixeval": ("judged", 4000), "mixeval-hard": ("judged", 1000),
+        "humaneval": ("code", 164), "mbpp": ("code", 500), "code-contests": ("code", 20)}
     assert rows["gsm8k"]["data"] == str(datasets / "gsm8k" / "test.jsonl")
     assert "subsets" in rows["mixeval-hard-mc"]["options"]
 

@@ -35,6 +35,10 @@ EXPECTED = {
                               "ah-9db47b0594014729b777c10678597e7f"]),
     "mixeval": (4000, 800, ["ff-11", "ff-17", "ff-19", "ff-20", "ff-22"]),
     "mixeval-hard": (1000, 200, ["ff-6", "ff-21", "ff-25", "ff-29", "ff-34"]),
+    "humaneval": (164, 33, ["Python/1", "Python/2", "Python/6", "Python/9", "Python/14"]),
+    "mbpp": (500, 100, ["12", "26", "28", "33", "35"]),
+    "code-contests": (20, 4, ["1011_C. Range Sums", "1015_B. Transpose", "1017_B. Median",
+                              "1019_B. Savings Growth"]),
 }
 
 
