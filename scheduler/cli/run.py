@@ -135,6 +135,9 @@ def run(
     code = is_code(get_benchmark(benchmark))
     if unsafe_no_sandbox and not code:
         raise ConfigError(f"--unsafe-no-sandbox: {benchmark} runs no code; leave it out")
+    if unsafe_no_sandbox:
+        console.print("[yellow]warning:[/] --unsafe-no-sandbox: the code runs on the workers "
+                      "without isolation (recorded with the run)")
     the_judge = benchmark_judge(benchmark, judge, data=data, options=options)
     baseline_id = None
     if the_judge is None and baseline_architecture is not None:
