@@ -36,6 +36,8 @@ that says how to write it.
 * a fuser, critic, ranker, verifier or unit_test_evaluator that no candidate can reach (in
   layer 0, or after a layer of unit_test_generator only at the start);
 * a unit_test_evaluator with no unit_test_generator in an earlier layer;
+* a unit_test_evaluator with ``execute_tests`` (itas's own field: it runs the tests as code)
+  after a unit_test_generator without it (whose tests are sentences);
 * a ``top_k`` (ranker, unit_test_evaluator) larger than the candidates that can reach it, counted
   by :mod:`models.archon_types` (e.g. 3 generators x 3 samples = 9);
 * a last layer that hands on no candidate (the architecture would give no answer);

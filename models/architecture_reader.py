@@ -41,7 +41,8 @@ _EXPECTED = {
     "samples": count_up_to(MAX_SAMPLES),
     "top_k": count_up_to(MAX_TOP_K),
     **dict.fromkeys(("use_critiques", "length_control", "first_pass",
-                     "remove_unit_tests_from_prompt", "no_system"), "true or false"),
+                     "remove_unit_tests_from_prompt", "no_system", "execute_tests"),
+                    "true or false"),
     "reasoning_effort": "one of " + ", ".join(REASONING_EFFORTS),
 }
 _TYPES = [t.value for t in ComponentType]
@@ -215,7 +216,8 @@ def _read_component(found: Findings, raw: object, path: str,
     if not _is_count(samples):
         return None, None  # its candidate count is unknown
     return None, Shape(kind, samples, _count_or_none(raw.get("top_k")),
-                       _count_or_none(raw.get("first_k")), raw.get("use_critiques") is True)
+                       _count_or_none(raw.get("first_k")), raw.get("use_critiques") is True,
+                       raw.get("execute_tests") is True)
 
 
 def _component_type(found: Findings, raw: dict[str, Any], path: str) -> ComponentType | None:

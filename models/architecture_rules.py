@@ -41,6 +41,8 @@ def check_structure(layers: Sequence[Sequence[Shape | None]],
     received: int | None = 0  # candidates reaching the current layer, at most; None: unknown
     critiques = False
     unit_tests = False
+    #: Whether each earlier unit_test_generator writes executable tests (execute_tests).
+    test_writers: set[bool] = set()
     for i, (layer, layer_paths) in enumerate(zip(layers, paths, strict=True)):
         known = [s for s in layer if s is not None]
         beside_critic = mixes_critic_wrongly(known)
@@ -48,6 +50,12 @@ def check_structure(layers: Sequence[Sequence[Shape | None]],
             if shape is not None:
                 _check_component(found, shape, layer_paths[j], i, received, critiques,
                                  unit_tests)
+                if shape.type is T.UNIT_TEST_EVALUATOR and shape.execute_tests \
+                        and False in test_writers:
+                    found.errors.append(
+                        f"{layer_paths[j]}.execute_tests: this unit_test_evaluator runs the "
+                        "tests as code, but an earlier unit_test_generator writes them as "
+                        "sentences; give every unit_test_generator execute_tests: true too")
             if shape is not None and shape.type is T.CRITIC and beside_critic is not None:
                 found.errors.append(
                     f"{layer_paths[j]}: a critic critiques the candidates that reach its layer, "
@@ -61,6 +69,7 @@ def check_structure(layers: Sequence[Sequence[Shape | None]],
             received = hands_on(known, received)
             critiques = hands_on_critiques(known, critiques)
         unit_tests = unit_tests or any(s.type is T.UNIT_TEST_GENERATOR for s in known)
+        test_writers |= {s.execute_tests for s in known if s.type is T.UNIT_TEST_GENERATOR}
     last = f"layers[{len(layers) - 1}]"
     if received == 0:
         found.errors.append(f"{last}: the last layer hands on no candidate, so the "

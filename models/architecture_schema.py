@@ -49,6 +49,10 @@ class Component(BaseModel):
     unit_test_cap: int | None = Field(default=None, ge=1)
     #: Unit_test_evaluators: judge against the query without the tests appended to it.
     remove_unit_tests_from_prompt: bool = False
+    #: Unit-test generators: write executable tests (Python asserts, or stdin/expected-output
+    #: pairs); unit-test evaluators: run every candidate's code against them in the sandbox
+    #: instead of asking an LLM (no LLM call). Code benchmarks only. Not one of Archon's fields.
+    execute_tests: bool = False
     #: Rankers: Archon's batch size for local reward models; kept for fidelity.
     ranker_batch_size: int | None = Field(default=None, ge=1)
     #: Drop the system message when calling the LLM (Archon's ``no_system``).
@@ -67,7 +71,8 @@ class Component(BaseModel):
 
     @property
     def shape(self) -> Shape:
-        return Shape(self.type, self.samples, self.top_k, self.first_k, self.use_critiques)
+        return Shape(self.type, self.samples, self.top_k, self.first_k, self.use_critiques,
+                     self.execute_tests)
 
 
 class Architecture(BaseModel):

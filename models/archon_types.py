@@ -84,9 +84,9 @@ EFFECTIVE_FIELDS: dict[ComponentType, frozenset[str]] = {
     T.CRITIC: _COMMON,
     T.RANKER: _COMMON | {"top_k", "use_critiques", "ranker_batch_size"},
     T.VERIFIER: _COMMON | {"first_k"},
-    T.UNIT_TEST_GENERATOR: _COMMON | {"unit_test_cap"},
+    T.UNIT_TEST_GENERATOR: _COMMON | {"unit_test_cap", "execute_tests"},
     T.UNIT_TEST_EVALUATOR: _COMMON | {"top_k", "first_k", "first_pass",
-                                      "remove_unit_tests_from_prompt"},
+                                      "remove_unit_tests_from_prompt", "execute_tests"},
 }
 #: Present in Archon's own configs but read by nothing there either (``batch_num`` on its
 #: verifiers, an empty ``checkpoint`` on its generators, ``top_k_generations``,
@@ -133,6 +133,8 @@ class Shape:
     top_k: int | None = None
     first_k: int | None = None
     use_critiques: bool = False
+    #: Unit-test generators and evaluators: tests that run (not one of Archon's fields).
+    execute_tests: bool = False
 
 
 def hands_on(layer: Sequence[Shape], received: int | None) -> int | None:

@@ -16,6 +16,7 @@ ranker                 1 (0 with fewer than 2)           the n candidates, and t
 fuser                  ``samples`` (0 with no candidate) the n candidates, and their critiques
 verifier               n (one per candidate)             one candidate
 unit_test_evaluator    n (0 without unit tests)          one candidate (and the tests)
+  with execute_tests   0 (the tests run in the sandbox)  -
 =====================  ================================  ====================================
 
 A ranker on a reward model (a scoring endpoint) makes the same one call, scoring the n
@@ -64,11 +65,14 @@ class CallPlan:
 
 
 def plan_calls(kind: ComponentType | str, *, samples: int, candidates: int,
-               unit_tests: bool) -> CallPlan:
-    """The calls of one component of type ``kind`` (with its ``samples``) given the
-    ``candidates`` reaching it and whether unit tests reach it (see the module docstring)."""
+               unit_tests: bool, execute_tests: bool = False) -> CallPlan:
+    """The calls of one component of type ``kind`` (with its ``samples`` and its
+    ``execute_tests``) given the ``candidates`` reaching it and whether unit tests reach it
+    (see the module docstring)."""
     kind = ComponentType(kind)
     n = candidates
+    if kind is T.UNIT_TEST_EVALUATOR and execute_tests:
+        return CallPlan(0)  # the candidates' code runs against the tests: no LLM asked
     if kind is T.GENERATOR:
         return CallPlan(samples)
     if kind is T.UNIT_TEST_GENERATOR:

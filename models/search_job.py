@@ -229,6 +229,10 @@ class SearchJob(BaseModel):
     #: scheduler start). A failure is never told to Optuna as a score.
     failed_trial_retries: int = Field(default=3, ge=0, le=100)
     seed: int = Field(default=0, ge=0)
+    #: A code benchmark's code (answers, executed unit tests) runs on the workers as bare
+    #: subprocesses, without the sandbox: only where none can be set up and the code is
+    #: trusted. Recorded on every evaluation of the job; refused for other benchmarks.
+    unsafe_no_sandbox: bool = False
 
     def judge(self, ranked_llms: list[str]) -> str:
         """The LLM of critics, rankers, verifiers and unit tests."""

@@ -78,6 +78,7 @@ _EXPECTED = {
     "rungs": "a list of shares 0 < r <= 1, growing, ending with 1.0",
     "reduction_factor": "an integer >= 2",
     "seed": "an integer >= 0",
+    "unsafe_no_sandbox": "true or false",
     **dict.fromkeys(("usd_per_question", "total_usd"), "a number of dollars > 0"),
     **dict.fromkeys(("generators", "fusers_per_layer"), "a non-empty list of integers >= 1"),
     "samples": f"a non-empty list of integers from 1 to {MAX_SAMPLES}",
@@ -410,6 +411,9 @@ def _check_job(job: SearchJob, data: dict[str, Any], errors: list[str], warnings
         _check_baseline_architecture(job, errors, updates, base_dir)
     if valid("benchmark", "benchmark_options"):
         _check_benchmark_options(job, errors)
+    if valid("benchmark", "unsafe_no_sandbox") and job.unsafe_no_sandbox \
+            and get_benchmark(job.benchmark.value).kind != "code":
+        errors.append(f"unsafe_no_sandbox: {job.benchmark.value} runs no code; leave it out")
 
     for i, rung in enumerate(job.rungs[1:] if valid("rungs") else [], 1):
         if rung <= job.rungs[i - 1]:

@@ -116,6 +116,11 @@ class Evaluation(SQLModel, table=True):
     benchmark_judge: str | None = None
     judge_definition: dict[str, Any] | None = Field(default=None,
                                                     sa_column=Column(JSONB, nullable=True))
+    #: A code benchmark's code (answers and executed unit tests) runs as bare subprocesses,
+    #: not in the sandbox: the user's explicit ``--unsafe-no-sandbox`` (or the job's
+    #: ``unsafe_no_sandbox: true``), recorded with the run it let through.
+    unsafe_no_sandbox: bool = Field(default=False,
+                                    sa_column_kwargs={"server_default": "false"})
 
 
 class Answer(SQLModel, table=True):
@@ -158,6 +163,10 @@ class Answer(SQLModel, table=True):
     #: A judged benchmark's verdicts on this answer ({"verdicts": [...], "unparsed": n}); the
     #: score is None when none could be read (left out of the mean, never a 0).
     judgment: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    #: A code benchmark's runs of the answer's code, one result each ({"name", "passed",
+    #: "status", "seconds", ...}: benchmarks/code/base.py's run_detail); None elsewhere.
+    test_results: list[dict[str, Any]] | None = Field(default=None,
+                                                      sa_column=Column(JSONB, nullable=True))
     created_at: datetime = _ts()
 
 

@@ -90,7 +90,8 @@ def estimate_cost(architecture: dict[str, Any] | Architecture, registry: Registr
         for layer in arch.layers:
             for c in layer:
                 plan = plan_calls(c.type, samples=c.samples, candidates=flow.received,
-                                  unit_tests=flow.unit_tests > 0)
+                                  unit_tests=flow.unit_tests > 0,
+                                  execute_tests=c.execute_tests)
                 if not plan.calls:
                     continue
                 calls = plan.calls * MAX_ATTEMPTS

@@ -39,7 +39,8 @@ def queue_evaluation(database_url: str, *, architecture: dict[str, Any], arch_ha
                      job_id: int | None = None, trial_number: int | None = None,
                      rung: int | None = None, purpose: str = "run",
                      judge: BenchmarkJudge | None = None,
-                     done_steps: Mapping[str, Sequence[dict[str, Any]]] | None = None) -> int:
+                     done_steps: Mapping[str, Sequence[dict[str, Any]]] | None = None,
+                     unsafe_no_sandbox: bool = False) -> int:
     """Store the questions (their turns as the benchmark framed them, and the reference its
     scorer reads) and the evaluation, then send step 0 of every question.
 
@@ -47,6 +48,8 @@ def queue_evaluation(database_url: str, *, architecture: dict[str, Any], arch_ha
     ``done_steps``: step outputs already made, by question, from step 0 (answers made
     elsewhere, judged with `itas benchmarks score --judge`); each such question is sent at its
     last given step, which the worker finds done and goes on to judge.
+    ``unsafe_no_sandbox``: a code benchmark's code runs without the sandbox (the user's
+    explicit flag), recorded with the evaluation, which the workers read.
 
     A pairwise judged benchmark's baseline answers (``baseline`` in the items' references)
     are stored apart (:func:`_store_baseline`), since one question is judged against
@@ -68,6 +71,7 @@ def queue_evaluation(database_url: str, *, architecture: dict[str, Any], arch_ha
             split=split, architecture=architecture, architecture_hash=arch_hash,
             question_ids=[q.item_id for q in questions], status="running",
             benchmark_judge=judge.llm if judge else None,
+            unsafe_no_sandbox=unsafe_no_sandbox,
             judge_definition=None if judge is None else {
                 **judge.definition,
                 **({BASELINE_SOURCE: baseline_source} if baseline_source else {})},
@@ -252,6 +256,8 @@ class EvaluationSummary:
     no_answer_questions: int = 0
     refused_questions: int = 0
     first_refusal: str | None = None
+    #: The run's code (a code benchmark's) ran without the sandbox: --unsafe-no-sandbox.
+    unsafe_no_sandbox: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -283,6 +289,9 @@ def summarize(database_url: str, evaluation_id: int) -> EvaluationSummary:
             "count(*) FILTER (WHERE status = 'refused'), "
             "min(error) FILTER (WHERE status = 'refused') "
             "FROM answers WHERE evaluation_id = :e"), {"e": evaluation_id}).one()
+        unsafe = session.execute(text(
+            "SELECT unsafe_no_sandbox FROM evaluations WHERE id = :e"),
+            {"e": evaluation_id}).scalar_one_or_none()
     return EvaluationSummary(
         score=None if answers[0] is None else round(float(answers[0]), 4),
         questions=int(answers[1]), llm_calls=int(calls[0]), cache_hits=int(calls[1]),
@@ -295,5 +304,5 @@ def summarize(database_url: str, evaluation_id: int) -> EvaluationSummary:
         judge_calls=int(calls[8]), judge_provider_calls=int(calls[9]),
         judge_cost_usd=round(float(calls[10]), 6), unjudged_questions=int(answers[6]),
         no_answer_questions=int(answers[7]), refused_questions=int(answers[8]),
-        first_refusal=answers[9],
+        first_refusal=answers[9], unsafe_no_sandbox=bool(unsafe),
     )

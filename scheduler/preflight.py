@@ -8,6 +8,10 @@ must be callable by the workers.
 is in its registry, a key variable is set, the endpoint answers ``GET /v1/models`` with every
 key and lists the model. Nothing is paid and nothing enters the rate limiter.
 
+For a code benchmark run without ``--unsafe-no-sandbox`` each worker also says whether it can
+set up the sandbox its code runs in (:func:`worker.test_runs.sandbox_problem`): one that cannot
+stops the run here, with its reason and what to change.
+
 A problem is raised as one :class:`~models.errors.ConfigError` line naming the LLM, the
 endpoint and the variable (or the model), so the CLI exits 2 with nothing queued and a job is
 failed for good with it (a user error). No worker answering is a
@@ -48,6 +52,16 @@ def llms_of_job(job: Any) -> list[str]:
     benchmark's judge), in that order, once each."""
     names = [*job.llms, job.judge_llm, job.fuser_llm, getattr(job, "benchmark_judge", None)]
     return list(dict.fromkeys(n for n in names if n))
+
+
+def needs_sandbox(benchmark: str, unsafe_no_sandbox: bool) -> bool:
+    """Whether a run of ``benchmark`` runs code in the workers' sandbox: a code benchmark,
+    unless the user gave ``--unsafe-no-sandbox``."""
+    from benchmarks.code.base import is_code
+    from benchmarks.registry import BENCHMARKS
+
+    known = BENCHMARKS.get(benchmark)
+    return known is not None and is_code(known) and not unsafe_no_sandbox
 
 
 def llms_of_architecture(architecture: Any) -> list[str]:
@@ -94,8 +108,10 @@ def _distinct(probes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list({tuple(p.values()): p for p in probes}.values())
 
 
-def preflight(llms: Sequence[str], probes: Sequence[dict[str, Any]] = ()) -> None:
-    """Raise unless every worker of the layers queue can call every LLM of ``llms``, and
+def preflight(llms: Sequence[str], probes: Sequence[dict[str, Any]] = (), *,
+              sandbox: bool = False) -> None:
+    """Raise unless every worker of the layers queue can call every LLM of ``llms`` (and,
+    with ``sandbox``, can set up the sandbox that a code benchmark's code runs in), and
     one of them got an answer to each of ``probes``: one real completion per distinct
     (LLM, parameters), sent as the run will send its calls, so that a parameter the model
     refuses, a refused key or an unknown model stop the run here, with the provider's
@@ -103,8 +119,8 @@ def preflight(llms: Sequence[str], probes: Sequence[dict[str, Any]] = ()) -> Non
     if not llms:
         return
     hosts = _ping()
-    replies = _broadcast(hosts, list(llms))
-    line = problem_line(replies, list(llms))
+    replies = _broadcast(hosts, list(llms), sandbox)
+    line = problem_line(replies, list(llms), sandbox=sandbox)
     if line is not None:
         raise ConfigError(f"preflight: {line}; nothing was queued")
     if probes:
@@ -173,9 +189,13 @@ def _ping() -> list[str]:
         "start one (`itas worker`) with the LLMs' key variables set; nothing was queued")
 
 
-def _broadcast(hosts: list[str], llms: list[str]) -> dict[str, dict[str, Any]]:
+def _broadcast(hosts: list[str], llms: list[str], sandbox: bool
+               ) -> dict[str, dict[str, Any]]:
+    # "sandbox" only when asked: a worker of an itas before code benchmarks takes no such
+    # argument, and need not for runs without code.
+    arguments: dict[str, Any] = {"llms": llms, **({"sandbox": True} if sandbox else {})}
     try:
-        answers = app.control.broadcast(COMMAND, arguments={"llms": llms}, destination=hosts,
+        answers = app.control.broadcast(COMMAND, arguments=arguments, destination=hosts,
                                         reply=True, timeout=CHECK_TIMEOUT_S, limit=len(hosts))
     except Exception as exc:
         raise ServiceUnavailable(f"preflight: the broker does not answer "
@@ -188,17 +208,32 @@ def _broadcast(hosts: list[str], llms: list[str]) -> dict[str, dict[str, Any]]:
     return replies
 
 
-def problem_line(replies: dict[str, dict[str, Any]], llms: list[str]) -> str | None:
+#: Said with a worker's sandbox problem: what else the user can do.
+UNSAFE_HINT = ("or pass --unsafe-no-sandbox (a job file: unsafe_no_sandbox: true) to run the "
+               "code without isolation, recorded with the run")
+
+
+def problem_line(replies: dict[str, dict[str, Any]], llms: list[str], *,
+                 sandbox: bool = False) -> str | None:
     """The one line that says what is wrong in the workers' ``replies``, or None.
 
     The first problem found is named in full (LLM, endpoint, variable or model, worker); the
-    LLMs sharing it are counted, and other problems only counted.
+    LLMs sharing it are counted, and other problems only counted. With ``sandbox``, a worker
+    that cannot set up the code sandbox is a problem of its own, named first.
     """
     callers = {host: r for host, r in replies.items()
                if LAYERS_QUEUE in r.get("queues", [LAYERS_QUEUE])}
     if not callers:
         return (f"no worker consumes the {LAYERS_QUEUE} queue (answering: "
                 f"{', '.join(sorted(replies))}); start one with `itas worker`")
+    if sandbox:
+        for host, reply in sorted(callers.items()):
+            if "error" in reply:
+                continue  # named below, with the LLMs' problems
+            problem = reply.get("sandbox", "it does not report a sandbox (an older itas?)")
+            if problem:
+                return (f"worker {host} cannot run code in a sandbox: {problem}; fix that, "
+                        f"{UNSAFE_HINT}")
     problems: dict[tuple[str, ...], list[str]] = {}
     for host, reply in sorted(callers.items()):
         if "error" in reply or "llms" not in reply:

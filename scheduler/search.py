@@ -62,12 +62,13 @@ def run_job(database_url: str, job_id: int, *, owner: str, lease_s: float = 60.0
     say = on_progress or (lambda _m: None)
     try:
         from scheduler.baselines import prepare_job_baseline
-        from scheduler.preflight import llms_of_job, preflight, probes_of_job
+        from scheduler.preflight import llms_of_job, needs_sandbox, preflight, probes_of_job
 
         ctx.judge = benchmark_judge(job.benchmark, job.benchmark_judge, data=job.data,
                                     options=job.benchmark_options, where="benchmark_judge")
         # a job the workers cannot run fails before any call
-        preflight(llms_of_job(job), probes_of_job(job))
+        preflight(llms_of_job(job), probes_of_job(job),
+                  sandbox=needs_sandbox(str(job.benchmark), job.unsafe_no_sandbox))
         prepare_job_baseline(ctx, say)  # a baseline architecture's answers, made once
         ranked = power_ranking(ctx, say)
         search(ctx, ranked, say)

@@ -116,7 +116,8 @@ def queue(ctx: SearchContext, arch: dict[str, Any], *, purpose: str,
         ctx.database_url, architecture=parsed.model_dump(mode="json"),
         arch_hash=architecture_hash(parsed), benchmark=ctx.job.benchmark, split=split,
         questions=questions, job_id=ctx.job_id, trial_number=trial_number, rung=rung,
-        purpose=purpose, judge=ctx.judge if judged else None)
+        purpose=purpose, judge=ctx.judge if judged else None,
+        unsafe_no_sandbox=ctx.job.unsafe_no_sandbox)
 
 
 def queued_before(ctx: SearchContext, purpose: str) -> dict[Any, int]:

@@ -24,6 +24,10 @@ Archon's own layer rules (:mod:`models.archon_types`), in this order::
         ranked that passes), a unit_test_evaluator keeps the one passing most tests; with
         neither, the first candidate answers (Archon's rule, with a warning).
 
+On a code benchmark (humaneval, mbpp, code-contests) the unit tests run: both unit-test
+components get ``execute_tests: true`` (the generator writes tests as code, the evaluator runs
+every candidate against them in the workers' sandbox, without an LLM call).
+
 Fuser LLMs: ``job.fuser_llm`` if set (one fuser with ``fusers_per_layer`` samples, so the
 fused answers are distinct calls); otherwise the best ``fusers_per_layer`` ranked LLMs, the
 list wrapping around with extra samples. The last fusion layer has a single fuser, the
@@ -55,6 +59,14 @@ __all__ = ["AXES", "CostEstimate", "SpaceSurvey", "build_architecture", "estimat
 AXES = tuple(SearchSpace.model_fields)
 #: The model_type written when no registry says which one an LLM's endpoint takes.
 DEFAULT_MODEL_TYPE = "OpenAI_API"
+
+
+def _is_code(benchmark: str) -> bool:
+    from benchmarks.code.base import is_code
+    from benchmarks.registry import BENCHMARKS
+
+    known = BENCHMARKS.get(benchmark)
+    return known is not None and is_code(known)
 
 
 def suggest(trial: optuna.trial.BaseTrial, space: SearchSpace) -> dict[str, Any]:
@@ -100,8 +112,10 @@ def build_architecture(params: dict[str, Any], ranked_llms: Sequence[str], job: 
 
     layers: list[list[dict[str, Any]]] = []
     label: list[str] = []
+    tests_run = _is_code(str(job.benchmark))
+    run_tests = {"execute_tests": True} if tests_run else {}
     if p.final_check is FinalCheck.UNIT_TESTS:
-        layers.append([component("unit_test_generator", judge)])
+        layers.append([component("unit_test_generator", judge, **run_tests)])
         label.append("tests")
     layers.append([component("generator", llm, samples=p.samples)
                    for llm in ranked[:p.generators]])
@@ -128,7 +142,7 @@ def build_architecture(params: dict[str, Any], ranked_llms: Sequence[str], job: 
             candidates = 1 if picks else candidates
         elif checked:  # unit tests
             top_k = 1 if picks else min(p.ranker_top_k, candidates)
-            layers.append([component("unit_test_evaluator", judge, top_k=top_k)])
+            layers.append([component("unit_test_evaluator", judge, top_k=top_k, **run_tests)])
             label.append(f"test{top_k}")
             candidates = top_k
         if picks:

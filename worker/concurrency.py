@@ -22,6 +22,12 @@ Why threads, and not the alternatives:
 - tasks that do not hold a slot while they wait (callbacks, async tasks) would rewrite the
   layer task and its idempotency story, for no gain at these call rates.
 
+Code runs (a code benchmark's scoring, executed unit tests) take no thread of either pool for
+long: they run from the layer task's own thread, after the layer's calls, through a small pool of
+their own (worker/code_runs.py) whose runs the sandbox bounds to its slots, one per core. A
+layer task running code holds one task thread, never a call thread, so the calls of other
+layers go on meanwhile.
+
 With ``threads``, Celery enforces no task time limit; a layer bounds itself instead
 (``worker.layer.run_layer_calls``'s ``timeout_s``), so the visibility timeout still exceeds
 the longest task. One process uses one core for the Python parts: on a machine with many cores,

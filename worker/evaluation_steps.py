@@ -189,7 +189,7 @@ def finish_question(database_url: str, evaluation: Evaluation, question: Questio
     elif judged is not None:
         scored = judged.scored
     else:
-        scored = get_benchmark(evaluation.benchmark).score(question.reference, text_out or "")
+        scored = score_answer(evaluation, question, text_out or "")
     elapsed = sum(float((s or {}).get("elapsed_s", 0.0)) for s in states_in_order)
     with get_engine(database_url).connect() as conn:
         with conn.begin():
@@ -205,11 +205,39 @@ def finish_question(database_url: str, evaluation: Evaluation, question: Questio
                 # A refused question's reason is the provider's message (models/tables.py).
                 "error": refusal[:2000] if text_out is None and refusal else None,
                 "cost_usd": float(cost), "latency_s": elapsed,
-                "judgment": judged.judgment() if judged is not None else None})
+                "judgment": judged.judgment() if judged is not None else None,
+                "test_results": scored.details})
         # Its own transaction, after the answer's commit: two workers finishing the last two
         # questions at once must each see the other's answer, or neither ends the evaluation.
         with conn.begin():
             _finish_evaluation_if_complete(conn, evaluation.id)
+
+
+def score_answer(evaluation: Evaluation, question: Question, reply: str) -> Scored:
+    """A deterministic benchmark's score of ``reply``; a code benchmark's by running the code
+    (worker/code_runs.py), each run's result in ``details``. A sandbox that cannot be set up
+    (and a run that is not ``unsafe_no_sandbox``) raises SetupError: the evaluation stops
+    with the line, no score is written."""
+    from benchmarks.code.base import CodeBenchmark, is_code
+
+    benchmark = get_benchmark(evaluation.benchmark)
+    if not is_code(benchmark):
+        return benchmark.score(question.reference, reply)
+    from typing import cast
+
+    from models.errors import SetupError
+    from worker.code_runs import score_code_answer
+    from worker.test_runs import UNSAFE_HINT, require_sandbox
+
+    unsafe = bool(evaluation.unsafe_no_sandbox)
+    require_sandbox(unsafe)
+    scored = score_code_answer(cast(CodeBenchmark, benchmark), question.reference, reply,
+                               unsafe=unsafe)
+    refused = next((d for d in scored.details or [] if d.get("status") == "refused"), None)
+    if refused is not None:
+        raise SetupError(f"the sandbox refused to run the answer's code: "
+                         f"{str(refused.get('stderr', '')).strip()}; {UNSAFE_HINT}")
+    return scored
 
 
 def answer_status(text_out: str | None, refusal: str | None) -> str:

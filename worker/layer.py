@@ -14,6 +14,10 @@ not read). How the contributions of a layer's components combine into the state 
   for n candidates and then fail; models/archon_types.py), else with the one it came with.
 - unit tests: the concatenation, in component order, of what the layer's unit-test generators
   wrote; the input's when the layer has none.
+- executed unit tests (an evaluator with ``execute_tests``): its per-candidate results, as
+  ``test_results`` (of the first such evaluator). Its runs happen when it combines, in the
+  layer task's own thread, after the layer's calls: the call threads are never held by code
+  runs, and the runs go in parallel within the sandbox's slots (worker/code_runs.py).
 - parse failures and failed calls: summed over the layer, and kept cumulative across layers.
 - a refusal of the question's prompt by a provider (over the context window): the first
   reason is kept, across layers, so that a question left without an answer is ``refused``.
@@ -33,6 +37,7 @@ from worker.techniques.base import (
     CallResult,
     CallSpec,
     Candidate,
+    CodeTestRunner,
     LayerState,
     ReplyError,
     Technique,
@@ -82,6 +87,7 @@ def run_layer_calls(
     is_reward_model: Callable[[str], bool] = lambda _llm: False,
     timeout_s: float | None = None,
     prefetch: Prefetch | None = None,
+    test_runner: CodeTestRunner | None = None,
 ) -> LayerState:
     """Plan, run concurrently, combine. Exceptions of ``call`` (retryable errors after the
     client's own retries) propagate: the task retries the layer, whose finished calls are
@@ -93,10 +99,12 @@ def run_layer_calls(
     ``prefetch`` (LLMCaller.prefetch) is given each component's plan of several calls before
     they are asked, so the samples of one prompt can go as one ``n=k`` request; the calls of
     the other components start meanwhile, and those of a prefetched plan once it is done
-    (then mostly cache hits)."""
+    (then mostly cache hits). ``test_runner`` runs generated tests against candidates' code
+    for executed unit-test evaluators (the question's; None where the benchmark is not
+    code)."""
     if state.unit_tests:
         conversation = conversation.with_unit_tests(state.unit_tests)
-    techniques = [(c, technique_for(c, is_reward_model)) for c in components]
+    techniques = [(c, technique_for(c, is_reward_model, test_runner)) for c in components]
     plans = [(c, t, t.plan(c, conversation, state)) for c, t in techniques]
     for component, _, specs in plans:
         # The cost estimate counts calls by the same rule: a plan that strays from it would
@@ -150,6 +158,8 @@ def run_layer_calls(
             unit_tests = (unit_tests or []) + contribution.unit_tests
         new.failed_calls += contribution.failed_calls
         new.parse_failures += len(contribution.unusable)
+        if contribution.test_results is not None and new.test_results is None:
+            new.test_results = contribution.test_results
     new.candidates = produced if any_producer else _with_new_critiques(state.candidates,
                                                                       passthroughs)
     new.unit_tests = unit_tests if unit_tests is not None else list(state.unit_tests)

@@ -121,14 +121,20 @@ def _listing(endpoint: Endpoint, key_env: str | None) -> tuple[str | None, list[
         return str(exc), None
 
 
-@control_command(args=[("llms", list)], signature="<llms>")
-def itas_preflight(state: Any, llms: list[str] | None = None) -> dict[str, Any]:
+@control_command(args=[("llms", list), ("sandbox", bool)], signature="<llms> [sandbox]")
+def itas_preflight(state: Any, llms: list[str] | None = None,
+                   sandbox: bool = False) -> dict[str, Any]:
     """Celery control command: :func:`check_llms` of this worker, with the queues it consumes
-    (only a worker of the layers queue makes LLM calls)."""
+    (only a worker of the layers queue makes LLM calls); with ``sandbox`` (a code benchmark's
+    run), ``"sandbox"``: why this worker cannot set up the code sandbox, None when it can."""
     try:
         reply = check_llms(list(llms or []))
     except ItasError as exc:  # a broken registry or setting: say it, do not crash the worker
         reply = {"version": REPLY_VERSION, "error": str(exc).splitlines()[0], "llms": {}}
+    if sandbox:
+        from worker.test_runs import sandbox_problem
+
+        reply["sandbox"] = sandbox_problem()
     consumer = getattr(state, "consumer", None)
     queues = getattr(getattr(consumer, "task_consumer", None), "queues", None) or []
     reply["queues"] = sorted(q.name for q in queues)

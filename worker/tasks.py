@@ -195,7 +195,8 @@ def _run_step(evaluation_id: int, question_id: str, layer_index: int) -> str:
                                 on_unusable=caller.mark_unusable,
                                 is_reward_model=rt.registry.is_reward_model,
                                 timeout_s=soft_time_limit_s(rt.settings),
-                                prefetch=caller.prefetch)
+                                prefetch=caller.prefetch,
+                                test_runner=_test_runner(evaluation, question))
         stored = state.to_json() | {"elapsed_s": round(time.monotonic() - started, 4)}
         if steps.save_layer(rt.database_url, evaluation_id, question_id, layer_index, stored):
             states = {**states, layer_index: stored}
@@ -211,6 +212,25 @@ def _run_step(evaluation_id: int, question_id: str, layer_index: int) -> str:
     steps.finish_question(rt.database_url, evaluation, question, last_step, states,
                           _judged(rt, evaluation, question, states, layers, last_step))
     return "scored"
+
+
+def _test_runner(evaluation: Evaluation, question: Question) -> Any:
+    """The question's runner of generated unit tests (worker/test_runs.py) when its benchmark
+    is a code benchmark; None otherwise (``itas ask`` has no benchmark)."""
+    if evaluation.purpose == "ask":
+        return None
+    from benchmarks.code.base import CodeBenchmark, is_code
+    from benchmarks.registry import get as get_benchmark
+
+    benchmark = get_benchmark(evaluation.benchmark)
+    if not is_code(benchmark):
+        return None
+    from typing import cast
+
+    from worker.test_runs import BenchmarkTestRunner
+
+    return BenchmarkTestRunner(cast(CodeBenchmark, benchmark), question.reference,
+                               unsafe=evaluation.unsafe_no_sandbox)
 
 
 def _judged(rt: Runtime, evaluation: Evaluation, question: Question,

@@ -28,15 +28,24 @@ from scheduler.judges import BenchmarkJudge
 console = Console(stderr=True)
 
 
-def checked_architecture(path: Path, judge: BenchmarkJudge | None = None
+def checked_architecture(path: Path, judge: BenchmarkJudge | None = None, *,
+                         code: bool = False, unsafe: bool = False
                          ) -> tuple[dict[str, Any], str, list[str]]:
-    """Validate structure and LLMs before anything is queued; returns (json, hash, warnings)."""
+    """Validate structure and LLMs before anything is queued; returns (json, hash, warnings).
+    ``code``: the benchmark is a code benchmark (its code runs in the workers' sandbox, which
+    the preflight checks, unless ``unsafe``); otherwise executed unit tests are refused."""
     from models.architecture import architecture_hash, check_llms, load_architecture
     from models.endpoints import load_registry
     from scheduler.preflight import llms_of_architecture, preflight, probes_of_architecture
 
     settings = load_settings()
     architecture, warnings = load_architecture(path)
+    executed = next((architecture.path_of(i, j) for i, layer in enumerate(architecture.layers)
+                     for j, c in enumerate(layer) if c.execute_tests), None)
+    if executed is not None and not code:
+        raise ConfigError(f"{path}: {executed}.execute_tests: runs unit tests as code, which "
+                          "only a code benchmark's questions can (humaneval, mbpp, "
+                          "code-contests); set it false or run on one of those")
     registry = load_registry(settings.endpoints_file, simulator_url=settings.simulator_url)
     errors = check_llms(architecture, registry)
     if errors:
@@ -45,22 +54,24 @@ def checked_architecture(path: Path, judge: BenchmarkJudge | None = None
     judge_llm = judge.llm if judge else None
     preflight(list(dict.fromkeys([*llms_of_architecture(architecture),
                                   *([judge_llm] if judge_llm else [])])),
-              probes_of_architecture(architecture, judge_llm))
+              probes_of_architecture(architecture, judge_llm), sandbox=code and not unsafe)
     return architecture.model_dump(mode="json"), architecture_hash(architecture), warnings
 
 
 def _evaluate(path: Path, benchmark: str, questions: list[Item], split: str,
               timeout: float, quiet: bool, purpose: str = "run",
-              stale: float = STALE_S, judge: BenchmarkJudge | None = None
-              ) -> tuple[int, dict[str, Any]]:
+              stale: float = STALE_S, judge: BenchmarkJudge | None = None,
+              code: bool = False, unsafe: bool = False) -> tuple[int, dict[str, Any]]:
     """Queue and wait; returns the evaluation id and the architecture as stored."""
-    arch_json, arch_hash, warnings = checked_architecture(path, judge)
+    arch_json, arch_hash, warnings = checked_architecture(path, judge, code=code,
+                                                          unsafe=unsafe)
     for warning in warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     database_url = resolve_service_urls(load_settings()).database_url
     evaluation_id = queue_evaluation(database_url, architecture=arch_json, arch_hash=arch_hash,
                                      benchmark=benchmark, split=split, questions=questions,
-                                     purpose=purpose, judge=judge)
+                                     purpose=purpose, judge=judge,
+                                     unsafe_no_sandbox=code and unsafe)
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                   disable=quiet) as progress:
@@ -98,6 +109,10 @@ def run(
         None, "--baseline-architecture", help="A pairwise judged benchmark's baseline made by "
         "this architecture (Archon JSON), instead of the benchmark's baseline answers file: "
         "it answers the same questions first, then the judge compares with its answers."),
+    unsafe_no_sandbox: bool = typer.Option(
+        False, "--unsafe-no-sandbox", help="A code benchmark's code (answers, executed unit "
+        "tests) runs as bare subprocesses on the workers, without the sandbox: only where "
+        "none can be set up and you trust the code; recorded with the run."),
 ) -> None:
     """Evaluate an architecture on a benchmark through the workers; print its figures."""
     from benchmarks.registry import get_judged
@@ -114,6 +129,15 @@ def run(
                                    options=options)
     except BenchmarkError as exc:
         raise ConfigError(str(exc)) from exc
+    from benchmarks.code.base import is_code
+    from benchmarks.registry import get as get_benchmark
+
+    code = is_code(get_benchmark(benchmark))
+    if unsafe_no_sandbox and not code:
+        raise ConfigError(f"--unsafe-no-sandbox: {benchmark} runs no code; leave it out")
+    if unsafe_no_sandbox:
+        console.print("[yellow]warning:[/] --unsafe-no-sandbox: the code runs on the workers "
+                      "without isolation (recorded with the run)")
     the_judge = benchmark_judge(benchmark, judge, data=data, options=options)
     baseline_id = None
     if the_judge is None and baseline_architecture is not None:
@@ -133,7 +157,8 @@ def run(
         questions = with_baseline(questions, read_baseline(
             resolve_service_urls(load_settings()).database_url, baseline_id, questions))
     evaluation_id, _ = _evaluate(architecture, benchmark, questions, split, timeout, as_json,
-                                 stale=stale, judge=the_judge)
+                                 stale=stale, judge=the_judge, code=code,
+                                 unsafe=unsafe_no_sandbox)
     database_url = resolve_service_urls(load_settings()).database_url
     summary = summarize(database_url, evaluation_id).as_dict()
     if the_judge is not None:

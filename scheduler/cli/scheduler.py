@@ -65,9 +65,10 @@ def submit(
                         architecture_given=job.baseline_architecture is not None,
                         where="baseline_architecture")
     if check:  # first: a job that cannot run is its one line, not warnings about it too
-        from scheduler.preflight import llms_of_job, preflight, probes_of_job
+        from scheduler.preflight import llms_of_job, needs_sandbox, preflight, probes_of_job
 
-        preflight(llms_of_job(job), probes_of_job(job))
+        preflight(llms_of_job(job), probes_of_job(job),
+                  sandbox=needs_sandbox(str(job.benchmark), job.unsafe_no_sandbox))
     for warning in warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     database_url = resolve_service_urls(settings).database_url

@@ -134,6 +134,9 @@ class LayerState:
     #: The first reason a provider gave for refusing a call of this question (this layer's
     #: or an earlier one's): a question left without an answer is then ``refused``.
     refusal: str | None = None
+    #: An executed unit-test evaluator's results in this layer, one per candidate that reached
+    #: it, in input order (:meth:`CodeTestReport.summary`); None when no test ran here.
+    test_results: list[dict[str, Any]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -144,6 +147,8 @@ class LayerState:
         }
         if self.refusal is not None:  # left out otherwise: states stored before it exist
             data["refusal"] = self.refusal
+        if self.test_results is not None:
+            data["test_results"] = self.test_results
         return data
 
     @classmethod
@@ -156,6 +161,7 @@ class LayerState:
             parse_failures=int(data.get("parse_failures", 0)),
             failed_calls=int(data.get("failed_calls", 0)),
             refusal=data.get("refusal"),
+            test_results=data.get("test_results"),
         )
 
 
@@ -174,6 +180,44 @@ class Contribution:
     unit_tests: list[str] | None = None
     unusable: list[CallResult] = field(default_factory=list)
     failed_calls: int = 0
+    #: An executed unit-test evaluator's per-candidate results (LayerState.test_results).
+    test_results: list[dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class CodeTestReport:
+    """Executed unit tests on each candidate (what a :class:`CodeTestRunner` returns).
+
+    ``outcomes[i][t]`` is test ``t``'s result on candidate ``i``: ``pass``, or why not
+    (``wrong_output``, ``error`` for a failed assert or a crash, ``timeout``, ``killed``,
+    ``no_code`` when no code could be read from the candidate). Only the tests that could be
+    turned into runs are there (``runnable`` of them); ``unreadable`` names the others, which
+    no candidate can pass or fail."""
+
+    outcomes: list[list[str]]
+    runnable: int
+    unreadable: list[str] = field(default_factory=list)
+
+    def passed(self) -> list[int]:
+        """Tests passed, per candidate."""
+        return [sum(o == "pass" for o in row) for row in self.outcomes]
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Small enough for the layer state: per candidate, tests passed and each outcome."""
+        return [{"passed": n, "tests": self.runnable, "outcomes": row}
+                for n, row in zip(self.passed(), self.outcomes, strict=True)]
+
+
+class CodeTestRunner(Protocol):
+    """Runs a question's generated unit tests against candidates' code: built by the layer
+    task from the question's code benchmark and reference (worker/test_runs.py), injected into
+    the executed unit-test evaluator, so that techniques never import the sandbox.
+
+    Blocks until every run is done (they run in parallel, bounded by the sandbox's slots);
+    raises :class:`~models.errors.SetupError` when the sandbox cannot run them (never a
+    score)."""
+
+    def run_tests(self, replies: Sequence[str], tests: Sequence[str]) -> CodeTestReport: ...
 
 
 class Technique(Protocol):
@@ -213,7 +257,8 @@ def planned(component: Any, state: LayerState) -> CallPlan:
     (models/call_plan.py); every technique sizes its plan by it."""
     return plan_calls(str(component.type),
                       samples=int(getattr(component, "samples", 1) or 1),
-                      candidates=len(state.candidates), unit_tests=bool(state.unit_tests))
+                      candidates=len(state.candidates), unit_tests=bool(state.unit_tests),
+                      execute_tests=bool(getattr(component, "execute_tests", False)))
 
 
 def no_system(component: Any) -> bool:

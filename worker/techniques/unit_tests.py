@@ -2,7 +2,8 @@
 
 - generator: one call asking for exactly ``unit_test_cap`` tests; the tests are appended to the
   query, as Archon appends them, so every later component sees them (see conversation.py). As
-  in Archon its layer hands the input candidates on unchanged.
+  in Archon its layer hands the input candidates on unchanged. With ``execute_tests`` it asks
+  for tests that run (executable_tests_prompt.py) instead of sentences.
   Rule after the last attempt: the tests that can be read are used (at most ``unit_test_cap``);
   none leaves the query without tests; either way the reply counts as a parse failure.
 - evaluator: one call per candidate applying every test. As in Archon: with ``first_k`` (or
@@ -12,6 +13,10 @@
   query without the appended tests (they are listed on their own anyway).
   Rule after the last attempt: results that can be read count, the others count as failed, and
   the reply counts as a parse failure.
+- executed evaluator (``execute_tests``, :class:`ExecutedUnitTestEvaluator`): no LLM call;
+  each candidate's code is run against each test by the injected
+  :class:`~worker.techniques.base.CodeTestRunner`, and the same selection rule picks by tests
+  passed. Its per-candidate results go into the layer's state (``test_results``).
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from worker.techniques import executable_tests_prompt as executable
 from worker.techniques import unit_tests_prompt as prompts
 from worker.techniques.base import (
     CallResult,
     CallSpec,
+    CodeTestRunner,
     Contribution,
     LayerState,
     Role,
@@ -38,16 +45,23 @@ def _cap(component: Any) -> int | None:
     return int(cap) if cap else None
 
 
+def _executes(component: Any) -> bool:
+    return bool(getattr(component, "execute_tests", False))
+
+
 class UnitTestGenerator:
     def plan(self, component: Any, conversation: Conversation,
              state: LayerState) -> list[CallSpec]:
-        messages = prompts.generator_messages(conversation, _cap(component),
-                                              no_system=no_system(component))
+        words = executable if _executes(component) else prompts
+        messages = words.generator_messages(conversation, _cap(component),
+                                            no_system=no_system(component))
         return [spec(component, Role.UNIT_TEST_GENERATE, messages, i)
                 for i in range(planned(component, state).calls)]
 
     def parse(self, component: Any, state: LayerState, spec: CallSpec,
               text: str) -> list[str]:
+        if _executes(component):
+            return executable.parse_tests(text, _cap(component))
         return prompts.parse_tests(text, _cap(component))
 
     def combine(self, component: Any, conversation: Conversation, state: LayerState,
@@ -60,7 +74,8 @@ class UnitTestGenerator:
             out.unit_tests = list(results[0].parsed)
         else:
             out.unusable.append(results[0])
-            out.unit_tests = prompts.read_tests_leniently(results[0].text, _cap(component))
+            words = executable if _executes(component) else prompts
+            out.unit_tests = words.read_tests_leniently(results[0].text, _cap(component))
         return out
 
 
@@ -97,13 +112,43 @@ class UnitTestEvaluator:
             else:
                 out.unusable.append(result)
                 passed.append(sum(prompts.read_results_leniently(result.text, count).values()))
-        first_k = getattr(component, "first_k", None)
-        perfect = [i for i, n in enumerate(passed) if n == count]
-        if first_k and len(perfect) >= int(first_k):
-            chosen = perfect[: int(first_k)]
-        else:
-            top_k = getattr(component, "top_k", None)
-            ranked = sorted(range(len(passed)), key=lambda i: -passed[i])
-            chosen = ranked[: int(top_k) if top_k else None]
-        out.candidates = [state.candidates[i] for i in chosen]
+        out.candidates = [state.candidates[i] for i in selected(component, passed, count)]
         return out
+
+
+def selected(component: Any, passed: Sequence[int], count: int) -> list[int]:
+    """Archon's rule, by tests passed (``passed[i]`` of ``count`` for candidate i): with
+    ``first_k``, when at least that many pass every test, the first ``first_k`` of them (input
+    order); otherwise the indices ranked by tests passed (stable), the first ``top_k``."""
+    first_k = getattr(component, "first_k", None)
+    perfect = [i for i, n in enumerate(passed) if n == count]
+    if first_k and len(perfect) >= int(first_k):
+        return perfect[: int(first_k)]
+    top_k = getattr(component, "top_k", None)
+    ranked = sorted(range(len(passed)), key=lambda i: -passed[i])
+    return ranked[: int(top_k) if top_k else None]
+
+
+class ExecutedUnitTestEvaluator:
+    """The unit-test evaluator with ``execute_tests``: runs the tests instead of asking an
+    LLM (no call; models/call_plan.py counts 0). Its runner is the question's, given by the
+    layer task; a candidate whose code cannot be read passes no test."""
+
+    def __init__(self, runner: CodeTestRunner) -> None:
+        self.runner = runner
+
+    def plan(self, component: Any, conversation: Conversation,
+             state: LayerState) -> list[CallSpec]:
+        return []
+
+    def parse(self, component: Any, state: LayerState, spec: CallSpec, text: str) -> Any:
+        raise AssertionError("an executed unit-test evaluator makes no call")
+
+    def combine(self, component: Any, conversation: Conversation, state: LayerState,
+                results: Sequence[CallResult]) -> Contribution:
+        if not state.unit_tests or not state.candidates:
+            return Contribution(candidates=list(state.candidates))
+        report = self.runner.run_tests([c.text for c in state.candidates], state.unit_tests)
+        chosen = selected(component, report.passed(), report.runnable)
+        return Contribution(candidates=[state.candidates[i] for i in chosen],
+                            test_results=report.summary())
