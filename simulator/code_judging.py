@@ -33,6 +33,7 @@ from functools import lru_cache
 
 from simulator.answer_keys import AnswerKey
 from simulator.answering import generated_value
+from simulator.candidates import QUESTION_MARK
 from simulator.code_keys import REFERENCE
 from simulator.code_problem import CodeProblem, code_block, fenced, normalise_code
 from simulator.code_writing import code_sampler, solution_reply, tests_reply
@@ -53,7 +54,7 @@ _TESTS_ASKED = re.compile(
     r"|some|several|a few|a set of|a list of|the following))?(?:[ \t]+[\w-]+){0,2}?"
     r"[ \t]+(?:unit[ \t]+)?tests?\b", re.IGNORECASE)
 _EXECUTABLE = re.compile(r"\bassert\b|\bexecutable\b|\brunnable\b|standard input|\bstdin\b"
-                         r"|^\s*input:", re.IGNORECASE | re.MULTILINE)
+                         r"|\binput\W{0,3}:|expected output", re.IGNORECASE)
 _FLAWS = {
     "off_by_one": "A loop bound or a comparison is off by one, so the result is wrong at the "
                   "boundary.",
@@ -100,7 +101,11 @@ class CodeJudge(Judge):
         self.foreign = sum(1 for v in self.values if v is not None and v.startswith(FOREIGN))
 
     def _read_values(self, candidates: tuple[str, ...]) -> list[str | None]:
-        return [code_value(self.problem, c) for c in candidates]
+        # The candidates as written: where the prompt quoted the question inside them (a
+        # HumanEval candidate repeats its signature and docstring), it was masked.
+        self.texts = self.reading.code_candidates or tuple(
+            c.replace(QUESTION_MARK.strip(), self.problem.header) for c in candidates)
+        return [code_value(self.problem, c) for c in self.texts]
 
     def perceive(self, value: str | None) -> bool:
         if value is not None and value.startswith(FOREIGN) and value not in self._seen:
@@ -140,7 +145,7 @@ class CodeJudge(Judge):
         top = max(counts.values())
         tied = sorted(v for v, c in counts.items() if c == top)
         value = tied[int(self.sampler.uniform("fuse-tie") * len(tied))]
-        candidate = self.reading.material.candidates[self.values.index(value)]
+        candidate = self.texts[self.values.index(value)]
         return ("Taking the candidates together, this version is the one that holds up:\n\n"
                 + fenced(code_block(candidate)))
 

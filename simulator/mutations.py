@@ -35,7 +35,7 @@ from simulator.code_problem import normalise_code
 __all__ = ["KINDS", "Mutation", "mutations"]
 
 #: Mutation kinds, with how readily each is made (logic slips far more than broken syntax).
-KINDS: dict[str, float] = {"off_by_one": 3.0, "wrong_branch": 3.0, "syntax_error": 1.0,
+KINDS: dict[str, float] = {"off_by_one": 6.0, "wrong_branch": 6.0, "syntax_error": 1.0,
                            "infinite_loop": 1.0}
 _SITES = 3
 _FLIP_OP = {ast.Lt: ("<", "<="), ast.Gt: (">", ">="), ast.LtE: ("<=", "<"),
