@@ -32,11 +32,10 @@ from collections import Counter
 from functools import lru_cache
 
 from simulator.answer_keys import AnswerKey
-from simulator.answering import generated_value
 from simulator.candidates import QUESTION_MARK
 from simulator.code_keys import REFERENCE
 from simulator.code_problem import CodeProblem, code_block, fenced, normalise_code
-from simulator.code_writing import code_sampler, solution_reply, tests_reply
+from simulator.code_writing import code_sampler, solution_reply, tests_reply, written_value
 from simulator.fleet import LLMSpec
 from simulator.intent import Role
 from simulator.judging import Judge
@@ -184,7 +183,7 @@ def code_reply(llm: LLMSpec, reading: Reading, key: AnswerKey, sampler: Sampler,
         role = Role.GENERATE  # "write a program that passes the tests" asks for code
     if role is Role.GENERATE:
         own = code_sampler(llm, key, seed, temperature)
-        return solution_reply(problem, generated_value(llm, key, own, temperature), own), 0
+        return solution_reply(problem, written_value(llm, key, own, temperature), own), 0
     if role is Role.WRITE_TESTS and _EXECUTABLE.search(reading.instructions):
         count = min(max(reading.test_count or 5, 1), 20)
         return tests_reply(problem, count, insight(llm, key.difficulty), sampler), 0
@@ -196,7 +195,7 @@ def code_reply(llm: LLMSpec, reading: Reading, key: AnswerKey, sampler: Sampler,
     elif role is Role.RANK:
         text = judging.rank()
     elif role is Role.FUSE:
-        fallback = solution_reply(problem, generated_value(llm, key, sampler, temperature),
+        fallback = solution_reply(problem, written_value(llm, key, sampler, temperature),
                                   sampler)
         text = judging.fuse_code(fallback)
     elif role is Role.VERIFY:

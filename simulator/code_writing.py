@@ -3,8 +3,8 @@
 **A solution** (the generate role, and a fuser that finds no candidate convincing) is written
 as chat models write one: a sentence, the program in a ```` ```python ```` block, sometimes a
 sentence after it. The program is the reference (right with the skill model's P(right),
-simulator/skill.py) or one of its mutations (simulator/mutations.py): a shared one (a
-distractor, with probability ``SHARED_ERROR_RATE``) or any of the problem's distractors. For
+simulator/skill.py) or one of its mutations (simulator/mutations.py): one of the problem's
+distractors, picked with the skill model's distractor weights (the first the most common). For
 HumanEval the program repeats the prompt's signature, with the docstring in 70% of samples.
 The draws depend on (LLM, problem, seed, temperature) only, not on the prompt's framing.
 
@@ -27,9 +27,9 @@ from simulator.code_keys import REFERENCE
 from simulator.code_problem import CodeProblem, fenced
 from simulator.fleet import LLMSpec
 from simulator.mutations import mutations
-from simulator.skill import Sampler
+from simulator.skill import DISTRACTOR_WEIGHTS, Sampler, p_correct
 
-__all__ = ["code_sampler", "program", "solution_reply", "tests_reply"]
+__all__ = ["code_sampler", "program", "solution_reply", "tests_reply", "written_value"]
 
 _OPENERS_FUNCTION = (
     "Here is a Python implementation of `{name}`:",
@@ -52,6 +52,16 @@ _CLOSERS = (
 def code_sampler(llm: LLMSpec, key: AnswerKey, seed: int, temperature: float) -> Sampler:
     """The draws of one sample's program: the LLM, problem, seed and temperature only."""
     return Sampler.for_request(llm.name, f"code\x1f{key.question}", seed, temperature)
+
+
+def written_value(llm: LLMSpec, key: AnswerKey, sampler: Sampler, temperature: float) -> str:
+    """Which program one sample writes: ``reference`` with the skill model's P(right), else one
+    of the problem's mutations, the more common kinds of mistake the likelier (every code
+    mistake is drawn from the problem's shared list: there is no slip of a sample alone)."""
+    if sampler.chance(p_correct(llm, key.difficulty, temperature), "right") or (
+            not key.distractors):
+        return REFERENCE
+    return sampler.pick(key.distractors, DISTRACTOR_WEIGHTS, "distractor")
 
 
 def program(problem: CodeProblem, value: str) -> str:

@@ -8,9 +8,11 @@ program, comments and layout included, is unchanged):
 kind               edits (one per mutation; up to 3 sites of each kind, in source order)
 =================  ==========================================================================
 ``off_by_one``     a loop bound ``range(n)`` -> ``range(n - 1)`` (the stop of a 2- or 3-argument
-                   range); a comparison ``<`` <-> ``<=``, ``>`` <-> ``>=``; ``+ 1`` <-> ``- 1``
-``wrong_branch``   an ``if`` condition negated (``if not (...)``); every ``return True`` and
-                   ``return False`` swapped; for programs, the printed ``YES``/``NO`` swapped
+                   range); a comparison ``<`` <-> ``<=``, ``>`` <-> ``>=``; ``+ 1`` <-> ``- 1``;
+                   a constant slice bound one more (``s[1:]`` -> ``s[2:]``)
+``wrong_branch``   an ``if`` condition (statement, expression or comprehension filter) negated
+                   (``if not (...)``); ``==`` <-> ``!=``; every ``return True`` and ``return
+                   False`` swapped; for programs, the printed ``YES``/``NO`` swapped
 ``syntax_error``   the colon of a loop or ``if`` header dropped (else an unmatched ``)``)
 ``infinite_loop``  ``while True: pass`` as the first statement of the function (of the program)
 =================  ==========================================================================
@@ -88,6 +90,11 @@ def _off_by_one(text: _Text, tree: ast.AST) -> list[str]:
             between = text.source[start:end]
             if between.strip() == old:
                 out.append((start, text.edit(start, end, between.replace(old, new))))
+        elif isinstance(node, ast.Slice):
+            for bound in (node.lower, node.upper):
+                if isinstance(bound, ast.Constant) and type(bound.value) is int:
+                    start, end = text.span(bound)
+                    out.append((start, text.edit(start, end, str(bound.value + 1))))
         elif (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub)
               and isinstance(node.right, ast.Constant) and node.right.value == 1):
             start, end = text.span(node.left)[1], text.span(node.right)[0]
@@ -101,9 +108,18 @@ def _off_by_one(text: _Text, tree: ast.AST) -> list[str]:
 def _wrong_branch(text: _Text, tree: ast.AST) -> list[str]:
     out = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.If):
-            start, end = text.span(node.test)
+        tests = [node.test] if isinstance(node, ast.If | ast.IfExp) else (
+            node.ifs if isinstance(node, ast.comprehension) else [])
+        for test in tests:
+            start, end = text.span(test)
             out.append((start, text.edit(start, end, f"not ({text.source[start:end]})")))
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(
+                node.ops[0], ast.Eq | ast.NotEq):
+            start, end = text.span(node.left)[1], text.span(node.comparators[0])[0]
+            old, new = ("==", "!=") if isinstance(node.ops[0], ast.Eq) else ("!=", "==")
+            if text.source[start:end].strip() == old:
+                out.append((start, text.edit(start, end,
+                                             text.source[start:end].replace(old, new))))
     sites = [source for _, source in sorted(out, key=lambda item: item[0])][: _SITES - 1]
     swaps: list[tuple[int, int, str]] = []
     for node in ast.walk(tree):

@@ -81,12 +81,30 @@ def _kind(reference: str, code: str) -> str:
         return "syntax_error"
     if any(line.strip() == "while True: pass" for line in added):
         return "infinite_loop"
-    if any("not (" in line for line in added) or any(
-            re.search(r"\b(True|False)\b|YES|NO", line) for line in added):
+    if len(added) != len(removed):
+        return f"other: {added} {removed}"
+    swap = re.compile(r"\b(?:True|False|YES|NO)\b")
+    if sorted(swap.sub("X", line) for line in added) == sorted(
+            swap.sub("X", line) for line in removed):
+        return "wrong_branch"  # returns (or printed verdicts) swapped
+    kinds = {_line_kind(old, new) for old, new in zip(removed, added, strict=True)}
+    return kinds.pop() if len(kinds) == 1 else f"other: {added} {removed}"
+
+
+def _line_kind(old: str, new: str) -> str:
+    if "not (" in new and "not (" not in old:
         return "wrong_branch"
-    if any(re.search(r"[-+] ?1\b|<=|>=|<|>", line) for line in added + removed):
+    matcher = difflib.SequenceMatcher(None, old, new)
+    changes = [(old[i1:i2], new[j1:j2])
+               for op, i1, i2, j1, j2 in matcher.get_opcodes() if op != "equal"]
+    was, now = "".join(c[0] for c in changes), "".join(c[1] for c in changes)
+    if {old.split()[-1], new.split()[-1]} in ({"True", "False"}, {'"YES")', '"NO")'}) or (
+            {was, now} == {"=", "!"} and ("!=" in old or "!=" in new)):
+        return "wrong_branch"
+    if now in (" - 1", "=", "-", "+") or was in ("=", "-", "+") or (
+            was.isdigit() and now.isdigit()):
         return "off_by_one"
-    return f"other: {added} {removed}"
+    return f"other: {old} -> {new}"
 
 
 def test_wrong_code_is_a_listed_mistake_and_mostly_fails_its_tests(sim: Sim) -> None:
