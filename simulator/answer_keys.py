@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks import synth_math
+from simulator.code_problem import CodeProblem
 from simulator.fleet import RECORDED_SYSTEMS
 from simulator.matching import ShingleIndex
 from simulator.skill import draw, sigmoid
@@ -57,6 +58,9 @@ class AnswerKey:
     ``turns`` an open question's user turns (``category`` its category, ``turn_shift`` how much
     harder each later turn is). ``match_texts`` are the texts by which the question
     is found in a prompt, each with the turn it belongs to (default: the question, turn 0).
+    ``code``: a code problem's program, entry point and tests (kind ``code``,
+    simulator/code_keys.py; its ``answer`` is ``reference`` and its distractors are labels of
+    the reference's mutations).
     """
 
     question: str
@@ -74,6 +78,7 @@ class AnswerKey:
     match_texts: tuple[tuple[str, int], ...] = ()
     category: str = ""
     turn_shift: float = 0.0
+    code: CodeProblem | None = None
 
     def turn_difficulty(self, turn: int) -> float:
         """Difficulty of one turn: a later turn of a conversation is harder by ``turn_shift``

@@ -3,6 +3,7 @@
 ``app`` is a Typer app: mounted as ``itas simulator`` (and run by ``python -m simulator``):
 
     itas simulator [--fleet FILE] [--data DIR] [--datasets DIR] [--math-style FILE ...]
+                   [--code-contests FILE ...]
                    [--host H] [--port P]                                 serve (default :8300)
     itas simulator calibrate --data DIR                                  fit and compare
 
@@ -60,12 +61,18 @@ def serve(
         typer.Option(
             envvar="ITAS_DATASETS",
             help="Datasets directory laid out as ../shared/datasets: the benchmarks found in "
-            "it (gsm8k/, mixeval_hard/, mt_bench/, math-style.jsonl) become known questions.",
+            "it (gsm8k/, mixeval_hard/, mt_bench/, humaneval/, mbpp/, code_contests/, "
+            "math-style.jsonl) become known questions.",
         ),
     ] = None,
     math_style: Annotated[
         list[Path] | None,
         typer.Option(help="A MATH-style JSONL file of known questions (repeatable)."),
+    ] = None,
+    code_contests: Annotated[
+        list[Path] | None,
+        typer.Option(help="A CodeContests JSONL file (Hugging Face deepmind/code_contests "
+                     "columns) of known problems (repeatable)."),
     ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
@@ -83,9 +90,13 @@ def serve(
     for path in math_style or []:
         if not path.is_file():
             _fail(f"--math-style: {path} is not a file")
+    for path in code_contests or []:
+        if not path.is_file():
+            _fail(f"--code-contests: {path} is not a file")
     try:
         simulator = load_simulator(
-            fleet, _data_dir(data), datasets=datasets, math_style=math_style or []
+            fleet, _data_dir(data), datasets=datasets, math_style=math_style or [],
+            code_contests=code_contests or [],
         )
     except FleetError as exc:
         _fail(str(exc))

@@ -58,14 +58,7 @@ class Judge:
         self.llm, self.reading, self.key, self.sampler = llm, reading, key, sampler
         self.kind = key.kind if key is not None else Kind.NUMBER
         candidates = reading.material.candidates
-        if self.kind is Kind.OPEN:
-            # No value to perceive: each response is judged on its own (by a coin).
-            self.values: list[str | None] = [
-                "open:" + normalize_question(c)[:200] for c in candidates
-            ]
-        else:
-            options = key.options if key is not None else ()
-            self.values = [extract(self.kind, c, options) for c in candidates]
+        self.values: list[str | None] = self._read_values(candidates)
         open_or_unknown = key is None or self.kind is Kind.OPEN
         self.insight = 0.0 if open_or_unknown else insight(llm, key.difficulty)  # type: ignore[union-attr]
         self.hints: dict[str, list[bool]] = {}
@@ -82,6 +75,14 @@ class Judge:
         self.open = key if key is not None and self.kind is Kind.OPEN else None
         self.answers = [quality.read_answer(c, self.open, self.turn) for c in candidates]
         self.perceiver = Perceiver(llm, self.open, self.turn, sampler)
+
+    def _read_values(self, candidates: tuple[str, ...]) -> list[str | None]:
+        """The value each candidate is perceived by (a subclass reads other kinds)."""
+        if self.kind is Kind.OPEN:
+            # No value to perceive: each response is judged on its own (by a coin).
+            return ["open:" + normalize_question(c)[:200] for c in candidates]
+        options = self.key.options if self.key is not None else ()
+        return [extract(self.kind, c, options) for c in candidates]
 
     def is_right(self, value: str | None) -> bool:
         return self.key is not None and self.key.is_right(value)
@@ -153,15 +154,19 @@ class Judge:
                 strengths = "It sets out the information in the question sensibly."
                 weaknesses = f"A step does not follow from the question, so {said} is wrong."
                 overall = "likely incorrect"
-            asks = self.reading.asks
-            if asks.critique_header:
-                header = asks.critique_header.replace("N", str(number))
-            else:
-                header = self._name(number) + (
-                    ":" if self.reading.material.style in ("label", "tag") else "")
-            blocks.append(f"{header}\nStrengths:\n- {strengths}\nWeaknesses:\n- {weaknesses}\n"
-                          f"{asks.overall}: {overall}")
+            blocks.append(self._critique_block(number, strengths, weaknesses, overall))
         return "\n\n".join(blocks)
+
+    def _critique_block(self, number: int, strengths: str, weaknesses: str, overall: str) -> str:
+        """One candidate's critique under the heading the prompt asks for."""
+        asks = self.reading.asks
+        if asks.critique_header:
+            header = asks.critique_header.replace("N", str(number))
+        else:
+            header = self._name(number) + (
+                ":" if self.reading.material.style in ("label", "tag") else "")
+        return (f"{header}\nStrengths:\n- {strengths}\nWeaknesses:\n- {weaknesses}\n"
+                f"{asks.overall}: {overall}")
 
     def order(self) -> list[int]:
         """Candidate numbers, best first: those perceived right, then the rest (seeded order)."""

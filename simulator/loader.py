@@ -12,7 +12,11 @@ Which data sets the simulator knows (each read in place, never copied):
   (``<datasets>/alpaca_eval/reference_outputs.json``), each if present;
 * MATH-style JSONL: every ``--math-style FILE``, the fleet's ``math_style`` list,
   ``<datasets>/math-style.jsonl`` and the repository's ``benchmarks/data/math-style.jsonl``,
-  each if present.
+  each if present;
+* code (simulator/code_keys.py): HumanEval (``<datasets>/humaneval/humaneval-python.jsonl``),
+  MBPP (``<datasets>/mbpp/mbpp_test.jsonl``), and CodeContests from every
+  ``--code-contests FILE``, ``<datasets>/code_contests/*.jsonl`` and the repository's
+  ``benchmarks/data/code-contests.jsonl``, each if present.
 
 ``<datasets>`` is ``--datasets DIR`` (the layout of ../shared/datasets), else the fleet's
 ``datasets_dir``, else nothing. A directory or file named explicitly must exist; one found under
@@ -32,6 +36,7 @@ from simulator.answer_keys import (
     load_gsm8k,
     synth_math_keys,
 )
+from simulator.code_keys import load_code_contests, load_humaneval, load_mbpp
 from simulator.datasets import (
     load_alpaca_eval,
     load_arena_hard,
@@ -43,10 +48,14 @@ from simulator.datasets import (
 from simulator.fleet import Fleet, FleetError, load_fleet
 from simulator.server import Simulator
 
-__all__ = ["PACKAGED_MATH_STYLE", "load_keys", "load_simulator", "recorded_params"]
+__all__ = ["PACKAGED_CODE_CONTESTS", "PACKAGED_MATH_STYLE", "load_keys", "load_simulator",
+           "recorded_params"]
 
 #: The MATH-style questions shipped with the benchmarks package, known when present.
 PACKAGED_MATH_STYLE = Path(benchmarks.__file__).parent / "data" / "math-style.jsonl"
+#: The CodeContests-format problems shipped with the benchmarks package, known when present
+#: (read as data: the simulator imports no benchmark code).
+PACKAGED_CODE_CONTESTS = Path(benchmarks.__file__).parent / "data" / "code-contests.jsonl"
 
 
 def recorded_params(fleet: Fleet) -> dict[str, tuple[float, float]] | None:
@@ -75,6 +84,7 @@ def load_keys(
     *,
     datasets: Path | None = None,
     math_style: Sequence[Path] = (),
+    code_contests: Sequence[Path] = (),
 ) -> KeyStore:
     """Answer keys of every data set the options and the fleet name (module docstring)."""
     store = KeyStore(synth_math_keys(fleet.synth_math_seeds, fleet.synth_math_count))
@@ -115,6 +125,17 @@ def load_keys(
               if p is not None and p.exists()]
     for path in dict.fromkeys(files):
         store.add(_load(path, "MATH-style", load_math_style))
+    for name, what, load in (("humaneval/humaneval-python.jsonl", "HumanEval", load_humaneval),
+                             ("mbpp/mbpp_test.jsonl", "MBPP", load_mbpp)):
+        if (found_file := under(name)) is not None:
+            store.add(_load(found_file, what, load))
+    contests = [*code_contests]
+    if (folder := under("code_contests")) is not None:
+        contests += sorted(folder.glob("*.jsonl"))
+    if PACKAGED_CODE_CONTESTS.exists():
+        contests.append(PACKAGED_CODE_CONTESTS)
+    for path in dict.fromkeys(contests):
+        store.add(_load(path, "CodeContests", load_code_contests))
     return store
 
 
@@ -124,7 +145,9 @@ def load_simulator(
     *,
     datasets: Path | None = None,
     math_style: Sequence[Path] = (),
+    code_contests: Sequence[Path] = (),
 ) -> Simulator:
     """Load the fleet (raises FleetError) and its answer keys."""
     fleet = load_fleet(fleet_path)
-    return Simulator(fleet, load_keys(fleet, data, datasets=datasets, math_style=math_style))
+    return Simulator(fleet, load_keys(fleet, data, datasets=datasets, math_style=math_style,
+                                      code_contests=code_contests))

@@ -50,7 +50,9 @@ class Reading:
     ``Reasoning:`` section given to judge (Archon's verifier, second step), read as a hint about
     candidate 1. ``judged``: a benchmark judge's task, when the prompt is one (then ``role``
     is what the rest of the prompt would say, unused). ``framing``: the instructions and the
-    system message, read for how long a reply should be.
+    system message, read for how long a reply should be. ``code_candidates``: for a code
+    problem, the candidates read from the message *before* the question was masked (a
+    HumanEval candidate repeats the prompt's signature and docstring, which is the question).
     """
 
     role: Role
@@ -63,6 +65,7 @@ class Reading:
     reasoning: str | None
     judged: JudgeTask | None = None
     framing: str = ""
+    code_candidates: tuple[str, ...] = ()
 
 
 def _blank(text: str, spans: Sequence[tuple[int, int]], offset: int) -> str:
@@ -103,6 +106,8 @@ def read_request(messages: Sequence[Mapping[str, object]], keys: KeyStore) -> Re
     instructions = material.rest
     system_text = "\n".join(system)
     found = _REASONING.search(instructions)
+    code = placement is not None and placement.key.code is not None and material.candidates
+    raw = read_material(last_user).candidates if code else ()
     return Reading(
         role=infer_role(instructions, system_text, bool(material.candidates)),
         placement=placement,
@@ -114,4 +119,5 @@ def read_request(messages: Sequence[Mapping[str, object]], keys: KeyStore) -> Re
         reasoning=found.group(1).strip() if found else None,
         judged=judged,
         framing=f"{instructions}\n{system_text}",
+        code_candidates=raw if len(raw) == len(material.candidates) else (),
     )

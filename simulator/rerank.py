@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.answer_keys import Placement
+from simulator.code_judging import FOREIGN, code_value
 from simulator.fleet import LLMSpec
 from simulator.quality import read_answer
 from simulator.skill import draw, insight, sigmoid
@@ -92,9 +93,14 @@ def scores(llm: LLMSpec, call: RerankCall, placement: Placement | None) -> list[
             seen = read_answer(document, key, turn)
             out.append(round(sigmoid(6 * (seen.quality - 0.5) + noise), 6))
             continue
-        value = extract(kind, document, key.options if key is not None else ())
+        if kind is Kind.CODE and key is not None and key.code is not None:
+            value = code_value(key.code, document)
+        else:
+            value = extract(kind, document, key.options if key is not None else ())
         if value is None:
             believed = False
+        elif value.startswith(FOREIGN):  # code the simulator did not write: unknown quality
+            believed = draw(llm.name, query, "coin", value) < 0.5
         elif draw(llm.name, query, "insight", value) < level:
             believed = key is not None and key.is_right(value)
         else:

@@ -17,6 +17,8 @@ Rules worth knowing (documented in simulator/README.md):
   as the prompt asks. What it covers depends on the LLM, question, turn, seed and temperature,
   not on the framing, so a concise and a detailed reply of one sample have the same quality.
 * A benchmark judge's prompt gets its verdict (simulator/verdicts.py).
+* A code problem (HumanEval, MBPP, CodeContests) is answered, tested and judged by
+  simulator/code_judging.py.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from simulator import quality
 from simulator.answer_keys import AnswerKey
 from simulator.answering import generated_value, solution, topic
+from simulator.code_judging import code_reply
 from simulator.fleet import LLMSpec
 from simulator.intent import Role
 from simulator.judging import Judge
@@ -66,6 +69,11 @@ def reply(llm: LLMSpec, reading: Reading, sampler: Sampler, *, seed: int,
         verdict = judge(llm, reading.judged, reading.placement, seed=seed,
                         temperature=temperature)
         return Reply(verdict.text, verdict.label_probs, verdict.foreign)
+    key = reading.placement.key if reading.placement else None
+    if key is not None and key.code is not None:
+        text, foreign = code_reply(llm, reading, key, sampler, seed=seed,
+                                   temperature=temperature)
+        return Reply(text, foreign=foreign)
     return Reply(reply_text(llm, reading, sampler, seed=seed, temperature=temperature))
 
 

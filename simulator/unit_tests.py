@@ -9,7 +9,8 @@ way its answers would:
 * choice: "The answer selects option (B)." / "... does not select option (C).";
 * latex: "The answer gives a final result equivalent to $x$.";
 * text: "The answer mentions X.";
-* open questions and unknown ones: qualitative tests only.
+* open questions, code problems (in sentence form) and unknown ones: qualitative tests
+  only (executable tests of code: simulator/code_writing.py).
 
 :func:`apply_test` checks such a property against a candidate's value; any other test (one the
 simulator did not write) returns None and the judge decides it by its perception of the answer.
@@ -41,7 +42,7 @@ _MENTIONS = re.compile(r"mentions (.+?)\.?$", re.IGNORECASE)
 
 def write_test(key: AnswerKey | None, index: int, truthful: bool, sampler: Sampler) -> str:
     """Test number ``index`` (0-based) for ``key``'s question (see the module docstring)."""
-    if key is None or index == 0 or key.kind is Kind.OPEN:
+    if key is None or index == 0 or key.kind in (Kind.OPEN, Kind.CODE):
         return _QUALITATIVE[index % len(_QUALITATIVE)]
     target = key.shown if truthful or not key.distractors else key.distractors[0]
     if key.kind is Kind.CHOICE:

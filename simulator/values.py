@@ -15,6 +15,8 @@ means per :class:`Kind` and reads the value out of a response written in any com
 * ``text`` (free form): an ``Answer:`` line or ``The answer is ...``, else a short reply as a
   whole; compared lower-cased without punctuation and articles.
 * ``open`` (MT-Bench): no value; nothing is right or wrong.
+* ``code`` (HumanEval, MBPP, CodeContests): a program; its value is which program it is (the
+  reference or one of its mutations), read by simulator/code_judging.py, not here.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Kind(StrEnum):
     LATEX = "latex"
     TEXT = "text"
     OPEN = "open"
+    CODE = "code"
 
 
 _ANSWER_LINE = re.compile(
@@ -114,7 +117,7 @@ def _declared(text: str) -> str | None:
 
 def extract(kind: Kind, text: str, options: tuple[str, ...] = ()) -> str | None:
     """The canonical final answer of a response (see the module docstring), or None."""
-    if kind is Kind.OPEN:
+    if kind is Kind.OPEN or kind is Kind.CODE:
         return None
     if kind is Kind.LATEX:
         box = boxed(text)

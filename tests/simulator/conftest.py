@@ -17,6 +17,9 @@ import pytest
 from .math_style import write_math_style
 
 REPO = Path(__file__).resolve().parents[2]
+#: CodeContests-format problems written for the simulator tests (the columns of Hugging Face's
+#: deepmind/code_contests), loaded with --code-contests.
+CODE_CONTESTS_SAMPLE = Path(__file__).resolve().parent / "data" / "code-contests-sample.jsonl"
 KEY = "sim-key-1"
 ZERO_LATENCY = {"x-sim-latency-scale": "0"}
 
@@ -107,7 +110,8 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
     directory = tmp_path_factory.mktemp("simulator")
     log = directory / "simulator.log"
     rows = write_math_style(directory / "math-style.jsonl")
-    args = ["--math-style", str(directory / "math-style.jsonl")]
+    args = ["--math-style", str(directory / "math-style.jsonl"),
+            "--code-contests", str(CODE_CONTESTS_SAMPLE)]
     if datasets_dir().is_dir():
         args += ["--datasets", str(datasets_dir())]
     proc, url = start_simulator(*(["--data", str(data)] if data else []), *args, log=log)
