@@ -19,7 +19,9 @@ DATA = {"synth-math": None, "gsm8k": "gsm8k", "math": None,
         "mixeval-hard-free": "mixeval_hard", "mt-bench": "mt_bench/questions.jsonl",
         "alpaca-eval": "alpaca_eval/reference_outputs.json",
         "arena-hard": "arena_hard/question.jsonl",
-        "mixeval": "mixeval", "mixeval-hard": "mixeval_hard/multiple-choice.json"}
+        "mixeval": "mixeval", "mixeval-hard": "mixeval_hard/multiple-choice.json",
+        "humaneval": "humaneval/humaneval-python.jsonl", "mbpp": "mbpp/mbpp_test.jsonl",
+        "code-contests": None}
 
 
 def job(**fields: Any) -> dict[str, Any]:
