@@ -63,6 +63,11 @@ def _key(question: str, problem: CodeProblem, difficulty: float,
     # A weighted random order (Efraimidis-Spirakis): common kinds of mistake come first.
     ordered = sorted(found, key=lambda m: -draw("attractive", question, m.label)
                      ** (1 / KINDS[m.kind]))
+    # A program that never ends is a rare mistake of a real model (a slow algorithm is the
+    # usual time-out), and a costly one to test: each such candidate holds a sandbox slot,
+    # and a core, for its whole timeout. So it comes last among the wrong answers, the one
+    # least often written.
+    ordered.sort(key=lambda m: m.kind == "infinite_loop")
     return AnswerKey(
         question=question,
         answer=REFERENCE,

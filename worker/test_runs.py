@@ -14,7 +14,7 @@ from typing import Any
 from benchmarks.code.base import CodeBenchmark, ProgramRun, RunOutcome
 from models.errors import SetupError
 from worker import sandbox
-from worker.code_runs import run_programs
+from worker.code_runs import run_groups
 from worker.techniques.base import CodeTestReport
 
 __all__ = ["BenchmarkTestRunner", "outcome_word", "require_sandbox", "sandbox_problem"]
@@ -61,7 +61,9 @@ class BenchmarkTestRunner:
     """Runs generated tests for one question of a code benchmark (see the module docstring).
 
     Every candidate's runs go to the sandbox together, so they run in parallel within its
-    slots; a candidate whose reply holds no code gets ``no_code`` for every test."""
+    slots (a candidate whose first test timed out is not run on the others, which count as
+    ``skipped``: worker/code_runs.py); a candidate whose reply holds no code gets ``no_code``
+    for every test."""
 
     def __init__(self, benchmark: CodeBenchmark, reference: Mapping[str, Any], *,
                  unsafe: bool) -> None:
@@ -81,8 +83,8 @@ class BenchmarkTestRunner:
             runs, problems = self.benchmark.generated_test_runs(self.reference, code, tests)
             per_candidate.append(runs)
             unreadable = unreadable or list(problems)
-        flat = [run for runs in per_candidate if runs for run in runs]
-        outcomes = run_programs(flat, unsafe=self.unsafe)
+        grouped = run_groups([runs or [] for runs in per_candidate], unsafe=self.unsafe)
+        outcomes = [o for group in grouped for o in group]
         stopped = refused(outcomes)
         if stopped is not None:
             raise SetupError(f"the sandbox refused to run a test: {stopped.stderr.strip()}; "

@@ -54,7 +54,8 @@ class ProgramRun:
 class RunOutcome:
     """What the sandbox reported of one run (worker/sandbox's Result, as plain values)."""
 
-    status: str  # ok | error | timeout | killed | refused
+    #: ok, error, timeout, killed, refused (the sandbox); skipped (worker/code_runs.py)
+    status: str
     stdout: str
     stderr: str
     seconds: float
