@@ -137,10 +137,17 @@ def _wrong_output(output: str) -> str:
     return "\n".join([*tokens, "0"])
 
 
+#: The longest test (characters, input and output) a simulated LLM writes out.
+_LONGEST_TEST = 300
+
+
 def tests_reply(problem: CodeProblem, count: int, level: float, sampler: Sampler) -> str:
     """``count`` executable tests in the form the problem calls for (module docstring)."""
-    pool: list[int] = list(range(len(problem.io_tests if problem.reads_stdin
-                                     else problem.asserts)))
+    tests = problem.io_tests if problem.reads_stdin else problem.asserts
+    # A model writes tests it can type out: a problem's stress tests (a thousand numbers on a
+    # line) are never among them, and would not fit in a reply's max_tokens.
+    pool = [i for i, test in enumerate(tests) if len(str(test)) <= _LONGEST_TEST] \
+        or sorted(range(len(tests)), key=lambda i: len(str(tests[i])))[:1]
     if not pool:
         return "I cannot write executable tests for this problem without an example."
     order = sampler.shuffle(pool, "test-order")
