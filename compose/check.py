@@ -11,6 +11,10 @@ with local stand-ins for the base images. Steps, each timed and printed:
 3. `compose up -d --build --wait --scale worker=N`;
 4. submit examples/search-demo.yaml from the host side (`compose exec`), wait for the job, check
    every trial is accounted for, fetch `itas report --html` out of the deployment;
+4b. a code job: `itas run` of examples/architectures/generate5-tests-run.json on code-contests
+   (its packaged problems): the workers run the generated tests and score each answer by
+   running its code in their sandbox (bubblewrap, non-root, under the compose file's seccomp
+   profile), every answer with its test results, none unsafe;
 5. Flower answers 401 without the login and lists the job's run_layer tasks with their
    labelled arguments with it; optuna-dashboard lists the job's study;
 6. grep the canaries in Flower's pages and API, the dashboard, the report, every service's
@@ -203,6 +207,29 @@ def run_job(trials: int, timeout_s: float) -> dict[str, Any]:
     return status
 
 
+CODE_ARCHITECTURE = "/app/examples/architectures/generate5-tests-run.json"
+
+
+def run_code_job(questions: int) -> str:
+    """A code benchmark through the deployment's workers and sandbox (step 4b); its summary."""
+    out = itas("run", CODE_ARCHITECTURE, "--benchmark", "code-contests", "--limit",
+               str(questions), "--split", "all", "--json", timeout=300)
+    summary = last_json(out)
+    if (summary.get("questions") != questions or summary.get("failed_questions")
+            or summary.get("unsafe_no_sandbox") or summary.get("score") is None):
+        raise CheckFailed(f"code job: expected {questions} questions scored in the sandbox, "
+                          f"got {summary}")
+    evaluation = int(summary["evaluation_id"])
+    counted = compose("exec", "-T", "postgres", "psql", "-U", "itas", "-d", "itas", "-tAc",
+                      "SELECT count(*), count(test_results) FROM answers WHERE "
+                      f"evaluation_id = {evaluation}", quiet=True).stdout.strip()
+    if counted != f"{questions}|{questions}":
+        raise CheckFailed(f"code job: answers | with test results: {counted}, expected "
+                          f"{questions}|{questions}")
+    return (f"code-contests: {questions} questions, score {summary['score']:.2f}, "
+            f"every answer's tests run in the workers' sandbox")
+
+
 def fetch_report(job_id: int) -> str:
     inside = f"/var/lib/itas/reports/compose-check-{job_id}.html"
     itas("report", str(job_id), "--html", inside, timeout=120)
@@ -350,6 +377,8 @@ def main() -> int:
         report_html = fetch_report(job_id)
         study_name = last_json(itas("report", str(job_id), "--json", timeout=120))["study_name"]
         done(t, f"job {job_id} completed: trials {status['trials']}")
+        t = step("4b. code job: code-contests through the workers' sandbox")
+        done(t, run_code_job(4))
         t = step("5. Flower behind its login; optuna-dashboard lists the study")
         flower = check_flower(canaries["FLOWER_BASIC_AUTH"], job_id)
         dashboard = check_dashboard(study_name)
