@@ -97,8 +97,10 @@ def compose(*args: str, timeout: float = 60, check: bool = True,
     return lab(*COMPOSE, *args, timeout=timeout, check=check, quiet=quiet)
 
 
-def itas(*args: str, timeout: float = 60) -> str:
-    """`itas ARGS` inside the scheduler container (from the host side, as a user would)."""
+def itas(*args: str, timeout: float = 180) -> str:
+    """`itas ARGS` inside the scheduler container (from the host side, as a user would). The
+    timeout is generous: on a loaded 2-core host a `compose exec` and itas's start took over
+    60 s once, while the job itself went on."""
     return compose("exec", "-T", "scheduler", "itas", *args, timeout=timeout, quiet=True).stdout
 
 
