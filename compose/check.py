@@ -234,7 +234,7 @@ def run_code_job(questions: int) -> str:
 
 def fetch_report(job_id: int) -> str:
     inside = f"/var/lib/itas/reports/compose-check-{job_id}.html"
-    itas("report", str(job_id), "--html", inside, timeout=120)
+    itas("report", str(job_id), "--html", inside, timeout=240)
     target = OUT / f"report-{job_id}.html"
     compose("cp", f"scheduler:{inside}", str(target), timeout=60)
     html = target.read_text(errors="replace")
@@ -377,7 +377,7 @@ def main() -> int:
         status = run_job(args.trials, args.job_timeout)
         job_id = int(status["job_id"])
         report_html = fetch_report(job_id)
-        study_name = last_json(itas("report", str(job_id), "--json", timeout=120))["study_name"]
+        study_name = last_json(itas("report", str(job_id), "--json", timeout=240))["study_name"]
         done(t, f"job {job_id} completed: trials {status['trials']}")
         t = step("4b. code job: code-contests through the workers' sandbox")
         done(t, run_code_job(4))
