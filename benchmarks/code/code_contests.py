@@ -101,7 +101,7 @@ def _read_rows(path: Path) -> list[tuple[str, Any]]:
     if path.suffix.lower() != ".parquet":
         return [(f"{path}:{number}", row) for number, row in read_jsonl(path)]
     try:
-        import pyarrow.parquet as parquet  # type: ignore[import-not-found, unused-ignore]
+        import pyarrow.parquet as parquet  # type: ignore[import-untyped, import-not-found, unused-ignore]
     except ImportError:
         raise BenchmarkError(f"{path}: reading Parquet needs pyarrow, which is not installed "
                              "(pip install pyarrow), or give the rows as JSONL") from None
