@@ -156,6 +156,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--architectures", nargs="+", choices=sorted(ARCHITECTURES),
                         help="default: single pipeline; with --judged or --code, single")
     parser.add_argument("--limit", type=int, help="questions per run (default 3; --code: 5)")
+    parser.add_argument("--split", choices=["search", "test", "all"], default="search",
+                        help="the questions' split (`itas run --split`; code-contests' "
+                        "packaged search split holds 4 problems)")
     parser.add_argument("--max-tokens", type=int, help="every component's max_tokens "
                         f"(default: the architecture's; --code: {CODE_MAX_TOKENS})")
     parser.add_argument("--datasets", type=Path, default=Path(
@@ -287,7 +290,7 @@ def _architecture(template: Path, llm: str, folder: Path, max_tokens: int | None
 def _run(env: dict[str, str], arch: Path, arch_name: str, benchmark: str,
          args: argparse.Namespace) -> RunFigures | None:
     command = [*ITAS, "run", str(arch), "--benchmark", benchmark, "--limit", str(args.limit),
-               "--json", "--timeout", str(args.timeout)]
+               "--split", args.split, "--json", "--timeout", str(args.timeout)]
     if benchmark in DATA_FOLDERS:
         command += ["--data", str(args.datasets / DATA_FOLDERS[benchmark])]
     if args.judged:
