@@ -13,6 +13,9 @@ An itas without ``role`` has its role read from the evaluation's architecture (t
 type of the row's layer; a layer of several types is "mixed"); without ``attempt``, every row is a
 first ask. Either is said in the output rather than guessed silently.
 
+A code benchmark's run also gets :class:`~bench.code_report.CodeFigures` (``--code``): replies,
+code read, passed, truncations.
+
 A judged benchmark's judge (role ``judge``, worker/judging.py) gets figures of its own
 (:class:`JudgeFigures`, ``bench/real_llm.py --judged``): its calls counted as above, plus what
 the answers kept (``answers.judgment``): the verdicts, those left unread (out of the score, never
@@ -26,6 +29,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg
+
+from bench.code_report import CodeFigures
 
 #: Archon component type -> the role its calls have.
 ROLE_OF_TYPE = {"generator": "generate", "critic": "critique", "ranker": "rank",
@@ -59,6 +64,8 @@ class RunFigures:
     generation_s: float = 0.0
     notes: list[str] = field(default_factory=list)
     judge: JudgeFigures | None = None
+    #: A code benchmark's replies, code read and passed (bench/code_report.py).
+    code: CodeFigures | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,6 +90,12 @@ class RunFigures:
                   f"{j.generation_s:.0f} s ({j.tokens_per_s:.1f} tokens/s out)")
             for note in dict.fromkeys(j.unparsed_notes):
                 print(f"   unread: {note}")
+        if self.code is not None:
+            c = self.code
+            print(f"   code read from {c.extracted}/{c.questions} answers ({c.fenced} from a "
+                  f"fenced block, {c.whole_reply} the whole reply); passed {c.passed}; "
+                  f"unscored {c.unscored}; {c.truncated}/{c.generator_calls} generator "
+                  "replies truncated")
 
 
 def read_figures(database_url: str, summary: dict[str, Any], *, benchmark: str,
@@ -262,8 +275,10 @@ def runs_from_json(data: list[dict[str, Any]]) -> list[RunFigures]:
     for item in data:
         roles = {name: RoleCounts(**counts) for name, counts in item.pop("roles").items()}
         judge = item.pop("judge", None)
+        code = item.pop("code", None)
         runs.append(RunFigures(**item, roles=roles,
-                               judge=JudgeFigures(**judge) if judge else None))
+                               judge=JudgeFigures(**judge) if judge else None,
+                               code=CodeFigures(**code) if code else None))
     return runs
 
 

@@ -32,6 +32,17 @@ errors, failed questions, tokens/s, and, where the judge was asked for log-proba
 
     .venv/bin/python -u bench/real_llm.py --judged --llm smollm2-135m-instruct --limit 5
 
+``--code``: the code benchmarks (humaneval, mbpp, code-contests), single generator,
+``--limit`` 5 and ``--max-tokens`` 400 unless given. The workers score each answer by running
+its code in their bubblewrap sandbox, as any code evaluation. Step 5 adds a table
+(``bench/code_report.py``): per benchmark, the replies, how many held code the benchmark's
+extractor read (``answers.final_answer`` not null; from a fenced block or the whole reply),
+how many passed (score 1), the generator's truncations and the wall time; then each answer
+that did not pass, with the scorer's note. ``--json-out`` keeps every raw final reply
+(``code.samples``), since the stack's database is dropped at the end.
+
+    .venv/bin/python -u bench/real_llm.py --code --llm qwen2.5-coder-0.5b-instruct
+
 Not a test and not run in CI (installing and running an LLM takes minutes). Loopback only.
 """
 
@@ -52,6 +63,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.code_report import print_codes, read_code_figures  # noqa: E402
 from bench.harness import fresh_stack  # noqa: E402
 from bench.llama_server import (  # noqa: E402
     MODELS,
@@ -79,6 +91,10 @@ ARCHITECTURES = {"single": BENCH / "architectures" / "real-llm-single.json",
                  "pipeline": BENCH / "architectures" / "real-llm-pipeline.json"}
 BENCHMARKS = ["synth-math", "gsm8k", "math", "mixeval-hard-mc", "mixeval-hard-free"]
 JUDGED_BENCHMARKS = ["mt-bench", "alpaca-eval", "arena-hard", "mixeval", "mixeval-hard"]
+CODE_BENCHMARKS = ["humaneval", "mbpp", "code-contests"]
+#: --code's max_tokens: a function or a short program with a few lines of prose fits (about
+#: 10-25 s a reply at this server's speed); the template's 512 would triple a run's worst case.
+CODE_MAX_TOKENS = 400
 #: Benchmarks that today's `itas run` reads only from --data (the others: ITAS_DATASETS).
 DATA_FOLDERS = {"gsm8k": "gsm8k"}
 
@@ -101,17 +117,20 @@ def main() -> None:
         extra = {"ITAS_ENDPOINTS_FILE": str(files / "endpoints.yaml"),
                  "ITAS_DATASETS": str(args.datasets)}
         runs: list[RunFigures] = []
-        benchmarks = _judged_only(args.benchmarks) if args.judged else args.benchmarks
+        benchmarks = (_judged_only(args.benchmarks) if args.judged
+                      else _code_only(args.benchmarks) if args.code else args.benchmarks)
         with fresh_stack(workers=1, threads=1, extra_env=extra) as (env, work):
             print(f"model: {args.llm} at {base_url}; itas work folder {work}", flush=True)
             for arch_name in args.architectures:
-                arch = _architecture(ARCHITECTURES[arch_name], args.llm, files)
+                arch = _architecture(ARCHITECTURES[arch_name], args.llm, files,
+                                     args.max_tokens)
                 for benchmark in benchmarks:
                     run = _run(env, arch, arch_name, benchmark, args)
                     if run is not None:
                         runs.append(run)
         print_roles(runs)
         print_judges(runs)
+        print_codes([(r.benchmark, r.wall_s, r.code) for r in runs if r.code is not None])
         if args.json_out:
             args.json_out.write_text(json.dumps([r.as_dict() for r in runs], indent=1))
     finally:
@@ -126,13 +145,22 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--llm", choices=sorted(MODELS), default="qwen2.5-coder-0.5b-instruct")
     parser.add_argument("--base-url", help="an OpenAI-compatible server already running "
                         "(…/v1); default: the endpoints file's, started here if nothing answers")
-    parser.add_argument("--judged", action="store_true", help="--llm also judges: "
-                        "the judged benchmarks, single generator, `itas run --judge LLM`")
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument("--judged", action="store_true", help="--llm also judges: "
+                       "the judged benchmarks, single generator, `itas run --judge LLM`")
+    modes.add_argument("--code", action="store_true", help="the code benchmarks, single "
+                       "generator, answers scored by running them in the workers' sandbox")
     parser.add_argument("--benchmarks", nargs="+", help=f"default: {' '.join(BENCHMARKS)}; "
-                        f"with --judged, {' '.join(JUDGED_BENCHMARKS)}")
+                        f"with --judged, {' '.join(JUDGED_BENCHMARKS)}; with --code, "
+                        f"{' '.join(CODE_BENCHMARKS)}")
     parser.add_argument("--architectures", nargs="+", choices=sorted(ARCHITECTURES),
-                        help="default: single pipeline; with --judged, single")
-    parser.add_argument("--limit", type=int, default=3, help="questions per run")
+                        help="default: single pipeline; with --judged or --code, single")
+    parser.add_argument("--limit", type=int, help="questions per run (default 3; --code: 5)")
+    parser.add_argument("--split", choices=["search", "test", "all"], default="search",
+                        help="the questions' split (`itas run --split`; code-contests' "
+                        "packaged search split holds 4 problems)")
+    parser.add_argument("--max-tokens", type=int, help="every component's max_tokens "
+                        f"(default: the architecture's; --code: {CODE_MAX_TOKENS})")
     parser.add_argument("--datasets", type=Path, default=Path(
         os.environ.get("ITAS_DATASETS") or REPO.parent / "shared" / "datasets"))
     parser.add_argument("--llm-venv", type=Path, default=Path(
@@ -149,9 +177,16 @@ def _arguments() -> argparse.Namespace:
                         help="print the tables of a --json-out file again; run nothing")
     args = parser.parse_args()
     if args.benchmarks is None:
-        args.benchmarks = JUDGED_BENCHMARKS if args.judged else BENCHMARKS
+        args.benchmarks = (JUDGED_BENCHMARKS if args.judged else CODE_BENCHMARKS if args.code
+                           else BENCHMARKS)
     if args.architectures is None:
-        args.architectures = ["single"] if args.judged else ["single", "pipeline"]
+        args.architectures = ["single"] if args.judged or args.code else ["single", "pipeline"]
+    if args.limit is None:
+        args.limit = 5 if args.code else 3
+    if args.max_tokens is None and args.code:
+        args.max_tokens = CODE_MAX_TOKENS
+    if args.limit < 1 or (args.max_tokens is not None and args.max_tokens < 1):
+        parser.error("--limit and --max-tokens must be at least 1")
     return args
 
 
@@ -163,6 +198,7 @@ def _print_tables(json_out: Path) -> None:
         run.print()
     print_roles(runs)
     print_judges(runs)
+    print_codes([(r.benchmark, r.wall_s, r.code) for r in runs if r.code is not None])
 
 
 def _judged_only(names: list[str]) -> list[str]:
@@ -182,6 +218,27 @@ def _judged_only(names: list[str]) -> list[str]:
             kept.append(name)
         else:
             print(f"skipping {name}: not a judged benchmark in this itas (no judge calls)",
+                  flush=True)
+    return kept
+
+
+def _code_only(names: list[str]) -> list[str]:
+    """``names`` that this itas registers as code benchmarks; the others said and skipped."""
+    from benchmarks.base import BenchmarkError
+    from benchmarks.code.base import is_code
+    from benchmarks.registry import get as get_benchmark
+
+    kept = []
+    for name in names:
+        try:
+            code = is_code(get_benchmark(name))
+        except BenchmarkError:
+            print(f"skipping {name}: not registered in this itas", flush=True)
+            continue
+        if code:
+            kept.append(name)
+        else:
+            print(f"skipping {name}: not a code benchmark (--code reads code figures)",
                   flush=True)
     return kept
 
@@ -216,12 +273,15 @@ def _ensure_services() -> None:
         subprocess.run([*ITAS, "services", "up"], check=True)
 
 
-def _architecture(template: Path, llm: str, folder: Path) -> Path:
-    """``template`` with every component on ``llm``, written into ``folder``."""
+def _architecture(template: Path, llm: str, folder: Path, max_tokens: int | None) -> Path:
+    """``template`` with every component on ``llm`` (and at ``max_tokens`` when given),
+    written into ``folder``."""
     data: dict[str, Any] = json.loads(template.read_text())
     for layer in data["layers"]:
         for component in layer:
             component["model"] = llm
+            if max_tokens is not None:
+                component["max_tokens"] = max_tokens
     path = folder / template.name
     path.write_text(json.dumps(data, indent=1))
     return path
@@ -230,7 +290,7 @@ def _architecture(template: Path, llm: str, folder: Path) -> Path:
 def _run(env: dict[str, str], arch: Path, arch_name: str, benchmark: str,
          args: argparse.Namespace) -> RunFigures | None:
     command = [*ITAS, "run", str(arch), "--benchmark", benchmark, "--limit", str(args.limit),
-               "--json", "--timeout", str(args.timeout)]
+               "--split", args.split, "--json", "--timeout", str(args.timeout)]
     if benchmark in DATA_FOLDERS:
         command += ["--data", str(args.datasets / DATA_FOLDERS[benchmark])]
     if args.judged:
@@ -249,6 +309,8 @@ def _run(env: dict[str, str], arch: Path, arch_name: str, benchmark: str,
                        architecture=arch_name, wall_s=wall_s)
     if args.judged:
         run.judge = read_judge_figures(env["ITAS_DATABASE_URL"], int(summary["evaluation_id"]))
+    if args.code:
+        run.code = read_code_figures(env["ITAS_DATABASE_URL"], int(summary["evaluation_id"]))
     run.print()
     return run
 
