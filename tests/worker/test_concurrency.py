@@ -71,9 +71,15 @@ def _limit_in_child(soft: int, hard: int, needed: int) -> tuple[int, int, str]:
         f"got = raise_open_files_limit({needed})\n"
         "print(got, resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
     )
+    # The limits are set by a first program that then execs the child, not by a preexec_fn:
+    # a fork from this multi-threaded test process can hang in preexec_fn when another
+    # thread held a lock at the fork, and Popen waits for the exec without a timeout (the
+    # suite stalled in this test twice, to pytest's 300 s limit).
+    start = ("import os, resource, sys\n"
+             f"resource.setrlimit(resource.RLIMIT_NOFILE, ({soft}, {hard}))\n"
+             "os.execv(sys.executable, [sys.executable, '-c', sys.argv[1]])\n")
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard)))
+        [sys.executable, "-c", start, code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     got, now = done.stdout.split()
     return int(got), int(now), done.stderr
