@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from models.call_plan import MAX_ATTEMPTS, tokens_of
 from models.endpoints import Registry, load_registry
 from scheduler.cost_estimate import CostEstimate, estimate_cost
 from worker.layer import run_layer_calls
-from worker.techniques.base import CallResult, CallSpec, LayerState, Role
+from worker.techniques.base import CallResult, CallSpec, CodeTestReport, LayerState, Role
 from worker.techniques.conversation import Conversation
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "architectures"
@@ -95,7 +96,11 @@ def readable(spec: CallSpec, state: LayerState) -> str:
     elif spec.role is Role.UNIT_TEST_GENERATE:
         asked = re.search(r"Write exactly (\d+) unit test", spec.messages[-1][1])
         count = int(asked.group(1)) if asked else 3
-        text = "\n".join(f"{i}. The answer states the number {i}." for i in range(1, count + 1))
+        if "assert statement" in spec.messages[-1][1]:  # execute_tests: tests that run
+            text = "\n".join(f"{i}. assert f({i}) == {i}" for i in range(1, count + 1))
+        else:
+            text = "\n".join(f"{i}. The answer states the number {i}."
+                              for i in range(1, count + 1))
     elif spec.role is Role.UNIT_TEST_EVALUATE:
         text = "\n".join(f"Test {i}: pass" for i in range(1, len(state.unit_tests) + 1))
     elif spec.role is Role.SCORE:
@@ -135,6 +140,14 @@ class Recorder:
         return call
 
 
+class PassingTests:
+    """The executed unit-test evaluator's runner: every test passes. It asks no LLM, so what
+    it runs does not change what the layers spend (worker/test_runs.py runs them for real)."""
+
+    def run_tests(self, replies: Sequence[str], tests: Sequence[str]) -> CodeTestReport:
+        return CodeTestReport([["pass"] * len(tests) for _ in replies], len(tests))
+
+
 def run(arch: Architecture, registry: Registry, recorder: Recorder, turns: int) -> None:
     history: tuple[tuple[str, str], ...] = ()
     with ThreadPoolExecutor(8) as pool:
@@ -144,7 +157,8 @@ def run(arch: Architecture, registry: Registry, recorder: Recorder, turns: int) 
             for layer in arch.layers:
                 state = run_layer_calls(layer, conversation, state,
                                         call=recorder.caller(state, registry), pool=pool,
-                                        is_reward_model=registry.is_reward_model)
+                                        is_reward_model=registry.is_reward_model,
+                                        test_runner=PassingTests())
             assert state.candidates, "every turn ends with an answer"
             history += ((TURNS[turn], state.candidates[0].text),)
 

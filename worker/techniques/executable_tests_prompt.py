@@ -34,14 +34,19 @@ SYSTEM_PROMPT = "You write unit tests that are run against a solution's code."
 #: The longest an assert may go on over lines before it is given up as unreadable.
 MAX_ASSERT_LINES = 40
 
+# Possessive quantifiers (*+): the decorations around a label are runs of the same few
+# characters, and with plain * a long line of spaces or asterisks that is not a label made
+# the match backtrack for minutes, holding the GIL (a reply padded with 4,000 spaces hung a
+# worker's thread).
 _LABEL = re.compile(
-    r"^[ \t>*_#-]*(?:\d+[ \t]*[.)][ \t]*)?[*_ \t]*(?:(?:unit[ \t]+)?test[ \t]*#?[ \t]*\d*[ \t]*"
-    r"[:.-]?[ \t]*)?[*_ \t]*(?P<label>input|(?:expected[ \t]+)?output)[ \t]*(?:\d+[ \t]*)?"
-    r"[*_ \t]*:?[*_ \t]*(?P<rest>.*)$", re.IGNORECASE)
+    r"^[ \t>*_#-]*+(?:\d++[ \t]*+[.)][ \t]*+)?[*_ \t]*+(?:(?:unit[ \t]++)?test[ \t]*+#?"
+    r"[ \t]*+\d*+[ \t]*+[:.-]?[ \t]*+)?[*_ \t]*+(?P<label>input|(?:expected[ \t]++)?output)"
+    r"[ \t]*+(?:\d++[ \t]*+)?[*_ \t]*+:?[*_ \t]*+(?P<rest>.*)$", re.IGNORECASE)
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 _ITEM_PREFIX = re.compile(
-    r"^[ \t>]*(?:[-*•][ \t]+|[*_]*(?:(?:unit[ \t]+)?test[ \t]*#?[ \t]*)?\d+[ \t]*[.):][*_]*"
-    r"[ \t]*|(?:unit[ \t]+)?test[ \t]*#?[ \t]*\d+[ \t]*[:.-][ \t]*)?", re.IGNORECASE)
+    r"^[ \t>]*+(?:[-*•][ \t]++|[*_]*+(?:(?:unit[ \t]++)?test[ \t]*+#?[ \t]*+)?\d++[ \t]*+"
+    r"[.):][*_]*+[ \t]*+|(?:unit[ \t]++)?test[ \t]*+#?[ \t]*+\d++[ \t]*+[:.-][ \t]*+)?",
+    re.IGNORECASE)
 
 
 def generator_messages(conversation: Conversation, cap: int | None, *,
