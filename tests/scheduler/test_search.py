@@ -221,6 +221,7 @@ def test_a_search_job_runs_on_other_kinds_of_benchmark(
     finally:
         if scheduler.poll() is None:
             os.killpg(scheduler.pid, signal.SIGKILL)
+            scheduler.wait(30)  # reaped here, or its Popen warns in another test's setup
     assert scheduler.returncode == 0, log.read_text()[-3000:]
     assert job_state(services, job_id) == "completed"
     trials = trials_of(services, job_id)
