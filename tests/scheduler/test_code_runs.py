@@ -55,9 +55,9 @@ def run(engine: Engine, tmp_path: Path, benchmark: str, name: str,
         layers: list[list[dict[str, object]]], *flags: str) -> dict[str, Any]:
     path = tmp_path / f"{name}.json"
     path.write_text(json.dumps({"name": name, "layers": layers}))
-    summary = engine.run_json(str(path), "--benchmark", benchmark, "--limit", "8",
+    summary = engine.run_json(str(path), "--benchmark", benchmark, "--limit", "6",
                               "--split", "all", *flags)
-    assert summary["questions"] == 8 and summary["failed_questions"] == 0, summary
+    assert summary["questions"] == 6 and summary["failed_questions"] == 0, summary
     return summary
 
 
@@ -89,11 +89,11 @@ def test_executed_unit_tests_beat_a_single_generator_and_every_run_is_stored(
         roles = dict(conn.execute(
             "SELECT role, count(*) FROM llm_calls WHERE evaluation_id = %s GROUP BY role",
             (tested["evaluation_id"],)).fetchall())
-        assert "unit_test_evaluate" not in roles and roles["unit_test_generate"] >= 8, roles
+        assert "unit_test_evaluate" not in roles and roles["unit_test_generate"] >= 6, roles
         states = conn.execute(
             "SELECT state FROM layer_outputs WHERE evaluation_id = %s AND layer_index = 2",
             (tested["evaluation_id"],)).fetchall()
-    assert len(states) == 8
+    assert len(states) == 6
     for (state,) in states:  # ten candidates' outcomes of five tests, three handed on
         results = state["test_results"]
         assert len(results) == 10 and len(state["candidates"]) == 3
