@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 
 from models.search_job_reader import load_search_job
 from tests.engine import Engine
-from tests.scheduler.test_search import FINISHED, job_state, start_scheduler, submit, trials_of
+from tests.scheduler.test_search import FINISHED, job_state, run_scheduler, submit, trials_of
 from tests.services import RunServices
 
 pytestmark = pytest.mark.slow
@@ -126,15 +125,8 @@ def test_the_example_code_job_validates_and_a_six_trial_search_completes(
     path.write_text(spec)
     job_id = submit(engine, path)
     log = tmp_path / "scheduler.log"
-    scheduler = start_scheduler(engine, job_id, log)
-    try:
-        # Alone it takes about a minute; on a loaded 2-core machine it took over 150 s.
-        scheduler.wait(420)
-    finally:
-        if scheduler.poll() is None:
-            os.killpg(scheduler.pid, signal.SIGKILL)
-            scheduler.wait(30)  # reaped here, or its Popen warns in another test's setup
-    assert scheduler.returncode == 0, log.read_text()[-3000:]
+    # Alone it takes about a minute; on a loaded 2-core machine it took over 150 s.
+    assert run_scheduler(engine, job_id, log, 420) == 0, log.read_text()[-3000:]
     assert job_state(services, job_id) == "completed"
     trials = trials_of(services, job_id)
     assert len(trials) == 6 and all(t.state in FINISHED for t in trials)

@@ -61,6 +61,18 @@ def start_scheduler(engine: Engine, job_id: int, log: Path) -> subprocess.Popen[
                                 start_new_session=True)
 
 
+def run_scheduler(engine: Engine, job_id: int, log: Path, timeout: float) -> int:
+    """`itas scheduler --once` on the job to its end: its exit code. Killed (and reaped,
+    or its Popen warns in another test's setup) when it is still running at ``timeout``."""
+    scheduler = start_scheduler(engine, job_id, log)
+    try:
+        return scheduler.wait(timeout)
+    finally:
+        if scheduler.poll() is None:
+            os.killpg(scheduler.pid, signal.SIGKILL)
+            scheduler.wait(30)
+
+
 def trials_of(services: RunServices, job_id: int) -> list[optuna.trial.FrozenTrial]:
     """The job's trials as Optuna stores them ([] before the study exists)."""
     with psycopg.connect(services.database_url) as conn:
@@ -215,14 +227,7 @@ def test_a_search_job_runs_on_other_kinds_of_benchmark(
     job_id = submit(engine, job_file(tmp_path, benchmark=benchmark, questions=6,
                                      final_questions=6, trials=3, rungs=[1.0], **extra))
     log = tmp_path / "scheduler.log"
-    scheduler = start_scheduler(engine, job_id, log)
-    try:
-        scheduler.wait(240)
-    finally:
-        if scheduler.poll() is None:
-            os.killpg(scheduler.pid, signal.SIGKILL)
-            scheduler.wait(30)  # reaped here, or its Popen warns in another test's setup
-    assert scheduler.returncode == 0, log.read_text()[-3000:]
+    assert run_scheduler(engine, job_id, log, 240) == 0, log.read_text()[-3000:]
     assert job_state(services, job_id) == "completed"
     trials = trials_of(services, job_id)
     assert len(trials) == 3 and all(t.state in FINISHED for t in trials)
